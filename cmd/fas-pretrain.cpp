@@ -1,0 +1,8 @@
+// fas-pretrain: placeholder main until its capability lands.
+#include "cmclip/core/app.hpp"
+#include "cmclip/core/error.hpp"
+
+int main(int argc, char** argv) {
+  cmclip::Tool tool("fas-pretrain", "fas-pretrain", "");
+  return tool.run(argc, argv, [] { throw cmclip::RuntimeFailure("fas-pretrain is not implemented in this build yet"); });
+}

@@ -1,0 +1,8 @@
+// fas-synth: placeholder main until its capability lands.
+#include "cmclip/core/app.hpp"
+#include "cmclip/core/error.hpp"
+
+int main(int argc, char** argv) {
+  cmclip::Tool tool("fas-synth", "fas-synth", "");
+  return tool.run(argc, argv, [] { throw cmclip::RuntimeFailure("fas-synth is not implemented in this build yet"); });
+}

@@ -1,0 +1,110 @@
+#include "cmclip/core/app.hpp"
+
+#include <c10/util/Exception.h>
+
+#include <iostream>
+#include <new>
+
+#include <fmt/format.h>
+
+#include "cmclip/core/error.hpp"
+#include "cmclip/core/log.hpp"
+#include "cmclip/core/runtime.hpp"
+#include "cmclip/core/signals.hpp"
+
+namespace cmclip {
+
+namespace {
+// Wider option column and a footer on every tool.
+class HelpFormatter : public CLI::Formatter {
+ public:
+  HelpFormatter() { column_width(34); }
+};
+}  // namespace
+
+CLI::Validator one_of(const std::vector<std::string>& choices) {
+  std::string joined;
+  for (const auto& c : choices) joined += (joined.empty() ? "" : "|") + c;
+  return CLI::Validator(
+      [choices, joined](std::string& value) -> std::string {
+        for (const auto& c : choices)
+          if (value == c) return "";
+        return fmt::format("'{}' is not one of {}", value, joined);
+      },
+      joined, "one_of");
+}
+
+Tool::Tool(std::string name, const std::string& summary, const std::string& description)
+    : name_(std::move(name)), app_(summary, name_) {
+  app_.formatter(std::make_shared<HelpFormatter>());
+  app_.footer(description + "\n\nExit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n"
+              "Manual: man " + name_ + "; file formats: man fas-formats; overview: man fas-pipeline.");
+  app_.set_config("--config", "", "Read options from a TOML/INI file (key = value, one per option)");
+  app_.set_version_flag("--version", [this] { return version_report(name_); },
+                        "Print version, commit, LibTorch, BLAS, HDF5, OpenCV and CUDA details");
+  auto* g = app_.add_option_group("Common options");
+  g->add_flag("-v,--verbose", common_.verbose, "Log more detail (debug level)");
+  g->add_flag("-q,--quiet", common_.quiet, "Log only warnings and errors; no progress");
+  g->add_option("--threads", common_.threads,
+                "Compute threads (default: $SLURM_CPUS_PER_TASK, else all cores)")
+      ->check(CLI::NonNegativeNumber);
+  device_opt_ = g->add_option("--device", common_.device, "cpu, cuda or cuda:N")
+                    ->default_val("cpu");
+  g->add_option("--seed", common_.seed, "Random seed (same seed and threads: same numbers)")
+      ->default_val(0);
+}
+
+void Tool::without_device_option() {
+  if (device_opt_) device_opt_->group("");
+}
+
+int Tool::run(int argc, char** argv, const std::function<void()>& body) {
+  log::set_program(name_);
+  set_command_line(argc, argv);
+  try {
+    app_.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    std::cout << app_.help();
+    return 0;
+  } catch (const CLI::CallForAllHelp& e) {
+    std::cout << app_.help("", CLI::AppFormatMode::All);
+    return 0;
+  } catch (const CLI::CallForVersion& e) {
+    std::cout << e.what();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    log::error("{}", e.what());
+    std::cerr << "Run '" << name_ << " --help' for the options.\n";
+    return static_cast<int>(ExitCode::bad_input);
+  }
+  common_.seed_given = app_.get_option_group("Common options")->get_option("--seed")->count() > 0;
+  if (common_.verbose && common_.quiet) {
+    log::error("-v and -q contradict each other");
+    return static_cast<int>(ExitCode::bad_input);
+  }
+  log::set_level(common_.quiet ? log::Level::warning
+                               : common_.verbose ? log::Level::debug : log::Level::info);
+  signals::install_handlers();
+  try {
+    configure_threads(common_.threads);
+    seed_everything(common_.seed);
+    if (blas_is_reference())
+      log::warn("LibTorch uses the reference BLAS ({}); install libopenblas0-openmp", blas_in_use());
+    body();
+    return 0;
+  } catch (const Error& e) {
+    log::error("{}", e.what());
+    return static_cast<int>(e.code());
+  } catch (const c10::Error& e) {
+    log::error("{}", e.what_without_backtrace());
+    return static_cast<int>(ExitCode::runtime);
+  } catch (const std::bad_alloc&) {
+    log::error("out of memory");
+    return static_cast<int>(ExitCode::runtime);
+  } catch (const std::exception& e) {
+    log::error("{}", e.what());
+    return static_cast<int>(ExitCode::runtime);
+  }
+}
+
+}  // namespace cmclip

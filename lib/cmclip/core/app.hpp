@@ -1,0 +1,55 @@
+// The frame every fas-* tool runs in (DESIGN.md §5): the common options, parsing,
+// logging set-up, and the one place where errors become a message and an exit status.
+//
+//   int main(int argc, char** argv) {
+//     cmclip::Tool tool("fas-x", "one line", "a longer description");
+//     MyOptions opts;  opts.register_on(tool.cli());
+//     return tool.run(argc, argv, [&] { do_the_work(opts, tool.common()); });
+//   }
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace cmclip {
+
+struct CommonOptions {
+  bool verbose = false;
+  bool quiet = false;
+  int threads = 0;  // 0: $SLURM_CPUS_PER_TASK or all cores
+  std::string device = "cpu";
+  uint64_t seed = 0;
+  bool seed_given = false;
+};
+
+class Tool {
+ public:
+  // `summary` is the one-line purpose; `description` the paragraphs --help prints
+  // after it (a small manual: what the tool reads and writes, an example).
+  Tool(std::string name, const std::string& summary, const std::string& description);
+
+  CLI::App& cli() { return app_; }
+  const CommonOptions& common() const { return common_; }
+  const std::string& name() const { return name_; }
+
+  // Parses, sets up logging/threads/seed, runs `body`, maps errors to exit status:
+  // 0 success (also --help, --version), 1 runtime failure, 2 bad usage or bad input.
+  int run(int argc, char** argv, const std::function<void()>& body);
+
+  // Tools that do not need the device option (fas-eval) hide it.
+  void without_device_option();
+
+ private:
+  std::string name_;
+  CLI::App app_;
+  CommonOptions common_;
+  CLI::Option* device_opt_ = nullptr;
+};
+
+// Option groups register themselves on a parser, so tools compose them (Kaldi style).
+// Helper for options whose value must be one of a fixed set.
+CLI::Validator one_of(const std::vector<std::string>& choices);
+
+}  // namespace cmclip

@@ -1,0 +1,254 @@
+#include "cmclip/h5/samples.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "cmclip/core/error.hpp"
+#include "cmclip/core/fs.hpp"
+#include "cmclip/core/sha256.hpp"
+#include "cmclip/h5/schema.hpp"
+
+namespace cmclip {
+
+namespace {
+constexpr int64_t kChunkRows = 64;  // samples buffered before a write
+}
+
+const std::vector<std::string>& modality_names() {
+  static const std::vector<std::string> names{"rgb", "depth", "nir", "thermal"};
+  return names;
+}
+
+const std::string& modality_name(Modality m) { return modality_names().at(static_cast<size_t>(m)); }
+
+Modality parse_modality(const std::string& name) {
+  std::string s = name;
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (s == "rgb" || s == "color" || s == "colour") return Modality::rgb;
+  if (s == "depth") return Modality::depth;
+  if (s == "nir" || s == "ir" || s == "infrared") return Modality::nir;
+  if (s == "thermal") return Modality::thermal;
+  throw InputError(fmt::format("unknown modality '{}' (expected rgb, depth, nir or thermal)", name));
+}
+
+// ----- writer -----
+
+SampleWriter::SampleWriter(const std::string& path, int height, int width, int channels)
+    : out_(std::make_unique<AtomicOutput>(path)), h_(height), w_(width), c_(channels) {
+  if (height <= 0 || width <= 0 || (channels != 1 && channels != 3))
+    throw std::invalid_argument(fmt::format("sample store: bad image shape {}x{}x{}", height, width, channels));
+  file_ = std::make_unique<h5::File>(h5::File::create(out_->temp_path()));
+  const h5::Group& g = *file_;
+  auto big = h5::DatasetOptions::compressed({1, h_, w_, c_}, true);
+  g.create_dataset("images", h5::DType::u8, {0, h_, w_, c_}, big);
+  auto meta = [](int64_t rows) {
+    h5::DatasetOptions o;
+    o.extendable = true;
+    o.chunk = {rows};
+    o.deflate = 4;
+    o.shuffle = true;
+    return o;
+  };
+  g.create_dataset("label", h5::DType::i8, {0}, meta(4096))
+      .set_attr("meaning", "1 = live (bona fide), 0 = attack");
+  g.create_dataset("attack", h5::DType::i16, {0}, meta(4096))
+      .set_attr("meaning", "0 = bona fide, else an index into /attack_names");
+  g.create_dataset("modality", h5::DType::i8, {0}, meta(4096)).set_attr("names", modality_names());
+  g.create_dataset("subject", h5::DType::i32, {0}, meta(4096));
+  g.create_dataset("video", h5::DType::string, {0}, meta(1024));
+  g.create_dataset("frame", h5::DType::i32, {0}, meta(4096));
+  g.create_dataset("source", h5::DType::string, {0}, meta(1024));
+  auto bbox = meta(1024);
+  bbox.chunk = {1024, 4};
+  g.create_dataset("bbox", h5::DType::f32, {0, 4}, bbox).set_attr("meaning", "x, y, width, height in the source frame");
+  g.create_dataset("record", h5::DType::i64, {0}, meta(4096))
+      .set_attr("meaning", "samples of one capture (co-registered modalities) share a record number");
+}
+
+SampleWriter::~SampleWriter() = default;
+
+int16_t SampleWriter::attack_code(const std::string& name) {
+  if (name.empty() || name == "bona fide") return 0;
+  auto it = std::find(attack_names_.begin(), attack_names_.end(), name);
+  if (it != attack_names_.end()) return static_cast<int16_t>(it - attack_names_.begin());
+  attack_names_.push_back(name);
+  return static_cast<int16_t>(attack_names_.size() - 1);
+}
+
+void SampleWriter::set_attack_names(const std::vector<std::string>& names) {
+  if (names.empty()) throw std::invalid_argument("attack names must start with the bona fide entry");
+  attack_names_ = names;
+}
+
+void SampleWriter::set_attr(const std::string& name, const h5::AttrValue& value) { attrs_[name] = value; }
+
+void SampleWriter::append(const uint8_t* image, const SampleMeta& meta) {
+  if (meta.label != kLive && meta.label != kAttack)
+    throw std::invalid_argument(fmt::format("sample {}: label {} is neither 1 (live) nor 0 (attack)", count_, meta.label));
+  images_.insert(images_.end(), image, image + size_t(h_) * w_ * c_);
+  metas_.push_back(meta);
+  ++count_;
+  if (static_cast<int64_t>(metas_.size()) >= kChunkRows) flush_buffer();
+}
+
+void SampleWriter::flush_buffer() {
+  if (metas_.empty()) return;
+  const h5::Group& g = *file_;
+  int64_t start = count_ - static_cast<int64_t>(metas_.size());
+  int64_t n = static_cast<int64_t>(metas_.size());
+  std::vector<int8_t> label, modality;
+  std::vector<int16_t> attack;
+  std::vector<int32_t> subject, frame;
+  std::vector<std::string> video, source;
+  std::vector<float> bbox;
+  std::vector<int64_t> record;
+  for (const auto& m : metas_) {
+    label.push_back(m.label);
+    attack.push_back(m.attack);
+    modality.push_back(static_cast<int8_t>(m.modality));
+    subject.push_back(m.subject);
+    frame.push_back(m.frame);
+    video.push_back(m.video);
+    source.push_back(m.source);
+    bbox.insert(bbox.end(), m.bbox.begin(), m.bbox.end());
+    record.push_back(m.record);
+  }
+  g.dataset("images").write_rows(start, n, images_.data());
+  g.dataset("label").write_rows(start, n, label.data());
+  g.dataset("attack").write_rows(start, n, attack.data());
+  g.dataset("modality").write_rows(start, n, modality.data());
+  g.dataset("subject").write_rows(start, n, subject.data());
+  g.dataset("frame").write_rows(start, n, frame.data());
+  g.dataset("video").write_strings(start, video);
+  g.dataset("source").write_strings(start, source);
+  g.dataset("bbox").write_rows(start, n, bbox.data());
+  g.dataset("record").write_rows(start, n, record.data());
+  images_.clear();
+  metas_.clear();
+}
+
+void SampleWriter::commit() {
+  flush_buffer();
+  const h5::Group& g = *file_;
+  for (int16_t a : g.dataset("attack").read<int16_t>())
+    if (a < 0 || a >= static_cast<int16_t>(attack_names_.size()))
+      throw std::logic_error(fmt::format("sample store: attack code {} has no name", a));
+  g.write_strings("attack_names", attack_names_);
+  h5::write_provenance(g, kSamplesFormat, kSamplesVersion);
+  g.set_attr("num_samples", count_);
+  for (const auto& [name, value] : attrs_) g.set_attr(name, value);
+  file_->close();
+  file_.reset();
+  out_->commit();
+}
+
+// ----- reader -----
+
+SampleStore::SampleStore(const std::string& path)
+    : path_(path), file_(std::make_shared<h5::File>(h5::File::open(path))) {
+  const h5::File& f = *file_;
+  h5::check_format(f, kSamplesFormat, kSamplesVersion);
+  using h5::DType;
+  h5::Dataset images = f.dataset("images");
+  h5::Shape s = images.shape();
+  if (s.size() != 4)
+    throw InputError(path, "/images", fmt::format("expected uint8 [N, H, W, C], found {}", h5::shape_str(s)));
+  n_ = s[0];
+  images.expect({DType::u8}, {n_, -1, -1, -1});
+  h_ = static_cast<int>(s[1]);
+  w_ = static_cast<int>(s[2]);
+  c_ = static_cast<int>(s[3]);
+  if (c_ != 1 && c_ != 3)
+    throw InputError(path, "/images", fmt::format("expected 1 or 3 channels, found {}", c_));
+  f.dataset("label").expect({DType::i8}, {n_});
+  f.dataset("attack").expect({DType::i16}, {n_});
+  f.dataset("modality").expect({DType::i8}, {n_});
+  f.dataset("subject").expect({DType::i32}, {n_});
+  f.dataset("frame").expect({DType::i32}, {n_});
+  f.dataset("video").expect({DType::string}, {n_});
+  f.dataset("source").expect({DType::string}, {n_});
+  f.dataset("bbox").expect({DType::f32}, {n_, 4});
+  f.dataset("attack_names").expect({DType::string}, {-1});
+  label_ = f.read<int8_t>("label");
+  attack_ = f.read<int16_t>("attack");
+  modality_ = f.read<int8_t>("modality");
+  subject_ = f.read<int32_t>("subject");
+  frame_ = f.read<int32_t>("frame");
+  attack_names_ = f.read_strings("attack_names");
+  if (attack_names_.empty())
+    throw InputError(path, "/attack_names", "empty; entry 0 must name bona fide");
+  if (f.has("record")) {
+    f.dataset("record").expect({DType::i64}, {n_});
+    record_ = f.read<int64_t>("record");
+  }
+  for (int64_t i = 0; i < n_; ++i) {
+    if (label_[i] != kLive && label_[i] != kAttack)
+      throw InputError(path, fmt::format("/label[{}]", i),
+                       fmt::format("value {} is neither 1 (live) nor 0 (attack)", label_[i]));
+    if (attack_[i] < 0 || attack_[i] >= static_cast<int16_t>(attack_names_.size()))
+      throw InputError(path, fmt::format("/attack[{}]", i),
+                       fmt::format("code {} has no entry in /attack_names ({} names)", attack_[i], attack_names_.size()));
+    if ((label_[i] == kLive) != (attack_[i] == 0))
+      throw InputError(path, fmt::format("sample {}", i),
+                       fmt::format("label {} contradicts attack code {} (0 means bona fide)", label_[i], attack_[i]));
+    if (modality_[i] < 0 || modality_[i] >= kModalityCount)
+      throw InputError(path, fmt::format("/modality[{}]", i),
+                       fmt::format("code {} is not a modality (0 rgb, 1 depth, 2 nir, 3 thermal)", modality_[i]));
+  }
+}
+
+std::vector<std::string> SampleStore::videos(int64_t start, int64_t count) const {
+  return file_->dataset("video").read_strings(start, count);
+}
+std::vector<std::string> SampleStore::sources(int64_t start, int64_t count) const {
+  return file_->dataset("source").read_strings(start, count);
+}
+std::vector<float> SampleStore::bboxes(int64_t start, int64_t count) const {
+  std::vector<float> out(static_cast<size_t>(count) * 4);
+  file_->dataset("bbox").read_rows(start, count, out.data());
+  return out;
+}
+
+SampleMeta SampleStore::meta(int64_t i) const {
+  if (i < 0 || i >= n_) throw std::out_of_range(fmt::format("{}: sample {} of {}", path_, i, n_));
+  SampleMeta m;
+  m.label = label_[i];
+  m.attack = attack_[i];
+  m.modality = static_cast<Modality>(modality_[i]);
+  m.subject = subject_[i];
+  m.frame = frame_[i];
+  m.video = videos(i, 1)[0];
+  m.source = sources(i, 1)[0];
+  auto b = bboxes(i, 1);
+  std::copy(b.begin(), b.end(), m.bbox.begin());
+  m.record = record_.empty() ? -1 : record_[i];
+  return m;
+}
+
+void SampleStore::read_images(int64_t start, int64_t count, uint8_t* out) const {
+  if (start < 0 || count < 0 || start + count > n_)
+    throw InputError(path_, "/images", fmt::format("samples [{}, {}) requested, store has {}", start, start + count, n_));
+  try {
+    file_->dataset("images").read_rows(start, count, out);
+  } catch (const InputError& e) {
+    throw InputError(path_, fmt::format("/images samples [{}, {})", start, start + count),
+                     "cannot read (damaged file or failed Fletcher-32 checksum)");
+  }
+}
+
+std::string SampleStore::fingerprint() const {
+  Sha256 h;
+  h.update(fmt::format("{}:{}x{}x{}:{}", n_, h_, w_, c_, attr_or("created_at", "")));
+  h.update(label_.data(), label_.size());
+  h.update(modality_.data(), modality_.size());
+  h.update(attack_.data(), attack_.size() * sizeof(int16_t));
+  return h.hex_digest().substr(0, 16);
+}
+
+std::string SampleStore::attr_or(const std::string& name, const std::string& fallback) const {
+  if (!file_->has_attr(name)) return fallback;
+  return h5::attr_to_string(file_->attr(name));
+}
+
+}  // namespace cmclip

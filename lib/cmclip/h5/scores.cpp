@@ -1,0 +1,170 @@
+#include "cmclip/h5/scores.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "cmclip/core/error.hpp"
+#include "cmclip/core/fs.hpp"
+#include "cmclip/h5/samples.hpp"
+#include "cmclip/h5/schema.hpp"
+
+namespace cmclip {
+
+namespace {
+constexpr size_t kChunkRows = 4096;
+
+h5::DatasetOptions column(int64_t rows) {
+  h5::DatasetOptions o;
+  o.extendable = true;
+  o.chunk = {rows};
+  o.deflate = 4;
+  o.shuffle = true;
+  return o;
+}
+}  // namespace
+
+ScoreWriter::ScoreWriter(const std::string& path, int64_t feature_dim, bool with_score)
+    : out_(std::make_unique<AtomicOutput>(path)), dim_(feature_dim), with_score_(with_score) {
+  file_ = std::make_unique<h5::File>(h5::File::create(out_->temp_path()));
+  const h5::Group& g = *file_;
+  using h5::DType;
+  if (with_score_)
+    g.create_dataset("score", DType::f32, {0}, column(4096)).set_attr("meaning", "P(live): higher = more live");
+  if (dim_ > 0) {
+    auto o = h5::DatasetOptions::compressed({std::max<int64_t>(1, 65536 / dim_), dim_}, true);
+    g.create_dataset("features", DType::f32, {0, dim_}, o);
+  }
+  g.create_dataset("index", DType::i64, {0}, column(4096));
+  g.create_dataset("label", DType::i8, {0}, column(4096)).set_attr("meaning", "1 = live (bona fide), 0 = attack");
+  g.create_dataset("attack", DType::i16, {0}, column(4096));
+  g.create_dataset("modality", DType::i8, {0}, column(4096)).set_attr("names", modality_names());
+  g.create_dataset("subject", DType::i32, {0}, column(4096));
+  g.create_dataset("video", DType::string, {0}, column(1024));
+  g.create_dataset("source", DType::string, {0}, column(1024));
+}
+
+ScoreWriter::~ScoreWriter() = default;
+
+void ScoreWriter::set_attack_names(const std::vector<std::string>& names) { attack_names_ = names; }
+void ScoreWriter::set_attr(const std::string& name, const h5::AttrValue& value) { attrs_[name] = value; }
+
+void ScoreWriter::append(const ScoreRow& row, const float* features) {
+  rows_.push_back(row);
+  if (dim_ > 0) feats_.insert(feats_.end(), features, features + dim_);
+  ++count_;
+  if (rows_.size() >= kChunkRows) flush_buffer();
+}
+
+void ScoreWriter::flush_buffer() {
+  if (rows_.empty()) return;
+  const h5::Group& g = *file_;
+  int64_t n = static_cast<int64_t>(rows_.size());
+  int64_t start = count_ - n;
+  std::vector<float> score;
+  std::vector<int64_t> index;
+  std::vector<int8_t> label, modality;
+  std::vector<int16_t> attack;
+  std::vector<int32_t> subject;
+  std::vector<std::string> video, source;
+  for (const auto& r : rows_) {
+    score.push_back(r.score);
+    index.push_back(r.index);
+    label.push_back(r.label);
+    attack.push_back(r.attack);
+    modality.push_back(r.modality);
+    subject.push_back(r.subject);
+    video.push_back(r.video);
+    source.push_back(r.source);
+  }
+  if (with_score_) g.dataset("score").write_rows(start, n, score.data());
+  if (dim_ > 0) g.dataset("features").write_rows(start, n, feats_.data());
+  g.dataset("index").write_rows(start, n, index.data());
+  g.dataset("label").write_rows(start, n, label.data());
+  g.dataset("attack").write_rows(start, n, attack.data());
+  g.dataset("modality").write_rows(start, n, modality.data());
+  g.dataset("subject").write_rows(start, n, subject.data());
+  g.dataset("video").write_strings(start, video);
+  g.dataset("source").write_strings(start, source);
+  rows_.clear();
+  feats_.clear();
+}
+
+void ScoreWriter::commit() {
+  flush_buffer();
+  const h5::Group& g = *file_;
+  g.write_strings("attack_names", attack_names_);
+  h5::write_provenance(g, kScoresFormat, kScoresVersion);
+  g.set_attr("num_rows", count_);
+  for (const auto& [name, value] : attrs_) g.set_attr(name, value);
+  file_->close();
+  file_.reset();
+  out_->commit();
+}
+
+ScoreSet read_scores(const std::string& path, bool with_features, bool require_score) {
+  h5::File f = h5::File::open(path);
+  h5::check_format(f, kScoresFormat, kScoresVersion);
+  using h5::DType;
+  ScoreSet s;
+  s.path = path;
+  h5::Dataset idx = f.dataset("index");
+  int64_t n = idx.rows();
+  idx.expect({DType::i64}, {n});
+  s.has_score = f.has("score");
+  if (!s.has_score && require_score)
+    throw InputError(path, "/score", "missing dataset (this file holds features only; score it with a trained model)");
+  if (s.has_score) {
+    f.dataset("score").expect({DType::f32}, {n});
+    s.score = f.read<float>("score");
+  } else {
+    s.score.assign(static_cast<size_t>(n), std::nanf(""));
+  }
+  f.dataset("label").expect({DType::i8}, {n});
+  f.dataset("attack").expect({DType::i16}, {n});
+  f.dataset("modality").expect({DType::i8}, {n});
+  f.dataset("subject").expect({DType::i32}, {n});
+  f.dataset("video").expect({DType::string}, {n});
+  f.dataset("source").expect({DType::string}, {n});
+  f.dataset("attack_names").expect({DType::string}, {-1});
+  s.index = idx.read<int64_t>();
+  s.label = f.read<int8_t>("label");
+  s.attack = f.read<int16_t>("attack");
+  s.modality = f.read<int8_t>("modality");
+  s.subject = f.read<int32_t>("subject");
+  s.video = f.read_strings("video");
+  s.source = f.read_strings("source");
+  s.attack_names = f.read_strings("attack_names");
+  if (s.attack_names.empty()) throw InputError(path, "/attack_names", "empty; entry 0 must name bona fide");
+  for (int64_t i = 0; i < n; ++i) {
+    if (s.label[i] != kLive && s.label[i] != kAttack)
+      throw InputError(path, fmt::format("/label[{}]", i), fmt::format("value {} is neither 1 (live) nor 0 (attack)", s.label[i]));
+    if (s.attack[i] < 0 || s.attack[i] >= static_cast<int16_t>(s.attack_names.size()))
+      throw InputError(path, fmt::format("/attack[{}]", i), fmt::format("code {} has no entry in /attack_names", s.attack[i]));
+  }
+  if (with_features && f.has("features")) {
+    h5::Dataset d = f.dataset("features");
+    d.expect({DType::f32}, {n, -1});
+    s.feature_dim = d.shape()[1];
+    s.features = d.read<float>();
+  }
+  for (const auto& name : f.attr_names()) s.attrs[name] = f.attr(name);
+  return s;
+}
+
+void write_scores(const std::string& path, const ScoreSet& set) {
+  ScoreWriter w(path, set.features.empty() ? 0 : set.feature_dim, set.has_score);
+  w.set_attack_names(set.attack_names);
+  static const std::vector<std::string> provenance{"format", "format_version", "created_by",
+                                                   "command_line", "created_at", "num_rows"};
+  for (const auto& [name, value] : set.attrs)
+    if (std::find(provenance.begin(), provenance.end(), name) == provenance.end()) w.set_attr(name, value);
+  for (size_t i = 0; i < set.size(); ++i) {
+    ScoreRow r{set.index[i], set.score[i], set.label[i], set.attack[i], set.modality[i],
+               set.subject[i], set.video[i], set.source[i]};
+    w.append(r, set.features.empty() ? nullptr : set.features.data() + i * set.feature_dim);
+  }
+  w.commit();
+}
+
+}  // namespace cmclip
