@@ -1,0 +1,245 @@
+// data/: K-shot selection, balanced epoch plans and rank slices, augmentation, loader.
+#include <boost/test/unit_test.hpp>
+
+#include <ATen/ATen.h>
+#include <opencv2/imgproc.hpp>
+
+#include <map>
+#include <set>
+
+#include "cmclip/core/random.hpp"
+#include "cmclip/data/augment.hpp"
+#include "cmclip/data/loader.hpp"
+#include "cmclip/data/sampler.hpp"
+#include "test_support.hpp"
+
+using namespace cmclip;
+using namespace cmclip::data;
+using cmclip::test::ScratchDir;
+
+namespace {
+// Store: `videos` videos per class and modality, `frames` frames each; pixel value
+// encodes the sample index.
+std::string make_store(const ScratchDir& dir, int videos, int frames, bool with_video_keys = true) {
+  std::string path = dir.file("store.h5");
+  SampleWriter w(path, 8, 8, 3);
+  int64_t record = 0;
+  int64_t index = 0;
+  for (int cls : {1, 0})
+    for (int v = 0; v < videos; ++v)
+      for (int f = 0; f < frames; ++f, ++record)
+        for (Modality m : {Modality::rgb, Modality::depth}) {
+          SampleMeta meta;
+          meta.label = static_cast<int8_t>(cls);
+          meta.attack = cls ? 0 : w.attack_code("print");
+          meta.modality = m;
+          meta.video = with_video_keys ? fmt::format("{}_{}", cls ? "live" : "attack", v) : "";
+          meta.frame = f;
+          meta.source = fmt::format("src{}", index);
+          meta.record = record;
+          std::vector<uint8_t> img(8 * 8 * 3, static_cast<uint8_t>(index % 256));
+          w.append(img.data(), meta);
+          ++index;
+        }
+  w.commit();
+  return path;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(data_sampling)
+
+BOOST_AUTO_TEST_CASE(rng_is_deterministic_and_well_spread) {
+  Rng a(42), b(42), c(43);
+  for (int i = 0; i < 5; ++i) BOOST_TEST(a.next() == b.next());
+  BOOST_TEST(Rng(42).next() != c.next());
+  Rng r(7);
+  double sum = 0, sq = 0;
+  int counts[4] = {0, 0, 0, 0};
+  for (int i = 0; i < 20000; ++i) {
+    double n = r.normal();
+    sum += n;
+    sq += n * n;
+    counts[r.below(4)]++;
+  }
+  BOOST_TEST(std::abs(sum / 20000) < 0.05);
+  BOOST_TEST(std::abs(sq / 20000 - 1) < 0.05);
+  for (int k : counts) BOOST_TEST(std::abs(k - 5000) < 300);
+  BOOST_TEST(derive_seed(1, {2, 3}) != derive_seed(1, {3, 2}));
+}
+
+BOOST_AUTO_TEST_CASE(kshot_picks_k_videos_per_class_deterministically) {
+  ScratchDir dir("kshot");
+  SampleStore s(make_store(dir, 6, 3));
+  Pool a = kshot_pool(s, Modality::depth, 2, 11), b = kshot_pool(s, Modality::depth, 2, 11);
+  Pool c = kshot_pool(s, Modality::depth, 2, 12);
+  for (int cls : {0, 1}) {
+    BOOST_TEST(a.count(cls) == 2u);
+    BOOST_TEST(a.group_keys[cls] == b.group_keys[cls]);
+    for (const auto& g : a.groups[cls]) {
+      BOOST_TEST(g.size() == 3u);  // every frame of the video is a candidate
+      for (int64_t i : g) {
+        BOOST_TEST(s.modalities()[i] == static_cast<int8_t>(Modality::depth));
+        BOOST_TEST(s.labels()[i] == cls);
+      }
+    }
+  }
+  BOOST_TEST((a.group_keys[0] != c.group_keys[0] || a.group_keys[1] != c.group_keys[1]));
+  test::expect_error([&] { kshot_pool(s, Modality::depth, 7, 1); }, ExitCode::bad_input,
+                     {"store.h5", "7-shot needs 7 live videos of modality depth, the store has 6"});
+  test::expect_error([&] { kshot_pool(s, Modality::nir, 1, 1); }, ExitCode::bad_input, {"modality nir, the store has 0"});
+}
+
+BOOST_AUTO_TEST_CASE(kshot_without_video_keys_draws_frames) {
+  ScratchDir dir("kshotframes");
+  SampleStore s(make_store(dir, 2, 3, false));
+  Pool p = kshot_pool(s, Modality::rgb, 4, 3);
+  for (int cls : {0, 1}) {
+    BOOST_TEST(p.count(cls) == 4u);
+    for (const auto& g : p.groups[cls]) BOOST_TEST(g.size() == 1u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(epoch_plans_are_balanced_full_and_deterministic) {
+  ScratchDir dir("plan");
+  SampleStore s(make_store(dir, 5, 2));
+  Pool target = kshot_pool(s, Modality::depth, 3, 1);
+  Pool replay = full_pool(s, Modality::rgb);
+  PlanOptions o;
+  o.global_batch = 8;
+  o.seed = 9;
+  auto plan = plan_epoch(target, nullptr, 0, o);
+  BOOST_TEST(plan.size() == 1u);  // 3 pairs of target -> 6 samples -> 1 batch of 8 (wrapped)
+  for (const auto& b : plan) {
+    BOOST_TEST(b.size() == 8u);
+    int live = 0;
+    for (const auto& r : b) live += s.labels()[r.index];
+    BOOST_TEST(live == 4);
+  }
+  auto again = plan_epoch(target, nullptr, 0, o);
+  BOOST_TEST(again[0][3].index == plan[0][3].index);
+  auto next = plan_epoch(target, nullptr, 1, o);
+  bool differs = false;
+  for (size_t i = 0; i < 8; ++i) differs |= next[0][i].index != plan[0][i].index;
+  BOOST_TEST(differs);
+  // Replay at 50 %: half of every batch from store 1, balanced per store.
+  o.replay_ratio = 0.5;
+  auto mixed = plan_epoch(target, &replay, 0, o);
+  for (const auto& b : mixed) {
+    int from_replay = 0;
+    for (const auto& r : b) {
+      from_replay += r.store;
+      if (r.store == 1) BOOST_TEST(s.modalities()[r.index] == static_cast<int8_t>(Modality::rgb));
+      else BOOST_TEST(s.modalities()[r.index] == static_cast<int8_t>(Modality::depth));
+    }
+    BOOST_TEST(from_replay == 4);
+  }
+  o.global_batch = 7;
+  test::expect_error([&] { plan_epoch(target, nullptr, 0, o); }, ExitCode::bad_input, {"must be even"});
+}
+
+BOOST_AUTO_TEST_CASE(rank_slices_partition_the_global_batch) {
+  ScratchDir dir("ranks");
+  SampleStore s(make_store(dir, 4, 2));
+  PlanOptions o;
+  o.global_batch = 8;
+  auto plan = plan_epoch(full_pool(s, std::nullopt), nullptr, 2, o);
+  for (const auto& b : plan) {
+    auto r0 = rank_slice(b, 0, 2), r1 = rank_slice(b, 1, 2);
+    BOOST_TEST(r0.size() == 4u);
+    std::vector<int64_t> joined;
+    for (const auto& r : r0) joined.push_back(r.index);
+    for (const auto& r : r1) joined.push_back(r.index);
+    for (size_t i = 0; i < b.size(); ++i) BOOST_TEST(joined[i] == b[i].index);
+  }
+  BOOST_CHECK_THROW(rank_slice(plan[0], 0, 3), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(modalities_of_a_record_share_augmentation) {
+  ScratchDir dir("records");
+  SampleStore s(make_store(dir, 3, 1));
+  Pool rgb = full_pool(s, Modality::rgb), depth = full_pool(s, Modality::depth);
+  PlanOptions o;
+  o.global_batch = 6;
+  auto a = plan_epoch(rgb, nullptr, 0, o)[0], b = plan_epoch(depth, nullptr, 0, o)[0];
+  std::map<int64_t, uint64_t> by_record;
+  for (const auto& r : a) by_record[s.records()[r.index]] = r.aug_seed;
+  for (const auto& r : b) BOOST_TEST(by_record.at(s.records()[r.index]) == r.aug_seed);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(data_augment)
+
+BOOST_AUTO_TEST_CASE(colour_operations_follow_their_definitions) {
+  cv::Mat img(2, 2, CV_8UC3, cv::Scalar(100, 50, 200));
+  img.at<cv::Vec3b>(1, 1) = cv::Vec3b(10, 20, 30);
+  BOOST_TEST(cv::norm(adjust_brightness(img, 1.0), img, cv::NORM_INF) == 0);
+  BOOST_TEST(adjust_brightness(img, 0.5).at<cv::Vec3b>(0, 0)[0] == 50);
+  BOOST_TEST(adjust_brightness(img, 2.0).at<cv::Vec3b>(0, 0)[2] == 255);  // saturates
+  BOOST_TEST(cv::norm(adjust_contrast(img, 1.0), img, cv::NORM_INF) == 0);
+  cv::Mat flat = adjust_contrast(img, 0.0);  // every pixel becomes the grey mean
+  BOOST_TEST(flat.at<cv::Vec3b>(0, 0) == flat.at<cv::Vec3b>(1, 1));
+  cv::Mat grey = adjust_saturation(img, 0.0);
+  BOOST_TEST(grey.at<cv::Vec3b>(0, 0)[0] == grey.at<cv::Vec3b>(0, 0)[2]);
+  BOOST_TEST(cv::norm(adjust_hue(img, 0.0), img, cv::NORM_INF) == 0);
+  cv::Mat red(1, 1, CV_8UC3, cv::Scalar(255, 0, 0));
+  cv::Vec3b shifted = adjust_hue(red, 1.0 / 3).at<cv::Vec3b>(0, 0);  // red -> green
+  BOOST_TEST(int(shifted[1]) > 200);
+  BOOST_TEST(int(shifted[0]) < 40);
+}
+
+BOOST_AUTO_TEST_CASE(augmentation_is_deterministic_and_sized) {
+  cv::Mat img(40, 40, CV_8UC3);
+  cv::randu(img, 0, 255);
+  AugmentOptions o;
+  Rng r1(5), r2(5);
+  AugmentParams p1 = draw_augment(r1, o, 32), p2 = draw_augment(r2, o, 32);
+  cv::Mat a = augment_image(img, p1, o, 32), b = augment_image(img, p2, o, 32);
+  BOOST_TEST(a.rows == 32);
+  BOOST_TEST(a.cols == 32);
+  BOOST_TEST(cv::norm(a, b, cv::NORM_INF) == 0);
+  // Flip only: the crop mirrored.
+  AugmentParams flip;
+  flip.flip = true;
+  o.resize_ratio = 1.0;
+  cv::Mat f = augment_image(img(cv::Rect(0, 0, 32, 32)), flip, o, 32);
+  BOOST_TEST(f.at<cv::Vec3b>(3, 0) == img.at<cv::Vec3b>(3, 31));
+  o.enabled = false;
+  BOOST_TEST(cv::norm(augment_image(img, p1, o, 40), img, cv::NORM_INF) == 0);
+  AugmentOptions bad;
+  bad.flip_prob = 1.5;
+  test::expect_error([&] { bad.validate(); }, ExitCode::bad_input, {"--flip-prob"});
+}
+
+BOOST_AUTO_TEST_CASE(loader_yields_normalised_batches_in_plan_order) {
+  ScratchDir dir("loader");
+  SampleStore s(make_store(dir, 2, 1));
+  auto batches = sequential_batches(0, s.size(), 3);
+  BOOST_TEST(batches.size() == 3u);  // 8 samples: 3 + 3 + 2
+  AugmentOptions o;
+  BatchLoader loader({&s}, batches, 8, o, /*train=*/false);
+  Batch b;
+  int64_t seen = 0;
+  while (loader.next(b)) {
+    for (int64_t i = 0; i < b.images.size(0); ++i, ++seen) {
+      float want = (float(seen % 256) / 255.0f - kClipMean[1]) / kClipStd[1];
+      BOOST_TEST(std::abs(b.images[i][1][4][4].item<float>() - want) < 1e-6);
+      BOOST_TEST(b.labels[i].item<int64_t>() == s.labels()[seen]);
+      BOOST_TEST(b.modality[i].item<int64_t>() == s.modalities()[seen]);
+    }
+  }
+  BOOST_TEST(seen == s.size());
+  BOOST_TEST(!loader.next(b));
+}
+
+BOOST_AUTO_TEST_CASE(loader_errors_surface_in_the_consumer) {
+  ScratchDir dir("loadererr");
+  SampleStore s(make_store(dir, 1, 1));
+  std::vector<std::vector<SampleRef>> bad{{{0, 0, 0}}, {{0, 999, 0}}};
+  BatchLoader loader({&s}, bad, 8, AugmentOptions{}, false);
+  Batch b;
+  BOOST_TEST(loader.next(b));
+  test::expect_error([&] { loader.next(b); }, ExitCode::bad_input, {"store.h5", "samples [999, 1000)"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
