@@ -3,9 +3,11 @@
 
 #include <torch/torch.h>
 
+#include "cmclip/clip/model.hpp"
 #include "cmclip/model/adc_adapter.hpp"
 
 using namespace cmclip::model;
+using cmclip::clip::quick_gelu;
 
 namespace {
 // The definition written out tap by tap: out[o] = b[o] + Σ_i Σ_taps w[o,i,dy,dx] x[i, y+dy-1, x+dx-1]

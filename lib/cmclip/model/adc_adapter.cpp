@@ -7,11 +7,12 @@
 
 #include <fmt/format.h>
 
+#include "cmclip/clip/model.hpp"
+
 namespace cmclip::model {
 
 namespace F = torch::nn::functional;
-
-torch::Tensor quick_gelu(const torch::Tensor& x) { return x * torch::sigmoid(1.702 * x); }
+using clip::quick_gelu;
 
 AdcConv2dImpl::AdcConv2dImpl(int64_t channels, double theta_init, bool per_channel_theta) {
   if (!(theta_init > 0 && theta_init < 1))

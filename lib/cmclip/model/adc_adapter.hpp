@@ -54,6 +54,4 @@ class AdcAdapterImpl : public torch::nn::Module {
 };
 TORCH_MODULE(AdcAdapter);
 
-torch::Tensor quick_gelu(const torch::Tensor& x);
-
 }  // namespace cmclip::model

@@ -1,0 +1,270 @@
+#include "cmclip/model/fas_model.hpp"
+
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/init.h>
+#include <ATen/ATen.h>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cmclip/clip/weights.hpp"
+#include "cmclip/core/error.hpp"
+#include "cmclip/h5/samples.hpp"
+
+namespace cmclip::model {
+
+namespace F = torch::nn::functional;
+
+namespace {
+at::Tensor normalise(const at::Tensor& x) { return x / x.norm(2, -1, true); }
+
+PromptSpec prompt_spec(Method m, const ModelOptions& o) {
+  PromptSpec s;
+  s.n_ctx = o.n_ctx;
+  s.init_std = o.ctx_init_std;
+  s.class_specific = m == Method::cm_clip;
+  s.meta_net = m == Method::cm_clip || m == Method::cocoop;
+  s.modality = m == Method::cm_clip;
+  s.condition_modality = o.condition_modality;
+  s.class_words = o.class_words;
+  s.modality_words = o.modality_words;
+  return s;
+}
+}  // namespace
+
+FasModelImpl::FasModelImpl(clip::Clip clip, const clip::Tokenizer& tokenizer, ModelOptions options)
+    : clip_(std::move(clip)), options_(std::move(options)), method_(options_.parsed_method()) {
+  options_.validate();
+  register_module("clip", clip_);
+  for (auto& p : clip_->parameters()) p.set_requires_grad(false);
+  for (const auto& m : options_.modalities) modality_codes_.push_back(static_cast<int64_t>(parse_modality(m)));
+
+  const int64_t embed = clip_->config().embed_dim;
+  switch (method_) {
+    case Method::cm_clip:
+    case Method::coop:
+    case Method::cocoop:
+      prompt = register_module("prompt", PromptLearner(clip_, tokenizer, prompt_spec(method_, options_)));
+      break;
+    case Method::linear_probe:
+      head = register_module("head", torch::nn::Linear(embed, 2));
+      {
+        torch::NoGradGuard g;
+        head->weight.zero_();
+        head->bias.zero_();
+      }
+      break;
+    case Method::zero_shot: {
+      auto rows = tokenizer.tokenize(options_.zero_shot_prompts, static_cast<size_t>(clip_->config().context_length),
+                                     /*truncate=*/false);
+      zero_shot_tokens_ = rows;
+      break;
+    }
+  }
+  adapters = register_module("adapters", torch::nn::ModuleList());
+  if (method_ == Method::cm_clip) {
+    blocks_ = parse_block_list(options_.adapter_blocks, clip_->config().vision_layers);
+    site_attn_ = options_.adapter_sites.find("attn") != std::string::npos;
+    site_mlp_ = options_.adapter_sites.find("mlp") != std::string::npos;
+    AdcAdapterOptions ao = options_.adapter;
+    ao.width = clip_->config().vision_width;
+    for (int64_t b : blocks_)
+      for (int site : {0, 1}) {
+        if ((site == 0 && !site_attn_) || (site == 1 && !site_mlp_)) continue;
+        if (options_.adapter_shared && adapters->size() == 1) {
+          adapter_index_[{b, site}] = 0;
+          continue;
+        }
+        adapter_index_[{b, site}] = static_cast<int64_t>(adapters->size());
+        adapters->push_back(AdcAdapter(ao));
+      }
+  }
+}
+
+AdcAdapter FasModelImpl::adapter_at(int64_t block, int site) {
+  auto it = adapter_index_.find({block, site});
+  if (it == adapter_index_.end()) return nullptr;
+  return adapters->ptr<AdcAdapterImpl>(static_cast<size_t>(it->second));
+}
+
+at::Tensor FasModelImpl::encode_images(const at::Tensor& images) {
+  auto& visual = clip_->visual;
+  if (blocks_.empty()) {
+    torch::NoGradGuard frozen;  // nothing in the image branch trains
+    return visual->forward(images);
+  }
+  at::Tensor x;
+  const int64_t first = blocks_.front();
+  {
+    // The frozen prefix before the first adapter needs no autograd.
+    torch::NoGradGuard frozen;
+    x = visual->embed(images);
+    for (int64_t i = 0; i < first; ++i) x = visual->block(i)->forward(x);
+  }
+  for (int64_t i = first; i < visual->num_blocks(); ++i) {
+    auto& blk = visual->block(i);
+    at::Tensor h = blk->ln_1->forward(x);
+    at::Tensor a = blk->attn->forward(h);
+    if (auto ad = adapter_at(i, 0)) a = a + ad->forward(h);
+    x = x + a;
+    h = blk->ln_2->forward(x);
+    at::Tensor m = blk->mlp->forward(h);
+    if (auto ad = adapter_at(i, 1)) m = m + ad->forward(h);
+    x = x + m;
+  }
+  return visual->head(x);
+}
+
+at::Tensor FasModelImpl::image_features(const at::Tensor& images) { return normalise(encode_images(images)); }
+
+at::Tensor FasModelImpl::zero_shot_text() {
+  if (!zero_shot_features_.defined()) {
+    torch::NoGradGuard g;
+    zero_shot_features_ = normalise(clip_->encode_text(zero_shot_tokens_));
+  }
+  return zero_shot_features_;
+}
+
+ModelOutput FasModelImpl::forward(const at::Tensor& images, const std::vector<int64_t>& perm) {
+  ModelOutput out;
+  out.image_features = image_features(images);
+  at::Tensor scale = clip_->logit_scale.exp();
+  const at::Tensor& f = out.image_features;
+  switch (method_) {
+    case Method::linear_probe:
+      out.category = head->forward(f);
+      return out;
+    case Method::zero_shot:
+      out.category = scale * at::matmul(f, zero_shot_text().t());
+      return out;
+    default:
+      break;
+  }
+  bool full = method_ == Method::cm_clip && is_training();
+  PromptFeatures t = prompt->forward(f, /*fine=*/full, /*plain=*/full, perm);
+  // [B, E] x [B|1, K, E] -> [B, K]
+  out.category = scale * (f.unsqueeze(1) * t.category).sum(-1);
+  if (full) {
+    out.fine = scale * (f.view({f.size(0), 1, 1, -1}) * t.fine).sum(-1);  // [B, M, K]
+    out.modality = scale * (f.unsqueeze(1) * t.modality).sum(-1);         // [B, M]
+    at::Tensor cos = at::matmul(t.category_plain, t.modality_plain.t());  // [K, M]
+    out.decorrelation = cos.pow(2).mean();
+  }
+  return out;
+}
+
+at::Tensor FasModelImpl::modality_slots(const at::Tensor& codes) const {
+  at::Tensor c = codes.to(at::kLong).contiguous();
+  std::vector<int64_t> slots(static_cast<size_t>(c.numel()));
+  const int64_t* p = c.data_ptr<int64_t>();
+  for (size_t i = 0; i < slots.size(); ++i) {
+    auto it = std::find(modality_codes_.begin(), modality_codes_.end(), p[i]);
+    if (it == modality_codes_.end())
+      throw UsageError(fmt::format("a sample of modality {} reached a model whose prompts know only {} "
+                                   "(--prompt-modalities)",
+                                   p[i] >= 0 && p[i] < kModalityCount ? modality_names()[size_t(p[i])] : "?",
+                                   fmt::join(options_.modalities, ",")));
+    slots[i] = it - modality_codes_.begin();
+  }
+  return at::tensor(slots, at::kLong);
+}
+
+at::Tensor FasModelImpl::score(const at::Tensor& images, const at::Tensor& modality) {
+  torch::NoGradGuard g;
+  ModelOutput out = forward(images);
+  at::Tensor p = out.category.softmax(-1).select(1, 1);
+  if (options_.score == "fg-ensemble" && method_ == Method::cm_clip) {
+    if (!modality.defined()) throw std::invalid_argument("fg-ensemble scoring needs the samples' modalities");
+    at::Tensor slots = modality_slots(modality);
+    // Fine-grained prompts at each sample's own modality.
+    PromptFeatures t = prompt->forward(out.image_features, /*fine=*/true, /*plain=*/false);
+    at::Tensor scale = clip_->logit_scale.exp();
+    at::Tensor fine = scale * (out.image_features.view({images.size(0), 1, 1, -1}) * t.fine).sum(-1);  // [B, M, K]
+    at::Tensor own = fine.gather(1, slots.view({-1, 1, 1}).expand({-1, 1, fine.size(2)})).squeeze(1);
+    p = 0.5 * (p + own.softmax(-1).select(1, 1));
+  }
+  return p;
+}
+
+LossTerms FasModelImpl::loss(const ModelOutput& out, const at::Tensor& labels, const at::Tensor& modality_codes) {
+  LossTerms l;
+  at::Tensor cat = F::cross_entropy(out.category, labels);
+  l.terms["cat"] = cat.item<double>();
+  l.total = options_.w_cat * cat;
+  if (out.fine.defined()) {
+    at::Tensor slots = modality_slots(modality_codes);
+    at::Tensor fg = at::zeros({}, cat.options());
+    const int64_t m = out.fine.size(1);
+    for (int64_t i = 0; i < m; ++i) fg = fg + F::cross_entropy(out.fine.select(1, i), labels);
+    fg = fg / double(m);
+    at::Tensor mod = F::cross_entropy(out.modality, slots);
+    l.terms["fg"] = fg.item<double>();
+    l.terms["mod"] = mod.item<double>();
+    l.terms["dec"] = out.decorrelation.item<double>();
+    l.total = l.total + options_.w_fg * fg + options_.w_mod * mod + options_.lambda_dec * out.decorrelation;
+  }
+  l.terms["total"] = l.total.item<double>();
+  return l;
+}
+
+NamedTensors FasModelImpl::trainable() {
+  NamedTensors out;
+  for (const auto& p : named_parameters(/*recurse=*/true)) {
+    if (p.key().rfind("clip.", 0) == 0) continue;
+    out.emplace_back(p.key(), p.value());
+  }
+  return out;
+}
+
+void FasModelImpl::save_to(Checkpoint& ckpt) {
+  options_.to_config(ckpt.config);
+  ckpt.config["architecture"] = std::string("cmclip/clip-vit");
+  for (auto& [name, t] : trainable()) {
+    ckpt.params.emplace_back(name, t.detach().clone());
+    ckpt.trainable.push_back(name);
+  }
+}
+
+void FasModelImpl::load_from(const Checkpoint& ckpt) {
+  torch::NoGradGuard g;
+  for (auto& [name, t] : trainable()) {
+    const at::Tensor* src = ckpt.find_param(name);
+    if (!src)
+      throw InputError(ckpt.path, "/params/" + name,
+                       fmt::format("missing: a {} model needs it (was the checkpoint written with other "
+                                   "model options?)", options_.method));
+    if (!src->sizes().equals(t.sizes()))
+      throw InputError(ckpt.path, "/params/" + name,
+                       fmt::format("shape [{}] does not fit the model's [{}]", fmt::join(src->sizes(), ", "),
+                                   fmt::join(t.sizes(), ", ")));
+    t.copy_(*src);
+  }
+}
+
+LoadedModel load_model_checkpoint(const std::string& path, const std::string& bpe_option) {
+  Checkpoint ck = read_checkpoint(path, /*with_optimizer=*/false);
+  if (!ck.has_config("method"))
+    throw InputError(path, "/config", "holds CLIP weights but no trained model (no 'method'); "
+                                      "train one with fas-pretrain");
+  ModelOptions options = ModelOptions::from_config(ck);
+  clip::Clip c = clip::clip_from_checkpoint(ck);
+  clip::Tokenizer tok = clip::tokenizer_for(ck.config_string("clip_vocabulary"), c->config().vocab_size, bpe_option, path);
+  FasModel model(c, tok, options);
+  model->load_from(ck);
+  model->eval();
+  NamedTensors trained = model->trainable();
+  std::string hash = tensors_hash(trained) + ":" + ck.config_string("clip_weights_sha256").substr(0, 16);
+  return LoadedModel{model, tok, path, hash};
+}
+
+LoadedModel new_model(const std::string& clip_spec, const ModelOptions& options, const std::string& bpe_option,
+                      const clip::HeadOverrides& heads) {
+  clip::ClipLoadOptions lo;
+  lo.heads = heads;
+  clip::Clip c = clip::load_clip(clip_spec, lo);
+  clip::Tokenizer tok = clip::tokenizer_for(c->provenance().vocabulary, c->config().vocab_size, bpe_option, clip_spec);
+  FasModel model(c, tok, options);
+  return LoadedModel{model, tok, clip_spec, ""};
+}
+
+}  // namespace cmclip::model

@@ -1,0 +1,348 @@
+#include "cmclip/train/trainer.hpp"
+
+#include <CLI/CLI.hpp>
+#include <ATen/ATen.h>
+#include <torch/utils.h>
+
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "cmclip/core/app.hpp"
+#include "cmclip/core/error.hpp"
+#include "cmclip/core/fs.hpp"
+#include "cmclip/core/log.hpp"
+#include "cmclip/core/progress.hpp"
+#include "cmclip/core/random.hpp"
+#include "cmclip/core/signals.hpp"
+#include "cmclip/clip/weights.hpp"
+#include "cmclip/data/loader.hpp"
+#include "cmclip/h5/checkpoint.hpp"
+#include "cmclip/metrics/pad_metrics.hpp"
+#include "cmclip/metrics/sorted_scores.hpp"
+
+namespace cmclip::train {
+
+std::unique_ptr<Communicator> local_communicator() { return std::make_unique<Communicator>(); }
+
+void TrainOptions::register_on(CLI::App& app, int64_t default_epochs) {
+  epochs = default_epochs;
+  auto* g = app.add_option_group("Training");
+  g->add_option("--epochs", epochs, "Passes over the training set")->capture_default_str();
+  g->add_option("--batch-size", batch_size, "Images per step and rank (even: half live, half attack)")
+      ->capture_default_str();
+  g->add_option("--eval-batch-size", eval_batch_size, "Images per forward pass when scoring the dev set")
+      ->capture_default_str();
+  g->add_option("--select-by", select_by, "Keep the checkpoint with the best dev auc or hter")
+      ->capture_default_str()->check(one_of({"auc", "hter"}));
+  g->add_flag("--resume", resume, "Continue the run from OUT.last.h5 (same options and thread count)");
+}
+
+void TrainOptions::validate() const {
+  if (epochs < 0) throw UsageError("--epochs must not be negative");
+  if (batch_size < 2 || batch_size % 2) throw UsageError(fmt::format("--batch-size {} must be even and at least 2", batch_size));
+  if (eval_batch_size < 1) throw UsageError("--eval-batch-size must be positive");
+}
+
+std::string last_checkpoint_path(const std::string& output) {
+  const std::string ext = ".h5";
+  if (output.size() > ext.size() && output.compare(output.size() - ext.size(), ext.size(), ext) == 0)
+    return output.substr(0, output.size() - ext.size()) + ".last.h5";
+  return output + ".last.h5";
+}
+
+std::vector<float> score_samples(model::FasModel& model, const SampleStore& store,
+                                 const std::vector<int64_t>& indices, int64_t batch_size) {
+  std::vector<std::vector<data::SampleRef>> batches;
+  for (size_t b = 0; b < indices.size(); b += static_cast<size_t>(batch_size)) {
+    std::vector<data::SampleRef> batch;
+    for (size_t i = b; i < std::min(indices.size(), b + static_cast<size_t>(batch_size)); ++i)
+      batch.push_back({0, indices[i], 0});
+    batches.push_back(std::move(batch));
+  }
+  bool was_training = model->is_training();
+  model->eval();
+  data::BatchLoader loader({&store}, batches, static_cast<int>(model->clip()->config().image_resolution),
+                           data::AugmentOptions{}, /*train=*/false);
+  std::vector<float> out;
+  data::Batch batch;
+  while (loader.next(batch)) {
+    at::Tensor p = model->score(batch.images, batch.modality).contiguous();
+    out.insert(out.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+  }
+  model->train(was_training);
+  return out;
+}
+
+DevMetrics dev_metrics(const std::vector<float>& scores, const std::vector<int8_t>& labels) {
+  std::vector<int16_t> cls(labels.size());
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (!std::isfinite(scores[i])) throw RuntimeFailure("dev evaluation: a score is not finite (diverged model?)");
+    cls[i] = labels[i] == kLive ? 0 : 1;
+  }
+  metrics::SortedScores s(scores, cls, 1);
+  metrics::require_both_classes(s, "the dev set");
+  metrics::SetFigures f = metrics::compute_figures(s, std::nullopt, metrics::TieRule::accept, metrics::Positive::attack);
+  DevMetrics d;
+  d.auc = f.auc;
+  d.hter = f.at_threshold.hter;
+  d.eer_threshold = f.eer_threshold;
+  d.samples = static_cast<int64_t>(scores.size());
+  return d;
+}
+
+namespace {
+
+struct RunState {
+  int64_t epoch = 0, step_in_epoch = 0, global_step = 0;
+  double best_metric = NAN;
+  int64_t best_epoch = -1;
+};
+
+// Config attributes that must be equal for --resume to continue the same run.
+const std::vector<std::string> kResumeKeys{"train_seed", "train_global_batch", "train_epochs", "method",
+                                           "optimizer", "train_replay_ratio"};
+
+class Run {
+ public:
+  Run(TrainJob& job, const TrainOptions& to, const OptimizerOptions& oo, Communicator& comm)
+      : job_(job), to_(to), oo_(oo), comm_(comm), model_(job.model->model),
+        optimizer_(model_->trainable(), oo) {}
+
+  TrainResult execute();
+
+ private:
+  Checkpoint make_checkpoint(const std::optional<DevMetrics>& dev) const;
+  void try_resume();
+  std::optional<DevMetrics> evaluate_dev();
+  bool better(const DevMetrics& d) const;
+
+  TrainJob& job_;
+  const TrainOptions& to_;
+  const OptimizerOptions& oo_;
+  Communicator& comm_;
+  model::FasModel model_;
+  Optimizer optimizer_;
+  RunState state_;
+  std::map<std::string, h5::AttrValue> train_config_;
+};
+
+Checkpoint Run::make_checkpoint(const std::optional<DevMetrics>& dev) const {
+  Checkpoint c;
+  c.parent = job_.parent;
+  clip::add_clip_to_checkpoint(c, model_->clip(), job_.embed_clip);
+  model_->save_to(c);
+  for (const auto& [k, v] : job_.extra_config) c.config[k] = v;
+  for (const auto& [k, v] : train_config_) c.config[k] = v;
+  c.optimizer = optimizer_.state();
+  c.state["epoch"] = state_.epoch;
+  c.state["step_in_epoch"] = state_.step_in_epoch;
+  c.state["global_step"] = state_.global_step;
+  c.state["best_metric"] = state_.best_metric;
+  c.state["best_epoch"] = state_.best_epoch;
+  if (dev) {
+    c.state["dev_auc"] = dev->auc;
+    c.state["dev_hter"] = dev->hter;
+    c.state["dev_eer_threshold"] = dev->eer_threshold;
+  }
+  return c;
+}
+
+void Run::try_resume() {
+  std::string last = last_checkpoint_path(to_.output);
+  if (!file_exists(last)) {
+    log::warn("--resume: {} does not exist; starting from the beginning", last);
+    return;
+  }
+  Checkpoint c = read_checkpoint(last, /*with_optimizer=*/true);
+  for (const auto& key : kResumeKeys) {
+    auto a = c.config.find(key);
+    auto b = train_config_.find(key);
+    if (a == c.config.end() || b == train_config_.end() || h5::attr_to_string(a->second) != h5::attr_to_string(b->second))
+      throw UsageError(fmt::format("--resume: {} was written with {} = {}, this run has {}; resume with the "
+                                   "same options",
+                                   last, key, a == c.config.end() ? "(none)" : h5::attr_to_string(a->second),
+                                   b == train_config_.end() ? "(none)" : h5::attr_to_string(b->second)));
+  }
+  model_->load_from(c);
+  optimizer_.load_state(c.optimizer, last);
+  auto state_int = [&](const char* k) { return std::get<int64_t>(c.state.at(k)); };
+  state_.epoch = state_int("epoch");
+  state_.step_in_epoch = state_int("step_in_epoch");
+  state_.global_step = state_int("global_step");
+  state_.best_epoch = state_int("best_epoch");
+  state_.best_metric = std::get<double>(c.state.at("best_metric"));
+  log::info("resuming from {}: epoch {}, step {} of that epoch", last, state_.epoch + 1, state_.step_in_epoch);
+}
+
+std::optional<DevMetrics> Run::evaluate_dev() {
+  if (!job_.dev) return std::nullopt;
+  const SampleStore& store = *job_.dev->store;
+  std::vector<int64_t> all;
+  for (int64_t i = 0; i < store.size(); ++i)
+    if (!job_.dev->modality || store.modalities()[i] == static_cast<int8_t>(*job_.dev->modality)) all.push_back(i);
+  // Each rank scores a contiguous share; a sum all-reduce puts every score everywhere.
+  size_t per = (all.size() + comm_.world() - 1) / comm_.world();
+  size_t begin = std::min(all.size(), per * comm_.rank()), end = std::min(all.size(), begin + per);
+  std::vector<int64_t> mine(all.begin() + begin, all.begin() + end);
+  std::vector<float> part = score_samples(model_, store, mine, to_.eval_batch_size);
+  at::Tensor scores = at::zeros({static_cast<int64_t>(all.size())}, at::kFloat);
+  if (!part.empty()) scores.slice(0, begin, end).copy_(at::tensor(part));
+  std::vector<at::Tensor> t{scores};
+  comm_.allreduce_sum(t);
+  std::vector<float> all_scores(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+  std::vector<int8_t> labels;
+  for (int64_t i : all) labels.push_back(store.labels()[i]);
+  return dev_metrics(all_scores, labels);
+}
+
+bool Run::better(const DevMetrics& d) const {
+  if (std::isnan(state_.best_metric)) return true;
+  return to_.select_by == "auc" ? d.auc > state_.best_metric : d.hter < state_.best_metric;
+}
+
+TrainResult Run::execute() {
+  TrainResult result;
+  const int world = comm_.world();
+  data::PlanOptions plan;
+  plan.global_batch = to_.batch_size * world;
+  plan.replay_ratio = job_.replay ? job_.replay_ratio : 0;
+  plan.seed = job_.seed;
+  const data::Pool* replay = job_.replay ? &job_.replay_pool : nullptr;
+  const int64_t steps_per_epoch = static_cast<int64_t>(data::plan_epoch(job_.target, replay, 0, plan).size());
+  const int64_t total_steps = steps_per_epoch * to_.epochs;
+  const int64_t warmup = oo_.warmup_steps < 0 ? steps_per_epoch : oo_.warmup_steps;
+
+  train_config_["train_seed"] = static_cast<int64_t>(job_.seed);
+  train_config_["train_global_batch"] = plan.global_batch;
+  train_config_["train_epochs"] = to_.epochs;
+  train_config_["train_replay_ratio"] = plan.replay_ratio;
+  train_config_["optimizer"] = oo_.name;
+  train_config_["train_lr"] = oo_.lr;
+  train_config_["train_weight_decay"] = oo_.weight_decay;
+  train_config_["train_steps_per_epoch"] = steps_per_epoch;
+  train_config_["train_select_by"] = to_.select_by;
+
+  if (to_.resume) try_resume();
+  {
+    // Every rank starts from rank 0's parameters.
+    std::vector<at::Tensor> params;
+    for (auto& [n, p] : model_->trainable()) params.push_back(p.detach());
+    comm_.broadcast(params);
+  }
+  const int res = static_cast<int>(model_->clip()->config().image_resolution);
+  const std::vector<const SampleStore*> stores{job_.train, job_.replay};
+  const NamedTensors params = model_->trainable();
+  bool cm_clip = model_->method() == model::Method::cm_clip;
+  data::AugmentOptions augment;
+
+  signals::enable_graceful_stop(true);
+  auto save = [&](const std::optional<DevMetrics>& dev, bool best) {
+    if (!comm_.is_root()) return;
+    Checkpoint c = make_checkpoint(dev);
+    write_checkpoint(last_checkpoint_path(to_.output), c);
+    if (best) write_checkpoint(to_.output, c);
+  };
+  if (to_.epochs == 0 || steps_per_epoch == 0) {
+    // Nothing to train (zero-shot, or evaluation of the initial model): write it.
+    std::optional<DevMetrics> dev = evaluate_dev();
+    if (dev) log::info("dev: AUC {:.4f}, HTER {:.4f} at its EER threshold ({} samples)", dev->auc, dev->hter, dev->samples);
+    result.best_dev = dev;
+    save(dev, true);
+    return result;
+  }
+
+  model_->train();
+  while (state_.epoch < to_.epochs) {
+    auto plan_batches = data::plan_epoch(job_.target, replay, state_.epoch, plan);
+    std::vector<std::vector<data::SampleRef>> mine;
+    for (size_t s = static_cast<size_t>(state_.step_in_epoch); s < plan_batches.size(); ++s)
+      mine.push_back(data::rank_slice(plan_batches[s], comm_.rank(), world));
+    data::BatchLoader loader(stores, mine, res, augment, /*train=*/true);
+    Progress progress(fmt::format("epoch {}/{}", state_.epoch + 1, to_.epochs),
+                      static_cast<int64_t>(mine.size()), "steps");
+    std::map<std::string, double> sums;
+    int64_t steps_done = 0, images = 0;
+    auto start = std::chrono::steady_clock::now();
+    data::Batch batch;
+    while (loader.next(batch)) {
+      // Stateless randomness per step: dropout and the modality permutation depend
+      // only on (seed, step), so a resumed run repeats them exactly.
+      uint64_t step_seed = derive_seed(job_.seed, {0x73746570ULL, uint64_t(state_.global_step)});
+      torch::manual_seed(step_seed);
+      std::vector<int64_t> perm;
+      if (cm_clip && model_->options().permute_modality) {
+        Rng rng(step_seed);
+        for (int64_t i = 0; i < model_->prompt->modalities(); ++i) perm.push_back(i);
+        rng.shuffle(perm);
+      }
+      model::ModelOutput out = model_->forward(batch.images, perm);
+      model::LossTerms loss = model_->loss(out, batch.labels, batch.modality);
+      bool diverged = comm_.any(!std::isfinite(loss.terms.at("total")));
+      if (diverged)
+        throw RuntimeFailure(fmt::format("the training loss became {} at epoch {}, step {}: stopping; the last good "
+                                         "checkpoint is {} (try a lower --lr)",
+                                         loss.terms.at("total"), state_.epoch + 1, state_.step_in_epoch + 1,
+                                         last_checkpoint_path(to_.output)));
+      optimizer_.zero_grad();
+      loss.total.backward();
+      std::vector<at::Tensor> grads;
+      for (const auto& [n, p] : params)
+        if (p.grad().defined()) grads.push_back(p.grad());
+      comm_.allreduce_mean(grads);
+      clip_grad_norm(params, oo_.clip_grad_norm);
+      optimizer_.step(scheduled_lr(state_.global_step, total_steps, warmup, oo_));
+      for (const auto& [k, v] : loss.terms) sums[k] += v;
+      ++steps_done;
+      images += batch.images.size(0);
+      ++state_.global_step;
+      ++state_.step_in_epoch;
+      progress.advance();
+      if (comm_.any(signals::stop_requested())) {
+        progress.finish();
+        log::info("stop requested (signal {}): checkpoint at epoch {}, step {}; continue with --resume",
+                  signals::stop_signal(), state_.epoch + 1, state_.step_in_epoch);
+        save(std::nullopt, false);
+        result.stopped_early = true;
+        result.epochs_done = state_.epoch;
+        return result;
+      }
+    }
+    progress.finish();
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::string terms;
+    for (const char* k : {"cat", "fg", "mod", "dec"})
+      if (sums.count(k)) terms += fmt::format(" {} {:.4f}", k, sums[k] / std::max<int64_t>(1, steps_done));
+    double mean_loss = sums["total"] / std::max<int64_t>(1, steps_done);
+    if (state_.epoch == 0 || result.first_epoch_loss == 0) result.first_epoch_loss = mean_loss;
+    result.last_epoch_loss = mean_loss;
+    std::optional<DevMetrics> dev = evaluate_dev();
+    bool best = !dev || better(*dev);
+    if (dev && best) {
+      state_.best_metric = to_.select_by == "auc" ? dev->auc : dev->hter;
+      state_.best_epoch = state_.epoch;
+      result.best_dev = dev;
+    }
+    log::info("epoch {}/{}: loss {:.4f} ({} ){}, {:.1f} img/s, waited {:.2f} s for data{}", state_.epoch + 1,
+              to_.epochs, mean_loss, terms.empty() ? "" : terms.substr(1),
+              dev ? fmt::format(", dev AUC {:.4f} HTER {:.4f}", dev->auc, dev->hter) : std::string(),
+              images * world / std::max(seconds, 1e-9), loader.wait_seconds(), best && dev ? " (best)" : "");
+    ++state_.epoch;
+    state_.step_in_epoch = 0;
+    save(dev, best);
+  }
+  result.epochs_done = state_.epoch;
+  return result;
+}
+
+}  // namespace
+
+TrainResult train(TrainJob& job, const TrainOptions& options, const OptimizerOptions& opt, Communicator& comm) {
+  options.validate();
+  opt.validate();
+  Run run(job, options, opt, comm);
+  return run.execute();
+}
+
+}  // namespace cmclip::train

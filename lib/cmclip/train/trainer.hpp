@@ -1,0 +1,81 @@
+// The training loop shared by fas-pretrain and fas-fewshot: balanced (and replay-
+// mixed) batches, the method's loss, AdamW/SGD with the cosine schedule, gradient
+// all-reduce across ranks, dev evaluation each epoch, atomic checkpoints each epoch
+// (the best by dev, and the last for --resume), exact resume, graceful stop on
+// SIGTERM/SIGINT/SIGUSR1, and a clear stop when the loss diverges.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cmclip/data/augment.hpp"
+#include "cmclip/data/sampler.hpp"
+#include "cmclip/h5/samples.hpp"
+#include "cmclip/model/fas_model.hpp"
+#include "cmclip/train/communicator.hpp"
+#include "cmclip/train/optimizer.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace cmclip::train {
+
+struct TrainOptions {
+  int64_t epochs = 10;
+  int64_t batch_size = 8;       // per rank
+  int64_t eval_batch_size = 32;
+  std::string select_by = "auc";  // auc | hter (on the dev set)
+  bool resume = false;
+  std::string output;
+
+  void register_on(CLI::App& app, int64_t default_epochs);
+  void validate() const;
+};
+
+// Where the weights file of a run's checkpoints lives: OUT.h5 -> OUT.last.h5.
+std::string last_checkpoint_path(const std::string& output);
+
+struct DevSet {
+  const SampleStore* store = nullptr;
+  std::optional<Modality> modality;  // only these samples
+};
+
+struct TrainJob {
+  model::LoadedModel* model = nullptr;
+  const SampleStore* train = nullptr;
+  data::Pool target;
+  const SampleStore* replay = nullptr;
+  data::Pool replay_pool;
+  double replay_ratio = 0;
+  std::optional<DevSet> dev;
+  uint64_t seed = 0;
+  // Checkpoint contents beyond the model: how the CLIP weights are stored, what the
+  // run started from, and facts to record (K-shot selection, data, tool).
+  bool embed_clip = true;
+  std::string parent;
+  std::map<std::string, h5::AttrValue> extra_config;
+};
+
+struct DevMetrics {
+  double auc = 0, hter = 0, eer_threshold = 0;
+  int64_t samples = 0;
+};
+
+struct TrainResult {
+  bool stopped_early = false;  // a stop signal: the last checkpoint holds the position
+  int64_t epochs_done = 0;
+  std::optional<DevMetrics> best_dev;
+  double first_epoch_loss = 0, last_epoch_loss = 0;
+};
+
+TrainResult train(TrainJob& job, const TrainOptions& options, const OptimizerOptions& opt, Communicator& comm);
+
+// P(live) for samples `indices` of `store` (eval transform, no augmentation).
+std::vector<float> score_samples(model::FasModel& model, const SampleStore& store,
+                                 const std::vector<int64_t>& indices, int64_t batch_size);
+// AUC and HTER at the set's own EER threshold.
+DevMetrics dev_metrics(const std::vector<float>& scores, const std::vector<int8_t>& labels);
+
+}  // namespace cmclip::train
