@@ -144,8 +144,8 @@ NamedTensorList read_torchscript_tensors(const std::string& path) {
     why = why.substr(0, why.find('\n'));
     throw InputError(path, "",
                      fmt::format("not a TorchScript archive or a cmclip checkpoint ({}). A checkpoint saved with "
-                                 "torch.save(state_dict) cannot be read by LibTorch: convert it with "
-                                 "torch.jit.save or save it as a plain dict (see man fas-embed)",
+                                 "torch.save(state_dict) cannot be read by LibTorch: convert it to a "
+                                 "TorchScript archive (see man fas-embed)",
                                  why));
   }
   static const std::set<std::string> bookkeeping{"input_resolution", "context_length", "vocab_size"};
