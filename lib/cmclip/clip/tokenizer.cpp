@@ -98,6 +98,7 @@ Tokenizer Tokenizer::from_bpe_file(const std::string& path) {
     pos = text.find('\n', start);
     std::string field = text.substr(start, pos == std::string::npos ? std::string::npos : pos - start);
     ++line;
+    if (field.empty() && pos == std::string::npos) break;  // the final newline
     size_t space = field.find(' ');
     if (space == std::string::npos || space == 0 || field.find(' ', space + 1) != std::string::npos ||
         space + 1 == field.size())

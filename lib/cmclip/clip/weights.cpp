@@ -144,8 +144,8 @@ NamedTensorList read_torchscript_tensors(const std::string& path) {
     why = why.substr(0, why.find('\n'));
     throw InputError(path, "",
                      fmt::format("not a TorchScript archive or a cmclip checkpoint ({}). A checkpoint saved with "
-                                 "torch.save(state_dict) cannot be read by LibTorch: convert it with "
-                                 "torch.jit.save or save it as a plain dict (see man fas-embed)",
+                                 "torch.save(state_dict) cannot be read by LibTorch: convert it to a "
+                                 "TorchScript archive (see man fas-embed)",
                                  why));
   }
   static const std::set<std::string> bookkeeping{"input_resolution", "context_length", "vocab_size"};
@@ -232,7 +232,7 @@ Clip builtin_tiny() {
   return clip;
 }
 
-NamedTensorList stored_tensors(Clip& clip) {
+NamedTensorList stored_tensors(const Clip& clip) {
   NamedTensorList out;
   const auto& dtypes = clip->provenance().stored_dtype;
   for (const auto& item : clip->named_parameters(true)) {
@@ -243,9 +243,9 @@ NamedTensorList stored_tensors(Clip& clip) {
   return out;
 }
 
-std::string clip_weights_hash(Clip& clip) { return tensors_hash(stored_tensors(clip)); }
+std::string clip_weights_hash(const Clip& clip) { return tensors_hash(stored_tensors(clip)); }
 
-void add_clip_to_checkpoint(Checkpoint& ckpt, Clip& clip, bool embed_weights) {
+void add_clip_to_checkpoint(Checkpoint& ckpt, const Clip& clip, bool embed_weights) {
   NamedTensorList tensors = stored_tensors(clip);
   for (const auto& [name, value] : clip->config().fields()) ckpt.config["clip_" + name] = value;
   ckpt.config["clip_vocabulary"] = clip->provenance().vocabulary;

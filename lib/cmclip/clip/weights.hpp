@@ -55,9 +55,9 @@ Clip builtin_tiny();
 
 // The model's tensors in their source dtypes (fp16 stays fp16), named as in the
 // reference state dict, in its order.
-NamedTensorList stored_tensors(Clip& clip);
+NamedTensorList stored_tensors(const Clip& clip);
 // tensors_hash of stored_tensors: identifies the weights (clip_weights_sha256).
-std::string clip_weights_hash(Clip& clip);
+std::string clip_weights_hash(const Clip& clip);
 
 // Adds the CLIP tensors to ckpt.params (as /params/<state-dict name>) and the config
 // attributes clip_embed_dim, clip_image_resolution, clip_vision_layers/width/patch/heads,
@@ -65,7 +65,7 @@ std::string clip_weights_hash(Clip& clip);
 // clip_source, clip_weights_sha256. With embed_weights false only the attributes are
 // written: the checkpoint then refers to clip_source by content hash (small few-shot
 // checkpoints over a frozen CLIP).
-void add_clip_to_checkpoint(Checkpoint& ckpt, Clip& clip, bool embed_weights = true);
+void add_clip_to_checkpoint(Checkpoint& ckpt, const Clip& clip, bool embed_weights = true);
 // The CLIP of a checkpoint (tensors other than CLIP's are ignored). Head counts come
 // from `heads` if given, else from the clip_*_heads attributes. A checkpoint that refers
 // to its CLIP by hash loads clip_source and checks the hash.
