@@ -3,6 +3,8 @@
 #include "cmclip/clip/embed.hpp"
 #include "cmclip/core/app.hpp"
 #include "cmclip/core/error.hpp"
+#include "cmclip/metrics/score_merge.hpp"
+#include "cmclip/model/scoring.hpp"
 
 namespace {
 const char* kDescription = R"(Embeds images or prompts with a CLIP model (an OpenAI TorchScript archive such as
@@ -10,6 +12,14 @@ ViT-B-16.pt, a cmclip checkpoint, or builtin:tiny). Features are the projected,
 un-normalised embeddings of the reference encode_image/encode_text.
 
 Modes (give exactly one input):
+  --data STORE       score a sample store with a trained checkpoint (fas-pretrain,
+                     fas-fewshot): /score = P(live) and the store's metadata in a
+                     cmclip.scores file, or with --format tsv the lines
+                     source<TAB>video<TAB>attack_type<TAB>label<TAB>score (-o - prints
+                     them for a pipe into fas-eval --test -); --shard I/N scores one
+                     contiguous part (SLURM job arrays), --modality only one modality
+  --merge A B ...    join shard files into the file an unsharded run writes, after
+                     checking they come from one model and store and cover it once
   --images LIST      one image path per line, relative to the list's folder; writes a
                      cmclip.scores file with /features float32 [N,D] and /source (no /score)
   --text-file FILE   one UTF-8 prompt per line; writes a cmclip.text file with /tokens
@@ -22,7 +32,11 @@ Examples:
   scripts/fetch-clip.sh
   fas-embed --model ~/.cache/cmclip/ViT-B-16.pt --images faces.txt -o faces.h5
   fas-embed --model ~/.cache/cmclip/ViT-B-16.pt --text-file prompts.txt -o prompts.h5
-  fas-embed --model builtin:tiny --images faces.txt -o demo.h5)";
+  fas-embed --model builtin:tiny --images faces.txt -o demo.h5
+  fas-embed --model fewshot.h5 --data test.h5 --modality depth -o scores.h5
+  fas-embed --model fewshot.h5 --data test.h5 -o - --format tsv | fas-eval --test -
+  fas-embed --model m.h5 --data big.h5 --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT -o part$SLURM_ARRAY_TASK_ID.h5
+  fas-embed --merge part*.h5 -o all.h5)";
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -30,17 +44,25 @@ int main(int argc, char** argv) {
   CLI::App& app = tool.cli();
   cmclip::clip::ClipModelOptions model;
   cmclip::clip::EmbedOptions embed;
+  cmclip::model::ScoreStoreOptions scoring;
   std::string images, text_file, output;
+  std::vector<std::string> merge;
   auto* inputs = app.add_option_group("Input (exactly one)");
+  inputs->add_option("--data", scoring.data, "Sample store to score with a trained checkpoint");
+  inputs->add_option("--merge", merge, "Shard score files to join")->expected(1, -1);
   inputs->add_option("--images", images, "List of image files, one path per line");
   inputs->add_option("--text-file", text_file, "Prompts, one per line (UTF-8)");
   inputs->require_option(1);
   app.add_option("-o,--output", output, "Output HDF5 file (written atomically)")->required();
   model.register_on(app);
   embed.register_on(app);
+  scoring.register_on(app);
   return tool.run(argc, argv, [&] {
     embed.device = tool.common().device;
-    if (!images.empty()) cmclip::clip::embed_image_list(model, images, output, embed);
+    scoring.batch_size = embed.batch_size;
+    if (!merge.empty()) cmclip::metrics::merge_score_files(merge, output);
+    else if (!scoring.data.empty()) cmclip::model::score_sample_store(model.model, model.bpe, scoring, output);
+    else if (!images.empty()) cmclip::clip::embed_image_list(model, images, output, embed);
     else cmclip::clip::embed_text_file(model, text_file, output, embed);
   });
 }

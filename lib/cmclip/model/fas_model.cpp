@@ -169,9 +169,10 @@ at::Tensor FasModelImpl::modality_slots(const at::Tensor& codes) const {
   return at::tensor(slots, at::kLong);
 }
 
-at::Tensor FasModelImpl::score(const at::Tensor& images, const at::Tensor& modality) {
+at::Tensor FasModelImpl::score(const at::Tensor& images, const at::Tensor& modality, at::Tensor* features) {
   torch::NoGradGuard g;
   ModelOutput out = forward(images);
+  if (features) *features = out.image_features;
   at::Tensor p = out.category.softmax(-1).select(1, 1);
   if (options_.score == "fg-ensemble" && method_ == Method::cm_clip) {
     if (!modality.defined()) throw std::invalid_argument("fg-ensemble scoring needs the samples' modalities");

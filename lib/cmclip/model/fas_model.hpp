@@ -44,8 +44,9 @@ class FasModelImpl : public torch::nn::Module {
   // modality contexts of the fine-grained prompts (empty = identity).
   ModelOutput forward(const at::Tensor& images, const std::vector<int64_t>& perm = {});
   // Inference: P(live) [B]. `modality` [B] (sample modality codes) is needed by the
-  // fg-ensemble score; ignored otherwise.
-  at::Tensor score(const at::Tensor& images, const at::Tensor& modality = {});
+  // fg-ensemble score; ignored otherwise. `features`, if given, receives the
+  // normalised image features [B, E].
+  at::Tensor score(const at::Tensor& images, const at::Tensor& modality = {}, at::Tensor* features = nullptr);
   // Normalised image features through the (adapted) image branch: [B, E].
   at::Tensor image_features(const at::Tensor& images);
 

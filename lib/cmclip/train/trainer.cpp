@@ -113,7 +113,7 @@ class Run {
   TrainResult execute();
 
  private:
-  Checkpoint make_checkpoint(const std::optional<DevMetrics>& dev) const;
+  Checkpoint make_checkpoint(const std::optional<DevMetrics>& dev);
   void try_resume();
   std::optional<DevMetrics> evaluate_dev();
   bool better(const DevMetrics& d) const;
@@ -128,7 +128,7 @@ class Run {
   std::map<std::string, h5::AttrValue> train_config_;
 };
 
-Checkpoint Run::make_checkpoint(const std::optional<DevMetrics>& dev) const {
+Checkpoint Run::make_checkpoint(const std::optional<DevMetrics>& dev) {
   Checkpoint c;
   c.parent = job_.parent;
   clip::add_clip_to_checkpoint(c, model_->clip(), job_.embed_clip);
