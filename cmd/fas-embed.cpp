@@ -1,8 +1,46 @@
-// fas-embed: placeholder main until its capability lands.
+// fas-embed: CLIP features of images and prompts. One mode per run, chosen by its
+// input option; each mode is one library call (lib/cmclip/clip/embed.hpp).
+#include "cmclip/clip/embed.hpp"
 #include "cmclip/core/app.hpp"
 #include "cmclip/core/error.hpp"
 
+namespace {
+const char* kDescription = R"(Embeds images or prompts with a CLIP model (an OpenAI TorchScript archive such as
+ViT-B-16.pt, a cmclip checkpoint, or builtin:tiny). Features are the projected,
+un-normalised embeddings of the reference encode_image/encode_text.
+
+Modes (give exactly one input):
+  --images LIST      one image path per line, relative to the list's folder; writes a
+                     cmclip.scores file with /features float32 [N,D] and /source (no /score)
+  --text-file FILE   one UTF-8 prompt per line; writes a cmclip.text file with /tokens
+                     int64 [N,77], /features float32 [N,D], /text and /line
+Blank lines are not entries. Images are resized exactly as the reference does (Pillow
+bicubic, centre crop). Prompts need the BPE vocabulary (--bpe, $CMCLIP_BPE, or
+scripts/fetch-clip.sh), except with builtin:tiny, whose vocabulary is byte-level.
+
+Examples:
+  scripts/fetch-clip.sh
+  fas-embed --model ~/.cache/cmclip/ViT-B-16.pt --images faces.txt -o faces.h5
+  fas-embed --model ~/.cache/cmclip/ViT-B-16.pt --text-file prompts.txt -o prompts.h5
+  fas-embed --model builtin:tiny --images faces.txt -o demo.h5)";
+}  // namespace
+
 int main(int argc, char** argv) {
-  cmclip::Tool tool("fas-embed", "fas-embed", "");
-  return tool.run(argc, argv, [] { throw cmclip::RuntimeFailure("fas-embed is not implemented in this build yet"); });
+  cmclip::Tool tool("fas-embed", "CLIP features of images and prompts", kDescription);
+  CLI::App& app = tool.cli();
+  cmclip::clip::ClipModelOptions model;
+  cmclip::clip::EmbedOptions embed;
+  std::string images, text_file, output;
+  auto* inputs = app.add_option_group("Input (exactly one)");
+  inputs->add_option("--images", images, "List of image files, one path per line");
+  inputs->add_option("--text-file", text_file, "Prompts, one per line (UTF-8)");
+  inputs->require_option(1);
+  app.add_option("-o,--output", output, "Output HDF5 file (written atomically)")->required();
+  model.register_on(app);
+  embed.register_on(app);
+  return tool.run(argc, argv, [&] {
+    embed.device = tool.common().device;
+    if (!images.empty()) cmclip::clip::embed_image_list(model, images, output, embed);
+    else cmclip::clip::embed_text_file(model, text_file, output, embed);
+  });
 }

@@ -1,0 +1,231 @@
+#include "cmclip/clip/embed.hpp"
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "cmclip/clip/preprocess.hpp"
+#include "cmclip/clip/text_clean.hpp"
+#include "cmclip/clip/text_file.hpp"
+#include "cmclip/clip/tokenizer.hpp"
+#include "cmclip/clip/weights.hpp"
+#include "cmclip/core/error.hpp"
+#include "cmclip/core/fs.hpp"
+#include "cmclip/core/log.hpp"
+#include "cmclip/core/progress.hpp"
+#include "cmclip/core/runtime.hpp"
+#include "cmclip/h5/scores.hpp"
+
+namespace cmclip::clip {
+
+void ClipModelOptions::register_on(CLI::App& app) {
+  auto* g = app.add_option_group("CLIP model");
+  g->add_option("--model", model,
+                "CLIP weights: an OpenAI TorchScript archive (ViT-B-16.pt), a cmclip checkpoint (.h5), "
+                "or builtin:tiny");
+  g->add_option("--bpe", bpe,
+                "BPE vocabulary bpe_simple_vocab_16e6.txt.gz (default: $CMCLIP_BPE, else "
+                "${CMCLIP_HOME:-$HOME/.cache/cmclip}/bpe_simple_vocab_16e6.txt.gz)");
+  g->add_option("--vision-heads", vision_heads,
+                "Attention heads of the image tower (default: the checkpoint's, else width/64)")
+      ->check(CLI::PositiveNumber);
+  g->add_option("--text-heads", text_heads,
+                "Attention heads of the text tower (default: the checkpoint's, else width/64)")
+      ->check(CLI::PositiveNumber);
+}
+
+void EmbedOptions::register_on(CLI::App& app) {
+  auto* g = app.add_option_group("Embedding");
+  g->add_option("--batch-size", batch_size, "Images or prompts per forward pass")
+      ->default_val(32)
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  g->add_flag("--truncate", truncate,
+              "Cut prompts longer than the context (77 tokens) as clip.tokenize(truncate=True) does, "
+              "instead of failing");
+}
+
+namespace {
+
+// Lines of a text file without their '\n' (and a Windows '\r'), checked for UTF-8.
+std::vector<std::pair<int64_t, std::string>> read_lines(const std::string& path, int64_t* blank) {
+  check_input_file(path);
+  std::string content = read_file(path);
+  std::vector<std::pair<int64_t, std::string>> lines;
+  *blank = 0;
+  int64_t number = 0;
+  for (size_t pos = 0; pos < content.size();) {
+    size_t nl = content.find('\n', pos);
+    std::string line = content.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? content.size() : nl + 1;
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    size_t bad;
+    if (!valid_utf8(line, &bad))
+      throw InputError(path, fmt::format("line {}", number), fmt::format("not valid UTF-8 (byte {})", bad + 1));
+    if (line.find('\0') != std::string::npos)
+      throw InputError(path, fmt::format("line {}", number), "contains a NUL byte");
+    if (line.find_first_not_of(" \t") == std::string::npos) {
+      ++*blank;
+      continue;
+    }
+    lines.emplace_back(number, std::move(line));
+  }
+  return lines;
+}
+
+struct LoadedModel {
+  Clip clip{nullptr};
+  c10::Device device{c10::kCPU};
+};
+
+LoadedModel load_model(const ClipModelOptions& o, const EmbedOptions& e, const std::string& mode) {
+  if (o.model.empty()) throw UsageError(fmt::format("{} needs --model", mode));
+  ClipLoadOptions lo;
+  if (o.vision_heads > 0) lo.heads.vision_heads = o.vision_heads;
+  if (o.text_heads > 0) lo.heads.text_heads = o.text_heads;
+  LoadedModel m;
+  m.device = parse_device(e.device);
+  m.clip = load_clip(o.model, lo);
+  m.clip->to(m.device);
+  log::info("model {}: {}", o.model, m.clip->config().describe());
+  return m;
+}
+
+void set_model_attrs(LoadedModel& m, const ClipModelOptions& o,
+                     const std::function<void(const std::string&, const h5::AttrValue&)>& set) {
+  set("model", o.model);
+  set("clip_source", m.clip->provenance().source);
+  set("clip_weights_sha256", clip_weights_hash(m.clip));
+  set("embed_dim", m.clip->config().embed_dim);
+}
+
+}  // namespace
+
+std::vector<ImageListEntry> read_image_list(const std::string& list_path) {
+  int64_t blank = 0;
+  auto lines = read_lines(list_path, &blank);
+  if (blank) log::info("{}: {} blank line(s) are not entries", list_path, blank);
+  std::vector<ImageListEntry> out;
+  const std::string base = dirname_of(list_path);
+  for (auto& [number, text] : lines) {
+    ImageListEntry e{number, text, join_path(base, text)};
+    if (!file_exists(e.path) || is_directory(e.path))
+      throw InputError(list_path, fmt::format("line {}", number),
+                       fmt::format("'{}' is not a readable file (looked at {})", text, e.path));
+    out.push_back(std::move(e));
+  }
+  if (out.empty()) throw InputError(list_path, "", "no image paths in the list");
+  return out;
+}
+
+std::vector<Prompt> read_prompt_file(const std::string& path) {
+  int64_t blank = 0;
+  auto lines = read_lines(path, &blank);
+  if (blank) log::info("{}: {} blank line(s) are not prompts", path, blank);
+  std::vector<Prompt> out;
+  for (auto& [number, text] : lines) out.push_back({number, std::move(text)});
+  if (out.empty()) throw InputError(path, "", "no prompts in the file");
+  return out;
+}
+
+void embed_image_list(const ClipModelOptions& model, const std::string& list_path, const std::string& output,
+                      const EmbedOptions& options) {
+  check_output_path(output);
+  std::vector<ImageListEntry> entries = read_image_list(list_path);
+  LoadedModel m = load_model(model, options, "--images");
+  const int64_t n_px = m.clip->config().image_resolution, dim = m.clip->config().embed_dim;
+  ScoreWriter writer(output, dim, /*with_score=*/false);
+  set_model_attrs(m, model, [&](const std::string& k, const h5::AttrValue& v) { writer.set_attr(k, v); });
+  writer.set_attr("image_list", list_path);
+  writer.set_attr("image_resolution", n_px);
+
+  torch::NoGradGuard no_grad;
+  Progress progress("embedding images", static_cast<int64_t>(entries.size()), "images");
+  const int64_t total = static_cast<int64_t>(entries.size());
+  for (int64_t start = 0; start < total; start += options.batch_size) {
+    const int64_t count = std::min(options.batch_size, total - start);
+    at::Tensor batch = at::empty({count, 3, n_px, n_px}, at::kFloat);
+    // Decoding and resampling in parallel; the first failure (naming its line) wins.
+    at::parallel_for(0, count, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) {
+        const ImageListEntry& e = entries[static_cast<size_t>(start + i)];
+        try {
+          batch[i].copy_(preprocess(read_image(e.path), n_px));
+        } catch (const InputError& err) {
+          throw InputError(list_path, fmt::format("line {}", e.line), fmt::format("'{}': {}", e.text, err.what()));
+        }
+      }
+    });
+    at::Tensor features = m.clip->encode_image(batch.to(m.device)).to(at::kCPU, at::kFloat).contiguous();
+    for (int64_t i = 0; i < count; ++i) {
+      const ImageListEntry& e = entries[static_cast<size_t>(start + i)];
+      ScoreRow row;
+      row.index = e.line;
+      row.score = std::nanf("");
+      row.video = e.text;
+      row.source = e.text;
+      writer.append(row, features[i].data_ptr<float>());
+    }
+    progress.advance(count);
+  }
+  writer.commit();
+  progress.finish();
+  log::info("done: {} of {} images embedded into {}", writer.size(), total, output);
+}
+
+void embed_text_file(const ClipModelOptions& model, const std::string& prompt_path, const std::string& output,
+                     const EmbedOptions& options) {
+  check_output_path(output);
+  std::vector<Prompt> prompts = read_prompt_file(prompt_path);
+  LoadedModel m = load_model(model, options, "--text-file");
+  const ClipConfig& c = m.clip->config();
+  Tokenizer tokenizer = tokenizer_for(m.clip->provenance().vocabulary, c.vocab_size, model.bpe, model.model);
+  const size_t context = static_cast<size_t>(c.context_length);
+
+  // Tokenize everything first: a prompt that is too long fails before any compute.
+  std::vector<TokenRow> rows;
+  int64_t truncated = 0;
+  for (const auto& p : prompts) {
+    rows.push_back(tokenizer.tokenize(p.text, context));
+    if (rows.back().too_long(context)) {
+      if (!options.truncate)
+        throw InputError(prompt_path, fmt::format("line {}", p.line),
+                         fmt::format("the prompt is {} tokens with start and end, longer than the context length {} "
+                                     "(--truncate cuts it)",
+                                     rows.back().full_length, context));
+      ++truncated;
+    }
+  }
+  if (truncated) log::warn("{}: {} prompt(s) cut to {} tokens (--truncate)", prompt_path, truncated, context);
+
+  TextFeatureWriter writer(output, c.context_length, c.embed_dim);
+  set_model_attrs(m, model, [&](const std::string& k, const h5::AttrValue& v) { writer.set_attr(k, v); });
+  writer.set_attr("prompt_file", prompt_path);
+  writer.set_attr("vocabulary", tokenizer.source());
+  writer.set_attr("truncated", truncated);
+
+  torch::NoGradGuard no_grad;
+  Progress progress("embedding prompts", static_cast<int64_t>(prompts.size()), "prompts");
+  const int64_t total = static_cast<int64_t>(prompts.size());
+  for (int64_t start = 0; start < total; start += options.batch_size) {
+    const int64_t count = std::min(options.batch_size, total - start);
+    at::Tensor ids = at::empty({count, c.context_length}, at::kLong);
+    for (int64_t i = 0; i < count; ++i)
+      std::copy(rows[static_cast<size_t>(start + i)].ids.begin(), rows[static_cast<size_t>(start + i)].ids.end(),
+                ids[i].data_ptr<int64_t>());
+    at::Tensor features = m.clip->encode_text(ids.to(m.device)).to(at::kCPU, at::kFloat).contiguous();
+    for (int64_t i = 0; i < count; ++i) {
+      const Prompt& p = prompts[static_cast<size_t>(start + i)];
+      writer.append(p.text, p.line, ids[i].data_ptr<int64_t>(), features[i].data_ptr<float>());
+    }
+    progress.advance(count);
+  }
+  writer.commit();
+  progress.finish();
+  log::info("done: {} of {} prompts embedded into {}", writer.size(), total, output);
+}
+
+}  // namespace cmclip::clip

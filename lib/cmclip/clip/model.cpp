@@ -1,0 +1,150 @@
+#include "cmclip/clip/model.hpp"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "cmclip/core/error.hpp"
+
+namespace cmclip::clip {
+
+namespace {
+torch::nn::LayerNorm layer_norm(int64_t width) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(1e-5));
+}
+}  // namespace
+
+at::Tensor causal_mask(int64_t n, const at::TensorOptions& options) {
+  return at::full({n, n}, -std::numeric_limits<float>::infinity(), options).triu_(1);
+}
+
+at::Tensor quick_gelu(const at::Tensor& z) { return z * at::sigmoid(1.702 * z); }
+
+MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t width, int64_t heads) : width_(width), heads_(heads) {
+  check_heads(width, heads, "head count");
+  in_proj_weight = register_parameter("in_proj_weight", at::empty({3 * width, width}));
+  in_proj_bias = register_parameter("in_proj_bias", at::zeros({3 * width}));
+  out_proj = register_module("out_proj", torch::nn::Linear(width, width));
+}
+
+at::Tensor MultiheadAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mask) {
+  const int64_t batch = x.size(0), length = x.size(1), head_dim = width_ / heads_;
+  auto qkv = at::linear(x, in_proj_weight, in_proj_bias).chunk(3, -1);
+  // [B, L, W] -> [B, heads, L, head_dim]; head j takes features [j*d, (j+1)*d).
+  auto split = [&](const at::Tensor& t) { return t.reshape({batch, length, heads_, head_dim}).transpose(1, 2); };
+  at::Tensor q = split(qkv[0]) / std::sqrt(static_cast<double>(head_dim));
+  at::Tensor k = split(qkv[1]), v = split(qkv[2]);
+  at::Tensor scores = at::matmul(q, k.transpose(-2, -1));
+  if (mask.defined()) scores = scores + mask;
+  at::Tensor out = at::matmul(at::softmax(scores, -1), v);
+  return out_proj(out.transpose(1, 2).reshape({batch, length, width_}));
+}
+
+MlpImpl::MlpImpl(int64_t width) {
+  c_fc = register_module("c_fc", torch::nn::Linear(width, 4 * width));
+  c_proj = register_module("c_proj", torch::nn::Linear(4 * width, width));
+}
+
+at::Tensor MlpImpl::forward(const at::Tensor& x) { return c_proj(quick_gelu(c_fc(x))); }
+
+ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int64_t width, int64_t heads) {
+  attn = register_module("attn", MultiheadAttention(width, heads));
+  ln_1 = register_module("ln_1", layer_norm(width));
+  mlp = register_module("mlp", Mlp(width));
+  ln_2 = register_module("ln_2", layer_norm(width));
+}
+
+at::Tensor ResidualAttentionBlockImpl::forward(const at::Tensor& x, const at::Tensor& mask) {
+  at::Tensor y = x + attn(ln_1(x), mask);
+  return y + mlp(ln_2(y));
+}
+
+TransformerImpl::TransformerImpl(int64_t width, int64_t layers, int64_t heads) {
+  resblocks = register_module("resblocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < layers; ++i) {
+    blocks_.emplace_back(width, heads);
+    resblocks->push_back(blocks_.back());
+  }
+}
+
+at::Tensor TransformerImpl::forward(at::Tensor x, const at::Tensor& mask) {
+  for (auto& b : blocks_) x = b(x, mask);
+  return x;
+}
+
+VisionTransformerImpl::VisionTransformerImpl(const ClipConfig& c) : resolution_(c.image_resolution) {
+  const int64_t w = c.vision_width, g = c.grid();
+  class_embedding = register_parameter("class_embedding", at::empty({w}));
+  positional_embedding = register_parameter("positional_embedding", at::empty({g * g + 1, w}));
+  proj = register_parameter("proj", at::empty({w, c.embed_dim}));
+  conv1 = register_module(
+      "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, w, c.vision_patch).stride(c.vision_patch).bias(false)));
+  ln_pre = register_module("ln_pre", layer_norm(w));
+  transformer = register_module("transformer", Transformer(w, c.vision_layers, c.vision_heads));
+  ln_post = register_module("ln_post", layer_norm(w));
+}
+
+at::Tensor VisionTransformerImpl::embed(const at::Tensor& images) {
+  TORCH_CHECK(images.dim() == 4 && images.size(1) == 3 && images.size(2) == resolution_ &&
+                  images.size(3) == resolution_,
+              "encode_image expects [B, 3, ", resolution_, ", ", resolution_, "] images, got ", images.sizes());
+  at::Tensor x = conv1(images);                      // [B, W, G, G]
+  x = x.flatten(2).transpose(1, 2);                  // [B, G*G, W], row-major grid
+  at::Tensor cls = class_embedding.to(x.dtype()).expand({x.size(0), 1, x.size(2)});
+  x = at::cat({cls, x}, 1) + positional_embedding;  // class token first
+  return ln_pre(x);
+}
+
+at::Tensor VisionTransformerImpl::head(const at::Tensor& tokens) {
+  return at::matmul(ln_post(tokens.select(1, 0)), proj);
+}
+
+at::Tensor VisionTransformerImpl::forward(const at::Tensor& images) { return head(transformer(embed(images))); }
+
+ClipImpl::ClipImpl(const ClipConfig& c) : config_(c) {
+  // Registration order = the reference state_dict order (top-level tensors first).
+  positional_embedding = register_parameter("positional_embedding", at::empty({c.context_length, c.text_width}));
+  text_projection = register_parameter("text_projection", at::empty({c.text_width, c.embed_dim}));
+  logit_scale = register_parameter("logit_scale", at::full({}, std::log(1 / 0.07)));
+  visual = register_module("visual", VisionTransformer(c));
+  transformer = register_module("transformer", Transformer(c.text_width, c.text_layers, c.text_heads));
+  token_embedding = register_module("token_embedding", torch::nn::Embedding(c.vocab_size, c.text_width));
+  ln_final = register_module("ln_final", layer_norm(c.text_width));
+}
+
+at::Tensor ClipImpl::encode_image(const at::Tensor& images) { return visual(images); }
+
+at::Tensor ClipImpl::encode_text(const at::Tensor& ids) {
+  TORCH_CHECK(ids.dim() == 2 && ids.size(1) <= config_.context_length,
+              "encode_text expects [B, L<=", config_.context_length, "] token ids, got ", ids.sizes());
+  at::Tensor eot = ids.argmax(-1);  // the first end-of-text token (the largest id)
+  int64_t used = eot.max().item<int64_t>() + 1;
+  at::Tensor tokens = ids.narrow(1, 0, used).to(at::kLong);
+  return encode_embeddings(token_embedding(tokens), eot);
+}
+
+at::Tensor ClipImpl::encode_embeddings(const at::Tensor& x, const at::Tensor& eot_index, bool trim) {
+  TORCH_CHECK(x.dim() == 3 && x.size(2) == config_.text_width && x.size(1) <= config_.context_length,
+              "encode_embeddings expects [B, L<=", config_.context_length, ", ", config_.text_width, "], got ",
+              x.sizes());
+  TORCH_CHECK(eot_index.dim() == 1 && eot_index.size(0) == x.size(0), "eot_index must be [B]");
+  const int64_t length = trim ? eot_index.max().item<int64_t>() + 1 : x.size(1);
+  TORCH_CHECK(length <= x.size(1), "eot_index ", length - 1, " is beyond the ", x.size(1), " embeddings");
+  at::Tensor h = x.narrow(1, 0, length) + positional_embedding.narrow(0, 0, length);
+  h = transformer(h, causal_mask(length, h.options()));
+  // ln_final is per position: applying it to the pooled rows only is the same.
+  at::Tensor rows = at::arange(x.size(0), eot_index.options().dtype(at::kLong));
+  at::Tensor pooled = h.index({rows, eot_index.to(at::kLong)});
+  return at::matmul(ln_final(pooled), text_projection);
+}
+
+at::Tensor ClipImpl::logits_per_image(const at::Tensor& image_features, const at::Tensor& text_features) {
+  at::Tensor fi = image_features / image_features.norm(2, -1, true);
+  at::Tensor ft = text_features / text_features.norm(2, -1, true);
+  return logit_scale.exp() * at::matmul(fi, ft.t());
+}
+
+}  // namespace cmclip::clip
