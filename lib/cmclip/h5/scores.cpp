@@ -1,5 +1,6 @@
 #include "cmclip/h5/scores.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -152,13 +153,17 @@ ScoreSet read_scores(const std::string& path, bool with_features, bool require_s
   return s;
 }
 
+bool is_writer_owned_attr(const std::string& name) {
+  static const std::vector<std::string> owned{"format", "format_version", "created_by",
+                                              "command_line", "created_at", "num_rows"};
+  return std::find(owned.begin(), owned.end(), name) != owned.end();
+}
+
 void write_scores(const std::string& path, const ScoreSet& set) {
   ScoreWriter w(path, set.features.empty() ? 0 : set.feature_dim, set.has_score);
   w.set_attack_names(set.attack_names);
-  static const std::vector<std::string> provenance{"format", "format_version", "created_by",
-                                                   "command_line", "created_at", "num_rows"};
   for (const auto& [name, value] : set.attrs)
-    if (std::find(provenance.begin(), provenance.end(), name) == provenance.end()) w.set_attr(name, value);
+    if (!is_writer_owned_attr(name)) w.set_attr(name, value);
   for (size_t i = 0; i < set.size(); ++i) {
     ScoreRow r{set.index[i], set.score[i], set.label[i], set.attack[i], set.modality[i],
                set.subject[i], set.video[i], set.source[i]};

@@ -75,5 +75,8 @@ class ScoreWriter {
 ScoreSet read_scores(const std::string& path, bool with_features = false, bool require_score = true);
 // Writes a whole ScoreSet (merge).
 void write_scores(const std::string& path, const ScoreSet& set);
+// Root attributes a ScoreWriter writes itself at commit (provenance, num_rows): a
+// copy or merge of a score set must not carry them over.
+bool is_writer_owned_attr(const std::string& name);
 
 }  // namespace cmclip

@@ -1,0 +1,240 @@
+#include "cmclip/metrics/eval_input.hpp"
+
+#include <sys/stat.h>
+
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "cmclip/core/error.hpp"
+#include "cmclip/core/fs.hpp"
+#include "cmclip/h5/h5.hpp"
+#include "cmclip/h5/samples.hpp"
+#include "cmclip/h5/schema.hpp"
+#include "cmclip/h5/scores.hpp"
+#include "cmclip/metrics/score_merge.hpp"
+#include "cmclip/metrics/score_tsv.hpp"
+
+namespace cmclip::metrics {
+
+namespace {
+// An HDF5 file starts with the byte 0x89 (its signature is \x89HDF\r\n\x1a\n); a score
+// TSV starts with its header. Peeking one byte leaves pipes (`--test <(...)`) readable.
+constexpr int kHdf5FirstByte = 0x89;
+
+bool is_regular_file(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// Assigns video ids in order of first appearance; "" is a unit of its own each time.
+class UnitTable {
+ public:
+  explicit UnitTable(EvalSet& set) : set_(set) {}
+  void add(const std::string& video) {
+    if (video.empty()) {
+      ++set_.rows_without_video;
+      push("");
+      return;
+    }
+    auto [it, inserted] = ids_.emplace(video, static_cast<uint32_t>(set_.unit_names.size()));
+    if (inserted) set_.unit_names.push_back(video);
+    set_.unit.push_back(it->second);
+  }
+
+ private:
+  void push(const std::string& name) {
+    set_.unit.push_back(static_cast<uint32_t>(set_.unit_names.size()));
+    set_.unit_names.push_back(name);
+  }
+  EvalSet& set_;
+  std::unordered_map<std::string, uint32_t> ids_;
+};
+
+// Renumbers the attack types to those present (1..T, in the order of `order`).
+void compact_types(EvalSet& set, const std::vector<std::string>& all_names) {
+  std::vector<int64_t> count(all_names.size(), 0);
+  for (int16_t c : set.cls) ++count[c];
+  std::vector<int16_t> remap(all_names.size(), 0);
+  set.type_names = {"bona fide"};
+  for (size_t c = 1; c < all_names.size(); ++c)
+    if (count[c] > 0) {
+      remap[c] = static_cast<int16_t>(set.type_names.size());
+      set.type_names.push_back(all_names[c]);
+    }
+  for (int16_t& c : set.cls) c = remap[c];
+}
+
+// Every row of a video must be of one class (a video is one presentation).
+void check_video_classes(const EvalSet& set) {
+  std::vector<int64_t> first_row(set.unit_names.size(), -1);
+  for (size_t i = 0; i < set.size(); ++i) {
+    int64_t& first = first_row[set.unit[i]];
+    if (first < 0) {
+      first = static_cast<int64_t>(i);
+    } else if (set.cls[first] != set.cls[i]) {
+      throw InputError(display_name(set.name), set.record(i, "/video"),
+                       fmt::format("video '{}' mixes classes: {} here, {} at {}", set.unit_names[set.unit[i]],
+                                   set.type_names[set.cls[i]], set.type_names[set.cls[first]],
+                                   set.record(first, "/video")));
+    }
+  }
+}
+
+EvalSet read_hdf5(const std::string& path, bool with_videos) {
+  using h5::DType;
+  h5::File f = h5::File::open(path);
+  h5::check_format(f, kScoresFormat, kScoresVersion);
+  EvalSet set;
+  set.name = path;
+  set.format = kScoresFormat;
+  if (!f.has("score"))
+    throw InputError(path, "/score", "missing dataset (this file holds features only; score it with a trained model)");
+  h5::Dataset score = f.dataset("score");
+  const int64_t n = score.rows();
+  score.expect({DType::f32}, {n});
+  f.dataset("label").expect({DType::i8}, {n});
+  f.dataset("attack").expect({DType::i16}, {n});
+  f.dataset("attack_names").expect({DType::string}, {-1});
+  set.score = score.read<float>();
+  std::vector<int8_t> label = f.read<int8_t>("label");
+  std::vector<int16_t> attack = f.read<int16_t>("attack");
+  std::vector<std::string> names = f.read_strings("attack_names");
+  if (names.empty()) throw InputError(path, "/attack_names", "empty; entry 0 must name bona fide");
+  if (score.has_attr("meaning")) set.score_meaning = score.attr_string("meaning");
+  if (f.dataset("label").has_attr("meaning")) set.label_meaning = f.dataset("label").attr_string("meaning");
+  if (f.has_attr(kShardModelHash)) set.model_hash = f.attr_string(kShardModelHash);
+
+  set.cls.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(set.score[i]))
+      throw InputError(path, fmt::format("/score[{}]", i),
+                       fmt::format("score is {} (every sample needs a finite score)", set.score[i]));
+    if (attack[i] < 0 || size_t(attack[i]) >= names.size())
+      throw InputError(path, fmt::format("/attack[{}]", i), fmt::format("code {} has no entry in /attack_names", attack[i]));
+    if (label[i] == kLive) {
+      if (attack[i] != 0)
+        throw InputError(path, fmt::format("/attack[{}]", i),
+                         fmt::format("a live sample (/label 1) has attack type {} '{}' (expected 0, bona fide)",
+                                     attack[i], names[attack[i]]));
+    } else if (label[i] == kAttack) {
+      if (attack[i] == 0)
+        throw InputError(path, fmt::format("/attack[{}]", i),
+                         "an attack sample (/label 0) has attack type 0 (bona fide); every attack needs its type");
+    } else {
+      throw InputError(path, fmt::format("/label[{}]", i), fmt::format("value {} is neither 1 (live) nor 0 (attack)", label[i]));
+    }
+    set.cls[i] = attack[i];
+  }
+  set.frames = n;
+  compact_types(set, names);
+  if (with_videos) {
+    h5::Dataset video = f.dataset("video");
+    video.expect({DType::string}, {n});
+    UnitTable units(set);
+    for (const auto& v : video.read_strings()) units.add(v);
+  }
+  return set;
+}
+
+EvalSet read_tsv(std::istream& in, const std::string& name, bool with_videos) {
+  EvalSet set;
+  set.name = name;
+  set.format = "tsv";
+  std::map<std::string, int16_t> codes;
+  std::vector<std::string> names{"bona fide"};
+  UnitTable units(set);
+  read_score_tsv(in, name, [&](const ScoreTsvRow& r) {
+    int16_t code = 0;
+    if (r.label == kAttack) {
+      auto it = codes.find(r.attack_type);
+      if (it != codes.end()) {
+        code = it->second;
+      } else {
+        if (names.size() > 32767)
+          throw InputError(display_name(name), fmt::format("line {}", r.line), "more than 32767 attack types");
+        code = static_cast<int16_t>(names.size());
+        codes.emplace(r.attack_type, code);
+        names.push_back(r.attack_type);
+      }
+    }
+    set.score.push_back(r.score);
+    set.cls.push_back(code);
+    if (with_videos) units.add(r.video);
+  });
+  set.frames = static_cast<int64_t>(set.score.size());
+  compact_types(set, names);
+  return set;
+}
+}  // namespace
+
+std::string EvalSet::record(size_t row, const std::string& dataset) const {
+  if (video_level) return fmt::format("video '{}'", unit_names.at(row));
+  if (format == "tsv") return fmt::format("line {}", row + 2);
+  return fmt::format("{}[{}]", dataset, row);
+}
+
+EvalSet read_eval_set(const std::string& path, bool with_videos) {
+  EvalSet set;
+  if (path == "-") {
+    set = read_tsv(std::cin, path, with_videos);
+  } else {
+    check_input_file(path);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(path, "", "cannot open");
+    if (in.peek() == kHdf5FirstByte) {
+      if (!is_regular_file(path))
+        throw InputError(path, "", "an HDF5 score file must be read from a regular file, not a pipe");
+      in.close();
+      set = read_hdf5(path, with_videos);
+    } else {
+      set = read_tsv(in, path, with_videos);
+    }
+  }
+  if (with_videos) check_video_classes(set);
+  return set;
+}
+
+EvalSet aggregate_video_mean(const EvalSet& frames) {
+  if (frames.unit.size() != frames.size())
+    throw RuntimeFailure("aggregate_video_mean: the videos of " + frames.name + " were not loaded");
+  if (frames.rows_without_video > 0) {
+    for (size_t i = 0; i < frames.size(); ++i)
+      if (frames.unit_names[frames.unit[i]].empty())
+        throw InputError(display_name(frames.name), frames.record(i, "/video"),
+                         fmt::format("no video name ({} rows have none); --aggregate video-mean needs one on every row",
+                                     frames.rows_without_video));
+  }
+  EvalSet v;
+  v.name = frames.name;
+  v.format = frames.format;
+  v.type_names = frames.type_names;
+  v.frames = frames.frames;
+  v.video_level = true;
+  v.model_hash = frames.model_hash;
+  v.score_meaning = frames.score_meaning;
+  v.label_meaning = frames.label_meaning;
+  v.unit_names = frames.unit_names;
+  const size_t videos = frames.unit_names.size();
+  std::vector<double> sum(videos, 0.0);
+  std::vector<int64_t> count(videos, 0);
+  v.cls.assign(videos, 0);
+  for (size_t i = 0; i < frames.size(); ++i) {
+    sum[frames.unit[i]] += frames.score[i];
+    ++count[frames.unit[i]];
+    v.cls[frames.unit[i]] = frames.cls[i];
+  }
+  v.score.resize(videos);
+  v.unit.resize(videos);
+  for (size_t k = 0; k < videos; ++k) {
+    v.score[k] = static_cast<float>(sum[k] / double(count[k]));
+    v.unit[k] = static_cast<uint32_t>(k);
+  }
+  return v;
+}
+
+}  // namespace cmclip::metrics

@@ -1,0 +1,101 @@
+// fas-eval as a library: the options (registered on a CLI11 parser), the evaluation of
+// dev and test score sets with every convention explicit, and its outputs.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cmclip/metrics/bootstrap.hpp"
+#include "cmclip/metrics/pad_metrics.hpp"
+
+namespace cmclip {
+struct CommonOptions;
+}
+
+namespace cmclip::metrics {
+
+enum class Aggregation { frame, video_mean };
+
+struct EvalOptions {
+  std::vector<std::string> dev, test;  // paths; "-" = TSV on stdin (once)
+  std::string threshold = "dev-eer";   // dev-eer | min-hter | a number
+  std::string aggregate = "frame";     // frame | video-mean
+  std::string tie = "accept";          // accept | reject
+  std::string positive = "attack";     // attack | live
+  std::string format = "table";        // table | json | tsv
+  std::string output = "-";
+  std::vector<std::string> plots;
+  std::string plot_type = "auto";      // auto (from the file name) | roc | det
+  int bootstrap = 0;
+  bool allow_attack_mismatch = false;
+
+  void register_on(CLI::App& app);
+};
+
+// The conventions of a run, parsed and checked (UsageError on contradictions).
+struct Conventions {
+  TieRule tie = TieRule::accept;
+  Positive positive = Positive::attack;
+  Aggregation aggregation = Aggregation::frame;
+  enum class ThresholdRule { dev_eer, dev_min_hter, fixed } rule = ThresholdRule::dev_eer;
+  float fixed_threshold = 0;
+  int bootstrap = 0;
+  uint64_t seed = 0;
+  static Conventions from(const EvalOptions& o, uint64_t seed);
+};
+
+// The dev side of one test set's threshold.
+struct DevReport {
+  std::string name;
+  std::vector<std::string> type_names;  // [0] bona fide
+  std::vector<int64_t> totals;  // per class, as evaluated (frames or videos)
+  OperatingPoint at_threshold;  // the dev set's own error rates at the threshold it gave
+  double eer = 0;
+};
+
+struct TestReport {
+  std::string name;
+  // "dev-eer", "dev-min-hter", "fixed" or "test-eer" (no dev set: the threshold comes
+  // from the test set itself, said in capitals in every output).
+  std::string threshold_source;
+  std::optional<DevReport> dev;
+  std::vector<std::string> type_names;  // [0] bona fide
+  int64_t frames = 0;                   // rows read
+  int64_t units = 0;                    // videos (when known)
+  bool video_level = false;
+  SetFigures figures;
+  std::vector<NamedFigure> named;
+  std::map<std::string, Interval> ci;   // with --bootstrap
+  std::shared_ptr<SortedScores> scores; // for the plots
+};
+
+struct SummaryFigure {
+  NamedFigure figure;  // value = mean over the test sets where defined
+  std::optional<double> std;  // sample standard deviation (n - 1), n >= 2
+  int n = 0;
+};
+
+struct Evaluation {
+  Conventions conventions;
+  std::vector<TestReport> tests;
+  std::vector<SummaryFigure> summary;  // with two or more test sets
+};
+
+// Reads, checks and evaluates. `threads` parallelises the bootstrap (the numbers do
+// not depend on it).
+Evaluation evaluate(const EvalOptions& options, uint64_t seed, int threads);
+
+// Renderings (report.cpp).
+std::string render_table(const Evaluation& e);
+std::string render_json(const Evaluation& e);
+std::string render_tsv(const Evaluation& e);
+
+// The whole tool: evaluate, then write the report (-o, atomic, or stdout) and plots.
+void run_fas_eval(const EvalOptions& options, const CommonOptions& common);
+
+}  // namespace cmclip::metrics
