@@ -318,10 +318,11 @@ BOOST_AUTO_TEST_CASE(auc_equals_a_brute_force_pair_count) {
     v.push_back({0.3f, 1});
     SortedScores s = sorted(v, 2);
     // Weights as a bootstrap replicate would give them (every sample its own unit).
-    UnitWeights w(v.size());
+    std::vector<uint32_t> w(v.size());
     for (auto& x : w) x = static_cast<uint32_t>(rng() % 4);
     w[v.size() - 1] = w[v.size() - 2] = 1;
-    for (const UnitWeights* weights : {static_cast<const UnitWeights*>(nullptr), static_cast<const UnitWeights*>(&w)}) {
+    const SampleWeights sorted_w = s.sample_weights(w);
+    for (const std::vector<uint32_t>* weights : {static_cast<const std::vector<uint32_t>*>(nullptr), static_cast<const std::vector<uint32_t>*>(&w)}) {
       double wins = 0, pairs = 0;
       for (size_t i = 0; i < v.size(); ++i)
         for (size_t j = 0; j < v.size(); ++j) {
@@ -330,7 +331,7 @@ BOOST_AUTO_TEST_CASE(auc_equals_a_brute_force_pair_count) {
           pairs += m;
           wins += m * (v[i].score > v[j].score ? 1.0 : v[i].score == v[j].score ? 0.5 : 0.0);
         }
-      BOOST_TEST(close(auc(s, weights), wins / pairs, 1e-12), "trial " << trial);
+      BOOST_TEST(close(auc(s, weights ? &sorted_w : nullptr), wins / pairs, 1e-12), "trial " << trial);
     }
   }
 }

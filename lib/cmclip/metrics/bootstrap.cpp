@@ -52,12 +52,13 @@ std::map<std::string, Interval> bootstrap_intervals(const SortedScores& s, std::
 
   Progress progress("bootstrap", replicates, "replicates");
   auto run = [&](int first, int step) {
-    UnitWeights weights(s.num_units());
+    std::vector<uint32_t> multiplicity(s.num_units());
     for (int r = first; r < replicates; r += step) {
       std::mt19937_64 rng(mix(options.seed ^ mix(static_cast<uint64_t>(r))));
-      std::fill(weights.begin(), weights.end(), 0u);
+      std::fill(multiplicity.begin(), multiplicity.end(), 0u);
       for (const auto& units : strata)
-        for (size_t k = 0; k < units.size(); ++k) ++weights[units[uniform_below(rng(), units.size())]];
+        for (size_t k = 0; k < units.size(); ++k) ++multiplicity[units[uniform_below(rng(), units.size())]];
+      const SampleWeights weights = s.sample_weights(multiplicity);
       auto named = named_figures(compute_figures(s, threshold, tie, positive, &weights), type_names);
       for (size_t k = 0; k < keys.size() && k < named.size(); ++k)
         if (named[k].key == keys[k] && named[k].value) values[k][r] = *named[k].value;

@@ -17,7 +17,7 @@ struct BinaryTotals {
   int64_t live = 0, attacks = 0;
 };
 
-BinaryTotals binary_totals(const SortedScores& s, const UnitWeights* w) {
+BinaryTotals binary_totals(const SortedScores& s, const SampleWeights* w) {
   auto t = s.class_totals(w);
   BinaryTotals b;
   b.live = t[0];
@@ -26,14 +26,14 @@ BinaryTotals binary_totals(const SortedScores& s, const UnitWeights* w) {
 }
 }  // namespace
 
-void require_both_classes(const SortedScores& s, const std::string& what, const UnitWeights* w) {
+void require_both_classes(const SortedScores& s, const std::string& what, const SampleWeights* w) {
   BinaryTotals b = binary_totals(s, w);
   if (b.live == 0 && b.attacks == 0) throw InputError(what, "", "no scores");
   if (b.live == 0) throw InputError(what, "", fmt::format("no bona fide (live) sample among {} attacks: BPCER, EER and AUC are undefined", b.attacks));
   if (b.attacks == 0) throw InputError(what, "", fmt::format("no attack sample among {} bona fide: APCER, EER and AUC are undefined", b.live));
 }
 
-OperatingPoint operating_point(const SortedScores& s, size_t cut, TieRule tie, const UnitWeights* w) {
+OperatingPoint operating_point(const SortedScores& s, size_t cut, TieRule tie, const SampleWeights* w) {
   std::vector<int64_t> totals(s.num_types() + 1, 0), accepted(s.num_types() + 1, 0);
   const size_t begin = cut < s.groups() ? s.group_begin(cut) : s.size();
   for (size_t i = 0; i < s.size(); ++i) {
@@ -61,7 +61,7 @@ OperatingPoint operating_point(const SortedScores& s, size_t cut, TieRule tie, c
   return p;
 }
 
-size_t eer_cut(const SortedScores& s, const UnitWeights* w) {
+size_t eer_cut(const SortedScores& s, const SampleWeights* w) {
   BinaryTotals b = binary_totals(s, w);
   // FAR = (attacks - a) / attacks, FRR = l / live; compared as integers over the
   // common denominator attacks * live.
@@ -79,7 +79,7 @@ size_t eer_cut(const SortedScores& s, const UnitWeights* w) {
   return best;
 }
 
-size_t min_hter_cut(const SortedScores& s, const UnitWeights* w) {
+size_t min_hter_cut(const SortedScores& s, const SampleWeights* w) {
   BinaryTotals b = binary_totals(s, w);
   size_t best = 0;
   i128 best_sum = -1;
@@ -93,7 +93,7 @@ size_t min_hter_cut(const SortedScores& s, const UnitWeights* w) {
   return best;
 }
 
-size_t bpcer_n_cut(const SortedScores& s, int64_t n, const UnitWeights* w) {
+size_t bpcer_n_cut(const SortedScores& s, int64_t n, const SampleWeights* w) {
   std::vector<int64_t> totals = s.class_totals(w), accepted(totals.size(), 0);
   // Accept groups from the top down while every type stays within APCER_t <= 1/n.
   for (size_t g = s.groups(); g-- > 0;) {
@@ -108,7 +108,7 @@ size_t bpcer_n_cut(const SortedScores& s, int64_t n, const UnitWeights* w) {
   return 0;
 }
 
-double auc(const SortedScores& s, const UnitWeights* w) {
+double auc(const SortedScores& s, const SampleWeights* w) {
   BinaryTotals b = binary_totals(s, w);
   // Twice the Mann-Whitney count: each bona fide scores 2 per attack strictly below
   // it and 1 per attack level with it.
@@ -124,35 +124,34 @@ double auc(const SortedScores& s, const UnitWeights* w) {
   return double(twice) / (2.0 * double(b.live) * double(b.attacks));
 }
 
-std::array<std::optional<double>, 3> tpr_at_fpr(const SortedScores& s, Positive positive, const UnitWeights* w) {
+std::array<std::optional<double>, 3> tpr_at_fpr(const SortedScores& s, Positive positive, const SampleWeights* w) {
   BinaryTotals b = binary_totals(s, w);
-  std::array<std::optional<double>, 3> out;
-  for (size_t k = 0; k < kFprDenominators.size(); ++k) {
-    const int64_t d = kFprDenominators[k];
-    if (positive == Positive::attack) {
-      // Negatives: bona fide (FPR = l / live, grows with the cut); TPR = a / attacks.
-      if (b.live < d) continue;
-      int64_t best = -1;
-      s.for_each_cut(w, [&](size_t, int64_t l, int64_t a) {
-        if (i128(l) * d <= b.live) best = a;
-      });
-      out[k] = double(best) / double(b.attacks);
-    } else {
-      // Negatives: attacks (FPR = (attacks - a) / attacks, falls with the cut);
-      // TPR = (live - l) / live, highest at the lowest admissible cut.
-      if (b.attacks < d) continue;
-      std::optional<int64_t> best;
-      s.for_each_cut(w, [&](size_t, int64_t l, int64_t a) {
-        if (!best && i128(b.attacks - a) * d <= b.attacks) best = b.live - l;
-      });
-      out[k] = double(*best) / double(b.live);
+  const size_t targets = kFprDenominators.size();
+  std::array<std::optional<int64_t>, 3> best;  // the TPR numerator at each target
+  // One sweep for every target. Positive attack: negatives are the bona fide (FPR =
+  // l / live grows with the cut), TPR = a / attacks grows too: the last admissible cut.
+  // Positive live: negatives are the attacks (FPR = (attacks - a) / attacks falls with
+  // the cut), TPR = (live - l) / live falls too: the first admissible cut.
+  s.for_each_cut(w, [&](size_t, int64_t l, int64_t a) {
+    for (size_t k = 0; k < targets; ++k) {
+      const int64_t d = kFprDenominators[k];
+      if (positive == Positive::attack) {
+        if (i128(l) * d <= b.live) best[k] = a;
+      } else if (!best[k] && i128(b.attacks - a) * d <= b.attacks) {
+        best[k] = b.live - l;
+      }
     }
-  }
+  });
+  std::array<std::optional<double>, 3> out;
+  const int64_t negatives = positive == Positive::attack ? b.live : b.attacks;
+  const int64_t positives = positive == Positive::attack ? b.attacks : b.live;
+  for (size_t k = 0; k < targets; ++k)  // below the data's resolution: undefined
+    if (negatives >= kFprDenominators[k] && best[k]) out[k] = double(*best[k]) / double(positives);
   return out;
 }
 
 SetFigures compute_figures(const SortedScores& s, std::optional<float> threshold, TieRule tie,
-                           Positive positive, const UnitWeights* w) {
+                           Positive positive, const SampleWeights* w) {
   SetFigures f;
   f.totals = s.class_totals(w);
   size_t own_eer = eer_cut(s, w);

@@ -65,16 +65,16 @@ struct SetFigures {
 };
 
 // Fails (InputError naming `what`) unless the set has bona fide and attacks.
-void require_both_classes(const SortedScores& s, const std::string& what, const UnitWeights* w = nullptr);
+void require_both_classes(const SortedScores& s, const std::string& what, const SampleWeights* w = nullptr);
 
-OperatingPoint operating_point(const SortedScores& s, size_t cut, TieRule tie, const UnitWeights* w = nullptr);
-size_t eer_cut(const SortedScores& s, const UnitWeights* w = nullptr);
-size_t min_hter_cut(const SortedScores& s, const UnitWeights* w = nullptr);
+OperatingPoint operating_point(const SortedScores& s, size_t cut, TieRule tie, const SampleWeights* w = nullptr);
+size_t eer_cut(const SortedScores& s, const SampleWeights* w = nullptr);
+size_t min_hter_cut(const SortedScores& s, const SampleWeights* w = nullptr);
 // The lowest cut where every present attack type has N * accepted_t <= total_t.
-size_t bpcer_n_cut(const SortedScores& s, int64_t n, const UnitWeights* w = nullptr);
-double auc(const SortedScores& s, const UnitWeights* w = nullptr);
+size_t bpcer_n_cut(const SortedScores& s, int64_t n, const SampleWeights* w = nullptr);
+double auc(const SortedScores& s, const SampleWeights* w = nullptr);
 std::array<std::optional<double>, 3> tpr_at_fpr(const SortedScores& s, Positive positive,
-                                                const UnitWeights* w = nullptr);
+                                                const SampleWeights* w = nullptr);
 
 // One scalar figure with a stable key, for the TSV output, the table, the mean/std
 // over several test sets and the bootstrap intervals.
@@ -92,6 +92,6 @@ std::vector<NamedFigure> named_figures(const SetFigures& f, const std::vector<st
 // Every figure. `threshold`: apply it; none: use the set's own EER cut (the caller
 // must say so loudly: the threshold then comes from the test set).
 SetFigures compute_figures(const SortedScores& s, std::optional<float> threshold, TieRule tie,
-                           Positive positive, const UnitWeights* w = nullptr);
+                           Positive positive, const SampleWeights* w = nullptr);
 
 }  // namespace cmclip::metrics

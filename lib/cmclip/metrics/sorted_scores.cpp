@@ -55,10 +55,16 @@ SortedScores::SortedScores(const std::vector<float>& score, const std::vector<in
   group_begin_.push_back(n);
 }
 
-std::vector<int64_t> SortedScores::class_totals(const UnitWeights* w) const {
+std::vector<int64_t> SortedScores::class_totals(const SampleWeights* w) const {
   std::vector<int64_t> totals(num_types_ + 1, 0);
   for (size_t i = 0; i < score_.size(); ++i) totals[cls_[i]] += weight(i, w);
   return totals;
+}
+
+SampleWeights SortedScores::sample_weights(const std::vector<uint32_t>& unit_multiplicity) const {
+  SampleWeights w(unit_.size());
+  for (size_t i = 0; i < unit_.size(); ++i) w[i] = unit_multiplicity[unit_[i]];
+  return w;
 }
 
 size_t SortedScores::cut_of_threshold(float tau, TieRule tie) const {

@@ -8,7 +8,7 @@
 // cuts; they differ only in which threshold value realises a cut (see
 // threshold_of_cut). Sorting once (O(N log N), a radix sort) and then sweeping
 // the cuts (O(N)) gives every figure; a bootstrap replicate is only a set of
-// integer weights on the units, so it re-sweeps without re-sorting.
+// integer weights, so it re-sweeps without re-sorting.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -18,8 +18,9 @@ namespace cmclip::metrics {
 
 enum class TieRule { accept, reject };
 
-// Multiplicity of each unit (video) in a bootstrap replicate; null = every unit once.
-using UnitWeights = std::vector<uint32_t>;
+// The weight of each sorted sample: its unit's multiplicity in a bootstrap replicate
+// (see SortedScores::sample_weights). A null pointer weighs every sample 1.
+using SampleWeights = std::vector<uint32_t>;
 
 class SortedScores {
  public:
@@ -41,15 +42,18 @@ class SortedScores {
   // The class of each unit (all samples of a unit share it; checked by the caller).
   const std::vector<int16_t>& unit_class() const { return unit_class_; }
 
-  uint32_t weight(size_t i, const UnitWeights* w) const { return w ? (*w)[unit_[i]] : 1u; }
+  uint32_t weight(size_t i, const SampleWeights* w) const { return w ? (*w)[i] : 1u; }
+  // Per-sample weights from per-unit multiplicities (gathered once, so the sweeps that
+  // follow read them in order).
+  SampleWeights sample_weights(const std::vector<uint32_t>& unit_multiplicity) const;
 
   // Weighted totals: [0] bona fide, [t] attack type t.
-  std::vector<int64_t> class_totals(const UnitWeights* w = nullptr) const;
+  std::vector<int64_t> class_totals(const SampleWeights* w = nullptr) const;
 
   // Calls fn(cut, live_below, attacks_below) for cut = 0..groups(): the weighted
   // number of bona fide and of attacks (pooled) in the rejected groups [0, cut).
   template <class Fn>
-  void for_each_cut(const UnitWeights* w, Fn&& fn) const {
+  void for_each_cut(const SampleWeights* w, Fn&& fn) const {
     int64_t live = 0, attacks = 0;
     fn(size_t{0}, live, attacks);
     for (size_t g = 0; g + 1 < group_begin_.size(); ++g) {
