@@ -9,6 +9,7 @@
 
 #include "cmclip/clip/weights.hpp"
 #include "cmclip/core/error.hpp"
+#include "cmclip/core/random.hpp"
 #include "cmclip/h5/samples.hpp"
 
 namespace cmclip::model {
@@ -259,11 +260,12 @@ LoadedModel load_model_checkpoint(const std::string& path, const std::string& bp
 }
 
 LoadedModel new_model(const std::string& clip_spec, const ModelOptions& options, const std::string& bpe_option,
-                      const clip::HeadOverrides& heads) {
+                      const clip::HeadOverrides& heads, uint64_t seed) {
   clip::ClipLoadOptions lo;
   lo.heads = heads;
   clip::Clip c = clip::load_clip(clip_spec, lo);
   clip::Tokenizer tok = clip::tokenizer_for(c->provenance().vocabulary, c->config().vocab_size, bpe_option, clip_spec);
+  torch::manual_seed(derive_seed(seed, {0x696e6974ULL /* "init" */}));
   FasModel model(c, tok, options);
   return LoadedModel{model, tok, clip_spec, ""};
 }

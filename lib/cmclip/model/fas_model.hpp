@@ -97,8 +97,9 @@ struct LoadedModel {
 };
 // A trained cmclip checkpoint (any method).
 LoadedModel load_model_checkpoint(const std::string& path, const std::string& bpe_option);
-// Fresh model of `options` over the CLIP of `clip_spec`.
+// Fresh model of `options` over the CLIP of `clip_spec`; the new parameters are
+// initialised from `seed` (same seed, same model, whatever ran before).
 LoadedModel new_model(const std::string& clip_spec, const ModelOptions& options, const std::string& bpe_option,
-                      const clip::HeadOverrides& heads = {});
+                      const clip::HeadOverrides& heads = {}, uint64_t seed = 0);
 
 }  // namespace cmclip::model

@@ -101,7 +101,7 @@ TrainResult run_pretrain(const PretrainOptions& o, const CommonOptions& common) 
   std::unique_ptr<SampleStore> dev_store;
   std::optional<DevSet> dev = open_dev(o.dev_path, o.dev_modality, o.modality, dev_store);
   auto filter = modality_filter(o.modality);
-  model::LoadedModel m = model::new_model(o.clip, o.model, o.bpe, o.heads);
+  model::LoadedModel m = model::new_model(o.clip, o.model, o.bpe, o.heads, common.seed);
   check_prompt_modality(m.model, filter, "--modality");
   if (dev) check_prompt_modality(m.model, dev->modality, "the dev modality");
   log::info("model: {} over CLIP {} ({}), {} trainable parameters", o.model.method, o.clip,
@@ -139,7 +139,7 @@ TrainResult run_fewshot(const FewshotOptions& o, const CommonOptions& common) {
 
   bool from_checkpoint = is_checkpoint_file(o.init);
   model::LoadedModel m = from_checkpoint ? model::load_model_checkpoint(o.init, o.bpe)
-                                         : model::new_model(o.init, o.model, o.bpe);
+                                         : model::new_model(o.init, o.model, o.bpe, {}, common.seed);
   check_prompt_modality(m.model, target, "--modality");
   TrainJob job;
   job.model = &m;

@@ -156,14 +156,16 @@ void Run::try_resume() {
     return;
   }
   Checkpoint c = read_checkpoint(last, /*with_optimizer=*/true);
+  std::map<std::string, h5::AttrValue> now = train_config_;
+  model_->options().to_config(now);
   for (const auto& key : kResumeKeys) {
     auto a = c.config.find(key);
-    auto b = train_config_.find(key);
-    if (a == c.config.end() || b == train_config_.end() || h5::attr_to_string(a->second) != h5::attr_to_string(b->second))
+    auto b = now.find(key);
+    if (a == c.config.end() || b == now.end() || h5::attr_to_string(a->second) != h5::attr_to_string(b->second))
       throw UsageError(fmt::format("--resume: {} was written with {} = {}, this run has {}; resume with the "
                                    "same options",
                                    last, key, a == c.config.end() ? "(none)" : h5::attr_to_string(a->second),
-                                   b == train_config_.end() ? "(none)" : h5::attr_to_string(b->second)));
+                                   b == now.end() ? "(none)" : h5::attr_to_string(b->second)));
   }
   model_->load_from(c);
   optimizer_.load_state(c.optimizer, last);
@@ -299,10 +301,12 @@ TrainResult Run::execute() {
       ++state_.global_step;
       ++state_.step_in_epoch;
       progress.advance();
-      if (comm_.any(signals::stop_requested())) {
+      bool hook = job_.stop_after_step && job_.stop_after_step(state_.global_step);
+      if (comm_.any(signals::stop_requested() || hook)) {
         progress.finish();
-        log::info("stop requested (signal {}): checkpoint at epoch {}, step {}; continue with --resume",
-                  signals::stop_signal(), state_.epoch + 1, state_.step_in_epoch);
+        log::info("stop requested{}: checkpoint at epoch {}, step {}; continue with --resume",
+                  signals::stop_signal() ? fmt::format(" (signal {})", signals::stop_signal()) : std::string(),
+                  state_.epoch + 1, state_.step_in_epoch);
         save(std::nullopt, false);
         result.stopped_early = true;
         result.epochs_done = state_.epoch;
@@ -324,7 +328,7 @@ TrainResult Run::execute() {
       state_.best_epoch = state_.epoch;
       result.best_dev = dev;
     }
-    log::info("epoch {}/{}: loss {:.4f} ({} ){}, {:.1f} img/s, waited {:.2f} s for data{}", state_.epoch + 1,
+    log::info("epoch {}/{}: loss {:.4f} ({}){}, {:.1f} img/s, waited {:.2f} s for data{}", state_.epoch + 1,
               to_.epochs, mean_loss, terms.empty() ? "" : terms.substr(1),
               dev ? fmt::format(", dev AUC {:.4f} HTER {:.4f}", dev->auc, dev->hter) : std::string(),
               images * world / std::max(seconds, 1e-9), loader.wait_seconds(), best && dev ? " (best)" : "");

@@ -4,6 +4,7 @@
 // (the best by dev, and the last for --resume), exact resume, graceful stop on
 // SIGTERM/SIGINT/SIGUSR1, and a clear stop when the loss diverges.
 #pragma once
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -56,6 +57,9 @@ struct TrainJob {
   bool embed_clip = true;
   std::string parent;
   std::map<std::string, h5::AttrValue> extra_config;
+  // Called after every step with the global step count; true stops the run as a stop
+  // signal would (checkpoint, then return). For tests and embedding applications.
+  std::function<bool(int64_t)> stop_after_step;
 };
 
 struct DevMetrics {

@@ -1,0 +1,303 @@
+// model/ + train/: the CM-CLIP model and its baselines over builtin:tiny, the loss
+// terms against direct computations, what trains and what stays frozen, checkpoint
+// round trips, and exact resume of the training loop.
+#include <boost/test/unit_test.hpp>
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "cmclip/clip/weights.hpp"
+#include "cmclip/core/random.hpp"
+#include "cmclip/h5/checkpoint.hpp"
+#include "cmclip/h5/samples.hpp"
+#include "cmclip/model/fas_model.hpp"
+#include "cmclip/train/trainer.hpp"
+#include "test_support.hpp"
+
+using namespace cmclip;
+using namespace cmclip::model;
+using cmclip::test::ScratchDir;
+
+namespace {
+ModelOptions options_for(const std::string& method) {
+  ModelOptions o;
+  o.method = method;
+  o.n_ctx = 4;
+  return o;
+}
+
+LoadedModel tiny(const std::string& method, ModelOptions o = {}) {
+  if (o.method != method) o = options_for(method);
+  return new_model("builtin:tiny", o, "");
+}
+
+at::Tensor images(int64_t n, uint64_t seed) {
+  torch::manual_seed(static_cast<int64_t>(seed));
+  return torch::randn({n, 3, 64, 64});
+}
+
+// A store of 64x64 crops whose classes differ in a simple, learnable way: live
+// crops are bright textured, attacks dark and flat, in rgb and depth.
+std::string make_store(const ScratchDir& dir, const std::string& name, int videos, uint64_t seed) {
+  std::string path = dir.file(name);
+  SampleWriter w(path, 64, 64, 3);
+  Rng rng(seed);
+  int64_t record = 0;
+  for (int cls : {1, 0})
+    for (int v = 0; v < videos; ++v)
+      for (int f = 0; f < 2; ++f, ++record)
+        for (Modality m : {Modality::rgb, Modality::depth}) {
+          std::vector<uint8_t> img(64 * 64 * 3);
+          for (size_t k = 0; k < img.size(); ++k) {
+            double base = cls ? 150 : 90;
+            double texture = cls ? 60 * rng.uniform() : 8 * rng.uniform();
+            img[k] = static_cast<uint8_t>(base + texture + (m == Modality::depth ? -40 : 0));
+          }
+          SampleMeta meta;
+          meta.label = static_cast<int8_t>(cls);
+          meta.attack = cls ? 0 : w.attack_code("print");
+          meta.modality = m;
+          meta.video = fmt::format("{}-{}", cls ? "live" : "print", v);
+          meta.frame = f;
+          meta.source = fmt::format("{}/{}", meta.video, f);
+          meta.record = record;
+          w.append(img.data(), meta);
+        }
+  w.commit();
+  return path;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(fas_model)
+
+BOOST_AUTO_TEST_CASE(untrained_cm_clip_is_exactly_frozen_clip) {
+  LoadedModel m = tiny("cm-clip");
+  m.model->train();  // dropout active: the zero up-projection still adds exactly 0
+  at::Tensor x = images(3, 1);
+  at::Tensor ours = m.model->image_features(x);
+  at::Tensor clip;
+  {
+    torch::NoGradGuard g;
+    clip = m.model->clip()->encode_image(x);
+  }
+  clip = clip / clip.norm(2, -1, true);
+  BOOST_TEST(torch::equal(ours.detach(), clip));
+}
+
+BOOST_AUTO_TEST_CASE(adapters_sit_where_the_options_say) {
+  ModelOptions o = options_for("cm-clip");
+  BOOST_TEST(tiny("cm-clip", o).model->adapters->size() == 4u);  // 2 blocks x attn, mlp
+  o.adapter_blocks = "1";
+  o.adapter_sites = "mlp";
+  BOOST_TEST(tiny("cm-clip", o).model->adapters->size() == 1u);
+  o.adapter_blocks = "all";
+  o.adapter_sites = "attn,mlp";
+  o.adapter_shared = true;
+  BOOST_TEST(tiny("cm-clip", o).model->adapters->size() == 1u);
+  o.adapter_blocks = "none";
+  BOOST_TEST(tiny("cm-clip", o).model->adapters->size() == 0u);
+  o.adapter_blocks = "5";
+  test::expect_error([&] { tiny("cm-clip", o); }, ExitCode::bad_input, {"block 5 does not exist"});
+  BOOST_TEST(tiny("coop").model->adapters->size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(meta_net_makes_text_features_depend_on_the_image) {
+  for (const char* method : {"cocoop", "cm-clip"}) {
+    LoadedModel m = tiny(method);
+    {
+      // Make the meta-net's output non-trivial.
+      torch::NoGradGuard g;
+      for (auto& p : m.model->prompt->meta_net->parameters()) p.normal_(0, 0.5);
+    }
+    at::Tensor f = m.model->image_features(images(2, 2));
+    PromptFeatures t = m.model->prompt->forward(f, false, false);
+    BOOST_TEST(t.category.size(0) == 2);
+    BOOST_TEST((t.category[0] - t.category[1]).abs().max().item<float>() > 1e-4, method);
+  }
+  LoadedModel coop = tiny("coop");
+  at::Tensor f = coop.model->image_features(images(2, 2));
+  PromptFeatures t = coop.model->prompt->forward(f, false, false);
+  BOOST_TEST(t.category.size(0) == 1);  // image-independent: computed once
+}
+
+BOOST_AUTO_TEST_CASE(loss_terms_match_direct_computations) {
+  LoadedModel m = tiny("cm-clip");
+  m.model->train();
+  {
+    torch::NoGradGuard g;
+    for (auto& p : m.model->prompt->meta_net->parameters()) p.normal_(0, 0.3);
+  }
+  at::Tensor x = images(4, 3);
+  at::Tensor labels = torch::tensor({1, 0, 1, 0}, torch::kLong);
+  at::Tensor codes = torch::tensor({0, 1, 2, 1}, torch::kLong);  // rgb, depth, nir, depth
+  torch::manual_seed(9);
+  ModelOutput out = m.model->forward(x, {2, 0, 1});
+  LossTerms l = m.model->loss(out, labels, codes);
+  auto ce = [](const at::Tensor& logits, const at::Tensor& y) {
+    at::Tensor logp = logits.log_softmax(-1);
+    double s = 0;
+    for (int64_t i = 0; i < y.size(0); ++i) s -= logp[i][y[i].item<int64_t>()].item<double>();
+    return s / double(y.size(0));
+  };
+  double cat = ce(out.category, labels);
+  double fg = 0;
+  for (int64_t mm = 0; mm < 3; ++mm) fg += ce(out.fine.select(1, mm), labels) / 3;
+  double mod = ce(out.modality, codes);  // slots equal codes for rgb,depth,nir
+  BOOST_TEST(std::abs(l.terms.at("cat") - cat) < 1e-5);
+  BOOST_TEST(std::abs(l.terms.at("fg") - fg) < 1e-5);
+  BOOST_TEST(std::abs(l.terms.at("mod") - mod) < 1e-5);
+  // L_dec: mean over (k, m) of squared cosines of the plain prompt features.
+  PromptFeatures t = m.model->prompt->forward(out.image_features, true, true, {2, 0, 1});
+  double dec = 0;
+  for (int k = 0; k < 2; ++k)
+    for (int mm = 0; mm < 3; ++mm) dec += std::pow((t.category_plain[k] * t.modality_plain[mm]).sum().item<double>(), 2) / 6;
+  BOOST_TEST(std::abs(l.terms.at("dec") - dec) < 1e-6);
+  BOOST_TEST(std::abs(l.terms.at("total") - (cat + fg + mod + dec)) < 1e-4);
+  // Logits are exp(logit_scale) times cosines: bounded by the scale.
+  double scale = m.model->clip()->logit_scale.exp().item<double>();
+  BOOST_TEST(out.category.abs().max().item<double>() <= scale + 1e-4);
+  // A modality the prompts do not know is a clear error.
+  test::expect_error([&] { m.model->loss(out, labels, torch::tensor({3, 0, 0, 0})); }, ExitCode::bad_input,
+                     {"modality thermal", "--prompt-modalities"});
+}
+
+BOOST_AUTO_TEST_CASE(only_trainable_parameters_change) {
+  for (const char* method : {"cm-clip", "coop", "cocoop", "linear-probe"}) {
+    LoadedModel m = tiny(method);
+    m.model->train();
+    NamedTensors frozen_before;
+    for (const auto& p : m.model->clip()->named_parameters()) frozen_before.emplace_back(p.key(), p.value().clone());
+    NamedTensors train_before;
+    for (auto& [n, t] : m.model->trainable()) train_before.emplace_back(n, t.detach().clone());
+    BOOST_TEST(!train_before.empty(), method);
+    for (const auto& [n, t] : train_before)
+      BOOST_TEST((n.rfind("prompt.", 0) == 0 || n.rfind("adapters.", 0) == 0 || n.rfind("head.", 0) == 0), n);
+    train::OptimizerOptions oo;
+    oo.lr = 0.05;
+    train::Optimizer opt(m.model->trainable(), oo);
+    at::Tensor labels = torch::tensor({1, 0}, torch::kLong), codes = torch::tensor({0, 0}, torch::kLong);
+    for (int step = 0; step < 3; ++step) {
+      ModelOutput out = m.model->forward(images(2, 10 + step));
+      LossTerms l = m.model->loss(out, labels, codes);
+      opt.zero_grad();
+      l.total.backward();
+      opt.step(0.05);
+    }
+    for (const auto& p : m.model->clip()->named_parameters())
+      BOOST_TEST(!p.value().grad().defined(), method << ": gradient reached " << p.key());
+    size_t i = 0;
+    for (const auto& p : m.model->clip()->named_parameters())
+      BOOST_TEST(torch::equal(p.value(), frozen_before[i++].second), method << ": frozen " << p.key() << " changed");
+    bool changed = false;
+    i = 0;
+    for (auto& [n, t] : m.model->trainable()) changed |= !torch::equal(t, train_before[i++].second);
+    BOOST_TEST(changed, method << ": no trainable parameter changed");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(zero_shot_scores_with_fixed_prompts) {
+  LoadedModel m = tiny("zero-shot");
+  BOOST_TEST(m.model->trainable().empty());
+  at::Tensor p = m.model->score(images(3, 4));
+  BOOST_TEST(p.size(0) == 3);
+  BOOST_TEST((p >= 0).all().item<bool>());
+  BOOST_TEST((p <= 1).all().item<bool>());
+}
+
+BOOST_AUTO_TEST_CASE(checkpoint_round_trip_gives_the_same_scores) {
+  ScratchDir dir("fasckpt");
+  for (const char* method : {"cm-clip", "cocoop", "linear-probe", "zero-shot"}) {
+    LoadedModel m = tiny(method);
+    {
+      torch::NoGradGuard g;
+      for (auto& [n, t] : m.model->trainable()) t.normal_(0, 0.1);
+    }
+    Checkpoint c;
+    clip::add_clip_to_checkpoint(c, m.model->clip(), /*embed_weights=*/false);
+    m.model->save_to(c);
+    std::string path = dir.file(std::string(method) + ".h5");
+    write_checkpoint(path, c);
+    LoadedModel back = load_model_checkpoint(path, "");
+    m.model->eval();
+    at::Tensor x = images(2, 5);
+    BOOST_TEST(torch::equal(m.model->score(x), back.model->score(x)), method);
+    BOOST_TEST(back.model->options().method == method);
+  }
+  // A checkpoint without a trained model, or one missing a parameter, is refused by name.
+  Checkpoint clip_only;
+  LoadedModel m = tiny("cm-clip");
+  clip::add_clip_to_checkpoint(clip_only, m.model->clip(), false);
+  write_checkpoint(dir.file("clip.h5"), clip_only);
+  test::expect_error([&] { load_model_checkpoint(dir.file("clip.h5"), ""); }, ExitCode::bad_input,
+                     {"clip.h5", "no trained model"});
+  Checkpoint c;
+  clip::add_clip_to_checkpoint(c, m.model->clip(), false);
+  m.model->save_to(c);
+  c.params.erase(c.params.begin());
+  c.trainable.erase(c.trainable.begin());
+  write_checkpoint(dir.file("partial.h5"), c);
+  test::expect_error([&] { load_model_checkpoint(dir.file("partial.h5"), ""); }, ExitCode::bad_input,
+                     {"partial.h5", "/params/prompt.content_ctx", "missing"});
+}
+
+BOOST_AUTO_TEST_CASE(resumed_training_equals_uninterrupted_training) {
+  ScratchDir dir("resume");
+  SampleStore store(make_store(dir, "train.h5", 3, 1));
+  auto run = [&](const std::string& out, bool resume, int64_t stop_at) {
+    LoadedModel m = tiny("cm-clip");
+    train::TrainJob job;
+    job.model = &m;
+    job.train = &store;
+    job.target = data::full_pool(store, Modality::rgb);
+    job.seed = 7;
+    job.embed_clip = false;
+    if (stop_at > 0) job.stop_after_step = [stop_at](int64_t step) { return step == stop_at; };
+    train::TrainOptions to;
+    to.epochs = 3;
+    to.batch_size = 4;
+    to.output = out;
+    to.resume = resume;
+    train::OptimizerOptions oo;
+    auto comm = train::local_communicator();
+    return train::train(job, to, oo, *comm);
+  };
+  train::TrainResult full = run(dir.file("full.h5"), false, 0);
+  BOOST_TEST(full.epochs_done == 3);
+  BOOST_TEST(!full.stopped_early);
+  BOOST_TEST(full.last_epoch_loss < full.first_epoch_loss);
+  // Stopped in the middle of epoch 2 (step 5 of 3 x 3), then resumed.
+  train::TrainResult cut = run(dir.file("cut.h5"), false, 5);
+  BOOST_TEST(cut.stopped_early);
+  BOOST_TEST(test::exists(dir.file("cut.h5")));  // epoch 1 was kept (no dev: the latest is kept)
+  Checkpoint stopped = read_checkpoint(dir.file("cut.last.h5"));
+  BOOST_TEST(std::get<int64_t>(stopped.state.at("global_step")) == 5);
+  BOOST_TEST(std::get<int64_t>(stopped.state.at("step_in_epoch")) == 2);
+  train::TrainResult resumed = run(dir.file("cut.h5"), true, 0);
+  BOOST_TEST(resumed.epochs_done == 3);
+  Checkpoint a = read_checkpoint(dir.file("full.last.h5")), b = read_checkpoint(dir.file("cut.last.h5"));
+  for (const auto& name : a.trainable) {
+    const at::Tensor* other = b.find_param(name);
+    BOOST_REQUIRE(other);
+    BOOST_TEST(torch::equal(*a.find_param(name), *other), "resumed differs: " << name);
+  }
+  for (size_t i = 0; i < a.optimizer.size(); ++i)
+    BOOST_TEST(torch::equal(a.optimizer[i].second, b.optimizer[i].second), a.optimizer[i].first);
+  // Resuming with other options is refused.
+  LoadedModel m = tiny("cm-clip");
+  train::TrainJob job;
+  job.model = &m;
+  job.train = &store;
+  job.target = data::full_pool(store, Modality::rgb);
+  job.seed = 8;
+  train::TrainOptions to;
+  to.epochs = 3;
+  to.batch_size = 4;
+  to.output = dir.file("cut.h5");
+  to.resume = true;
+  auto comm = train::local_communicator();
+  test::expect_error([&] { train::train(job, to, train::OptimizerOptions{}, *comm); }, ExitCode::bad_input,
+                     {"--resume", "train_seed"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
