@@ -10,6 +10,7 @@
 #include "cmclip/core/fs.hpp"
 #include "cmclip/core/log.hpp"
 #include "cmclip/h5/checkpoint.hpp"
+#include "cmclip/train/distributed.hpp"
 
 namespace cmclip::train {
 
@@ -123,7 +124,7 @@ TrainResult run_pretrain(const PretrainOptions& o, const CommonOptions& common) 
   job.extra_config["train_modality"] = o.modality;
   log::info("training on {} live and {} attack samples of {} ({})", job.target.count(1), job.target.count(0),
             o.train_path, o.modality);
-  auto comm = local_communicator();
+  auto comm = make_communicator(common.device);
   TrainResult r = train(job, o.training, o.optimizer, *comm);
   log_result(r, o.training.output);
   return r;
@@ -168,7 +169,7 @@ TrainResult run_fewshot(const FewshotOptions& o, const CommonOptions& common) {
   if (job.replay) job.extra_config["replay_data"] = o.replay_path;
   log::info("{}-shot {}: live {} | attack {}", o.shots, modality_name(target), fmt::join(job.target.group_keys[1], " "),
             fmt::join(job.target.group_keys[0], " "));
-  auto comm = local_communicator();
+  auto comm = make_communicator(common.device);
   TrainResult r = train(job, o.training, o.optimizer, *comm);
   log_result(r, o.training.output);
   return r;

@@ -37,12 +37,14 @@ void TrainOptions::register_on(CLI::App& app, int64_t default_epochs) {
   g->add_option("--select-by", select_by, "Keep the checkpoint with the best dev auc or hter")
       ->capture_default_str()->check(one_of({"auc", "hter"}));
   g->add_flag("--resume", resume, "Continue the run from OUT.last.h5 (same options and thread count)");
+  augment.register_on(app);
 }
 
 void TrainOptions::validate() const {
   if (epochs < 0) throw UsageError("--epochs must not be negative");
   if (batch_size < 2 || batch_size % 2) throw UsageError(fmt::format("--batch-size {} must be even and at least 2", batch_size));
   if (eval_batch_size < 1) throw UsageError("--eval-batch-size must be positive");
+  augment.validate();
 }
 
 std::string last_checkpoint_path(const std::string& output) {
@@ -237,7 +239,6 @@ TrainResult Run::execute() {
   const std::vector<const SampleStore*> stores{job_.train, job_.replay};
   const NamedTensors params = model_->trainable();
   bool cm_clip = model_->method() == model::Method::cm_clip;
-  data::AugmentOptions augment;
 
   signals::enable_graceful_stop(true);
   auto save = [&](const std::optional<DevMetrics>& dev, bool best) {
@@ -261,7 +262,7 @@ TrainResult Run::execute() {
     std::vector<std::vector<data::SampleRef>> mine;
     for (size_t s = static_cast<size_t>(state_.step_in_epoch); s < plan_batches.size(); ++s)
       mine.push_back(data::rank_slice(plan_batches[s], comm_.rank(), world));
-    data::BatchLoader loader(stores, mine, res, augment, /*train=*/true);
+    data::BatchLoader loader(stores, mine, res, to_.augment, /*train=*/true);
     Progress progress(fmt::format("epoch {}/{}", state_.epoch + 1, to_.epochs),
                       static_cast<int64_t>(mine.size()), "steps");
     std::map<std::string, double> sums;
@@ -313,7 +314,6 @@ TrainResult Run::execute() {
         return result;
       }
     }
-    progress.finish();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::string terms;
     for (const char* k : {"cat", "fg", "mod", "dec"})

@@ -30,6 +30,7 @@ struct TrainOptions {
   std::string select_by = "auc";  // auc | hter (on the dev set)
   bool resume = false;
   std::string output;
+  data::AugmentOptions augment;
 
   void register_on(CLI::App& app, int64_t default_epochs);
   void validate() const;
