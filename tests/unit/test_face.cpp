@@ -188,6 +188,12 @@ BOOST_AUTO_TEST_CASE(casia_fas_frames_and_video_folders_with_0_live) {
   BOOST_TEST(c.attack_type == "screen");
   BOOST_TEST(list.records[3].label == kLive);
   BOOST_TEST(list.records[3].subject == "");
+  // OULU-NPU video folders (Phone_Session_User_File) as CASIA-FAS-Dataset lists them.
+  auto oulu = parse("OULU_NPU/Dev_files/5_2_29_4 1\nOULU_NPU/Dev_files/3_1_28_1 0\n", ListFormat::casia_fas);
+  BOOST_TEST(oulu.records[0].attack_type == "replay");
+  BOOST_TEST(oulu.records[0].subject == "29");
+  BOOST_TEST(oulu.records[1].label == kLive);
+  expect_list_error("OULU_NPU/Dev_files/3_1_28_1 1\n", ListFormat::casia_fas, {"line 1", "file type 1", "OULU-NPU"});
 }
 
 BOOST_AUTO_TEST_CASE(casia_fas_polarity_trap_and_malformed_lines) {
@@ -723,6 +729,27 @@ BOOST_AUTO_TEST_CASE(folders_of_frames_and_frame_selection) {
         run_preprocess(bad, threads(1));
       },
       ExitCode::bad_input, {"--frames '0'"});
+}
+
+BOOST_AUTO_TEST_CASE(rgb_only_video_folders_hold_their_frames_directly) {
+  ScratchDir dir("pp_oulu");
+  std::string root = dir.file("OULU_NPU");
+  for (int k = 1; k <= 4; ++k)
+    write_image(fmt::format("{}/Train_files/1_1_01_1/{:03d}.png", root, k), cv::Mat(10, 10, CV_8UC3, cv::Scalar(k, k, k)));
+  test::write_text(dir.file("video_train.txt"), "Train_files/1_1_01_1 0\n");
+  auto o = options("casia-fas", dir.file("video_train.txt"), dir.file("out.h5"));
+  o.input.root = root;
+  o.crop.detect = "none";
+  o.crop.size = 10;
+  expect_error([&] { run_preprocess(o, threads(1)); }, ExitCode::bad_input,
+               {"1_1_01_1/depth", "no depth folder of frames", "--modalities rgb"});
+  o.input.modalities = "rgb";
+  run_preprocess(o, threads(1));
+  SampleStore s(dir.file("out.h5"));
+  BOOST_TEST((s.frames() == std::vector<int32_t>{1, 2, 3, 4}));
+  BOOST_TEST(s.sources(0, 1)[0] == "Train_files/1_1_01_1/001.png");
+  BOOST_TEST(s.subjects()[0] == 1);
+  BOOST_TEST(s.labels()[0] == kLive);
 }
 
 BOOST_AUTO_TEST_CASE(videos_encoded_here_give_evenly_spread_frames) {

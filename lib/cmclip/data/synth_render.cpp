@@ -771,7 +771,7 @@ std::vector<uint8_t> rgb_camera(const std::vector<float>& lin, int n, const Came
 }
 
 // Depth sensor: metric noise, holes, per-frame normalisation (near 255, none 0).
-std::vector<uint8_t> depth_camera(std::vector<Surface>& s, int n, const Camera& cam, float unit_per_px, Rng& r) {
+std::vector<uint8_t> depth_camera(const std::vector<Surface>& s, int n, const Camera& cam, Rng& r) {
   std::vector<float> z(s.size());
   std::vector<uint8_t> valid(s.size());
   float near = 1e9f;
@@ -788,7 +788,6 @@ std::vector<uint8_t> depth_camera(std::vector<Surface>& s, int n, const Camera& 
     z[i] = s[i].z + N(r, 0, cam.depth_noise * sq(s[i].z / 0.5f));
     if (valid[i]) near = std::min(near, z[i]);
   }
-  (void)unit_per_px;
   std::vector<uint8_t> out(s.size(), 0);
   if (near > 1e8f) return out;
   near -= 0.005f;
@@ -1112,7 +1111,7 @@ CaptureImages render(const Context& cx) {
 
   CaptureImages out;
   if (cx.want.rgb) out.rgb = rgb_camera(rr.shade_rgb(light, unit_per_px), n, cam, frame);
-  if (cx.want.depth) out.depth = depth_camera(rr.surfaces(), n, cam, unit_per_px, frame);
+  if (cx.want.depth) out.depth = depth_camera(rr.surfaces(), n, cam, frame);
   if (cx.want.nir) out.nir = nir_camera(rr.shade_nir(cam, light, unit_per_px), n, cam, frame);
   return out;
 }

@@ -127,9 +127,9 @@ cv::Mat to_modality_image(const cv::Mat& decoded, Modality m, const DepthRule& r
 }
 
 cv::Mat read_frame(const std::string& path, Modality m, const DepthRule& rule) {
+  if (!file_exists(path)) throw InputError(path, "", "no such file");
   cv::Mat decoded = cv::imread(path, cv::IMREAD_UNCHANGED);
   if (decoded.empty()) {
-    if (!file_exists(path)) throw InputError(path, "", "no such file");
     throw InputError(path, "", "cannot decode image (expected JPEG, PNG, BMP or TIFF, 8 or 16 bits)");
   }
   return to_modality_image(decoded, m, rule, path);

@@ -105,8 +105,9 @@ std::string capture_folder(const std::string& path, int comp, bool is_frame) {
   return is_frame ? dirname(path) : path;
 }
 
-// What a path tells about its capture in the CASIA layouts: real_part/fake_part
-// folders (CASIA-SURF) and Race_ID_Device_Session_PAI folder names (CeFA).
+// What a path tells about its capture: real_part/fake_part folders (CASIA-SURF),
+// Race_ID_Device_Session_PAI folder names (CeFA), Phone_Session_User_File folder
+// names (OULU-NPU, as re-packaged by CASIA-FAS-Dataset).
 struct PathFacts {
   int live = -1;            // 1 bona fide, 0 attack, -1 unknown
   std::string evidence;     // what said so, for messages
@@ -114,18 +115,21 @@ struct PathFacts {
   std::string attack_type;  // for attacks
 };
 
-bool cefa_folder(const std::string& name, int v[5]) {
+// A folder name made of exactly `count` groups of digits separated by '_'
+// ("1_120_3_1_4"); their values in v and their lengths in len.
+bool digit_groups(const std::string& name, int count, int* v, size_t* len) {
   int n = 0;
   size_t start = 0;
-  while (n < 5) {
+  for (;;) {
     size_t us = name.find('_', start);
     std::string part = name.substr(start, us == std::string::npos ? std::string::npos : us - start);
-    if (!all_digits(part) || part.size() > 6) return false;
-    v[n++] = std::stoi(part);
+    if (!all_digits(part) || part.size() > 6 || n == count) return false;
+    v[n] = std::stoi(part);
+    len[n++] = part.size();
     if (us == std::string::npos) break;
     start = us + 1;
   }
-  return n == 5 && name.find('_', start) == std::string::npos;
+  return n == count;
 }
 
 PathFacts facts_of(const std::string& path) {
@@ -143,9 +147,10 @@ PathFacts facts_of(const std::string& path) {
           f.attack_type = "print:" + stem_of(parts[k]);
     }
     int v[5];
-    if (cefa_folder(parts[i], v) && f.live < 0) {
-      // Race_ID_Device_Session_PAI; IDs repeat across the three ethnicities, so the
-      // subject number is Race * 1000 + ID.
+    size_t len[5];
+    if (digit_groups(parts[i], 5, v, len) && f.live < 0) {
+      // CeFA: Race_ID_Device_Session_PAI. IDs repeat across the three ethnicities, so
+      // the subject number is Race * 1000 + ID.
       f.subject = std::to_string(v[0] * 1000 + v[1]);
       f.live = v[4] == 1 ? 1 : 0;
       f.evidence = fmt::format("the PAI code {} of its folder '{}'", v[4], parts[i]);
@@ -155,6 +160,13 @@ PathFacts facts_of(const std::string& path) {
         case 4: f.attack_type = "screen"; break;
         default: f.attack_type = fmt::format("pai {}", v[4]);
       }
+    } else if (digit_groups(parts[i], 4, v, len) && f.live < 0 && len[0] == 1 && len[1] == 1 && len[2] == 2 &&
+               len[3] == 1 && v[3] >= 1 && v[3] <= 5) {
+      // OULU-NPU: Phone_Session_User_File; file 1 real, 2-3 print, 4-5 replay.
+      f.subject = std::to_string(v[2]);
+      f.live = v[3] == 1 ? 1 : 0;
+      f.evidence = fmt::format("the file type {} of its folder '{}' (OULU-NPU)", v[3], parts[i]);
+      f.attack_type = v[3] <= 3 ? "print" : "replay";
     }
   }
   return f;

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -211,6 +212,11 @@ class Planner {
                          "no RGB or NIR frame to find the face on (use --detect none for face crops)");
       u.rel[static_cast<size_t>(u.detect_from)] = r.path[static_cast<size_t>(u.detect_from)];
     }
+    // A video folder whose frames lie in it directly (OULU-NPU and other RGB-only
+    // sets) rather than in a color sub-folder.
+    std::string& rgb = u.rel[static_cast<size_t>(Modality::rgb)];
+    if (!rgb.empty() && rgb == r.video + "/color" && !file_exists(file(rgb)) && is_directory(file(r.video)))
+      rgb = r.video;
     int primary = u.detect_from >= 0 ? u.detect_from : static_cast<int>(s_.stored.front());
     std::string primary_file = file(u.rel[static_cast<size_t>(primary)]);
 
@@ -246,15 +252,18 @@ class Planner {
   // by file name (or by stem when the extensions differ).
   void plan_folder(const ListRecord& r, const Unit& base, int primary, std::vector<Unit>& units) {
     std::array<std::map<std::string, std::string>, kModalityCount> by_stem;
+    std::array<std::set<std::string>, kModalityCount> present;
     std::array<std::vector<std::string>, kModalityCount> names;
     for (size_t m = 0; m < kModalityCount; ++m) {
       if (base.rel[m].empty()) continue;
       std::string dir = file(base.rel[m]);
       if (!is_directory(dir)) {
-        missing(r, dir, fmt::format("no {} folder of frames", modality_name(static_cast<Modality>(m))));
+        missing(r, dir, fmt::format("no {} folder of frames{}", modality_name(static_cast<Modality>(m)),
+                                    m == 0 ? "" : "; an RGB-only dataset needs --modalities rgb"));
         return;
       }
       names[m] = list_frame_files(dir);
+      present[m].insert(names[m].begin(), names[m].end());
       for (const auto& n : names[m]) by_stem[m].emplace(n.substr(0, n.find_last_of('.')), n);
     }
     const auto& frames = names[static_cast<size_t>(primary)];
@@ -273,8 +282,7 @@ class Planner {
       for (size_t m = 0; m < kModalityCount && ok; ++m) {
         if (base.rel[m].empty()) continue;
         std::string match;
-        if (std::binary_search(names[m].begin(), names[m].end(), name) ||
-            std::find(names[m].begin(), names[m].end(), name) != names[m].end()) {
+        if (present[m].count(name)) {
           match = name;
         } else {
           auto it = by_stem[m].find(name.substr(0, name.find_last_of('.')));
