@@ -435,7 +435,8 @@ Background make_background(Rng& r) {
     return V3{l * U(r, 0.7, 1.15), l * U(r, 0.7, 1.1), l * U(r, 0.65, 1.15)};
   };
   b.c0 = colour();
-  b.c1 = lerp(b.c0, colour(), U(r, 0.2, 0.8));
+  V3 second = colour();  // one draw per statement: argument order is unspecified in C++
+  b.c1 = lerp(b.c0, second, U(r, 0.2, 0.8));
   float a = U(r, 0, 6.2831853);
   b.gx = dmath::cos(a);
   b.gy = dmath::sin(a);
@@ -806,7 +807,7 @@ std::vector<uint8_t> nir_camera(const std::vector<float>& rad, int n, const Came
   for (int y = n * 3 / 10; y < n * 7 / 10; ++y)
     for (int x = n * 3 / 10; x < n * 7 / 10; ++x, ++count) sum += rad[static_cast<size_t>(y) * n + x];
   float mean = static_cast<float>(sum / std::max(1, count));
-  float gain = std::clamp(cam.ir_target / std::max(mean, 1e-4f), 0.6f, 1.6f);
+  float gain = std::clamp(cam.ir_target / std::max(mean, 1e-4f), 0.15f, 1.6f);  // lowers freely, raises little (noise)
   std::vector<uint8_t> out(rad.size());
   for (size_t i = 0; i < rad.size(); ++i) {
     float v = dmath::pow(std::max(0.0f, rad[i] * gain), 1 / 1.3f);
