@@ -525,13 +525,13 @@ struct SurfTree {
 SurfTree make_surf_tree(const ScratchDir& dir, int size) {
   SurfTree t;
   t.root = dir.file("CASIA-SURF");
+  // Subjects whose face the detector finds in the JPEG the pipeline will read.
   FaceDetector det(kDefaultCascade);
   for (int s = 0; s < 20 && t.subjects.size() < 2; ++s) {
-    Capture c = generated(s, size);
-    cv::Mat rgb;
-    cv::cvtColor(c.bgr, rgb, cv::COLOR_BGR2RGB);
-    if (det.detect(rgb)) t.subjects.push_back(s);
+    write_image(dir.file("probe.jpg"), generated(s, size).bgr);
+    if (det.detect(read_frame(dir.file("probe.jpg"), Modality::rgb, DepthRule{}))) t.subjects.push_back(s);
   }
+  std::filesystem::remove(dir.file("probe.jpg"));
   BOOST_REQUIRE_EQUAL(t.subjects.size(), 2u);
   std::string lines;
   for (size_t i = 0; i < t.subjects.size(); ++i) {
