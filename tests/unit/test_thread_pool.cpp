@@ -3,6 +3,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <set>
 #include <stdexcept>
@@ -37,6 +39,25 @@ BOOST_AUTO_TEST_CASE(results_arrive_in_input_order_for_any_thread_count) {
     if (reference.empty()) reference = seen;
     BOOST_TEST(seen == reference);
   }
+}
+
+BOOST_AUTO_TEST_CASE(jobs_really_run_at_the_same_time) {
+  // Three jobs meet at a rendezvous: they only get past it if all three run at once.
+  ThreadPool pool(3);
+  std::mutex m;
+  std::condition_variable cv;
+  int arrived = 0;
+  std::vector<int> met;
+  ordered_map(
+      pool, 3, 3,
+      [&](int64_t) {
+        std::unique_lock<std::mutex> lock(m);
+        ++arrived;
+        cv.notify_all();
+        return cv.wait_for(lock, std::chrono::seconds(20), [&] { return arrived == 3; }) ? 1 : 0;
+      },
+      [&](int64_t, int ok) { met.push_back(ok); });
+  BOOST_TEST((met == std::vector<int>{1, 1, 1}));
 }
 
 BOOST_AUTO_TEST_CASE(no_more_than_window_jobs_are_in_flight) {
