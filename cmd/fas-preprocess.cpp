@@ -1,8 +1,33 @@
-// fas-preprocess: placeholder main until its capability lands.
+// fas-preprocess: a FAS dataset's list -> face crops in a sample store.
 #include "cmclip/core/app.hpp"
-#include "cmclip/core/error.hpp"
+#include "cmclip/face/preprocess.hpp"
+
+namespace {
+const char* kDescription = R"(Reads a dataset's own list (CASIA-SURF, CASIA-FAS re-packaged, CeFA challenge,
+WMCA frame containers, or a generic tsv list), finds the face on each RGB frame
+(OpenCV Haar cascade, largest face, square box grown by --margin), applies the same
+box to the co-registered Depth/NIR frames, resizes to --size and writes uint8 crops
+with labels (1 = live inside the toolkit, whatever the list's polarity), attack type,
+subject, video, frame and source path. Output order and bytes do not depend on
+--threads. A summary (records, frames, faces found, skipped, samples per modality and
+label) ends the run.
+
+List formats (paths relative to --root):
+  casia-surf  rgb depth ir label       1 = live; modality from color/depth/ir in each path
+  casia-fas   <frame or folder> label  0 = live; a folder means its color/depth/ir frames
+  cefa        <frame or folder> [label] 1 = live; RGB under 'profile', Depth/IR by name swap
+  wmca        <file.hdf5> [label]      0 = live; label/attack from the file name if absent
+  tsv         header path,label,modality[,attack_type,subject,video,frame]; live|attack
+
+Example:
+  fas-preprocess --format casia-surf --root CASIA-SURF --list CASIA-SURF/train_list.txt \
+      --frames all --size 224 --split train -o surf-train.h5)";
+}
 
 int main(int argc, char** argv) {
-  cmclip::Tool tool("fas-preprocess", "fas-preprocess", "");
-  return tool.run(argc, argv, [] { throw cmclip::RuntimeFailure("fas-preprocess is not implemented in this build yet"); });
+  cmclip::Tool tool("fas-preprocess", "Face detection and cropping of FAS datasets into a sample store", kDescription);
+  tool.without_device_option();
+  cmclip::face::PreprocessOptions opts;
+  opts.register_on(tool.cli());
+  return tool.run(argc, argv, [&] { cmclip::face::run_preprocess(opts, tool.common()); });
 }

@@ -6,6 +6,10 @@
 #include <atomic>
 #include <cstring>
 
+#include <fmt/format.h>
+
+#include "cmclip/core/error.hpp"
+
 namespace cmclip::signals {
 namespace {
 constexpr int kSlots = 64;
@@ -67,6 +71,11 @@ bool stop_requested() { return g_stop_signal != 0; }
 int stop_signal() { return g_stop_signal; }
 void request_stop(int sig) {
   if (g_stop_signal == 0) g_stop_signal = sig;
+}
+
+void throw_if_stop_requested() {
+  if (stop_requested())
+    throw RuntimeFailure(fmt::format("stopped by signal {} before the end; no output written", stop_signal()));
 }
 
 }  // namespace cmclip::signals

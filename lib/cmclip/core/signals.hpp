@@ -21,4 +21,17 @@ bool stop_requested();
 int stop_signal();          // the signal that requested the stop (0 if none)
 void request_stop(int sig);  // for tests and collective agreement across ranks
 
+// For batch tools without checkpoints (fas-preprocess, fas-synth): while a StopScope
+// lives, SIGINT/SIGTERM only request a stop, and throw_if_stop_requested() turns the
+// request into a RuntimeFailure, so destructors remove every partial output
+// (temporary files and folders) before the tool exits with status 1.
+class StopScope {
+ public:
+  StopScope() { enable_graceful_stop(true); }
+  ~StopScope() { enable_graceful_stop(false); }
+  StopScope(const StopScope&) = delete;
+  StopScope& operator=(const StopScope&) = delete;
+};
+void throw_if_stop_requested();
+
 }  // namespace cmclip::signals
