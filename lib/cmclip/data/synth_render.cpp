@@ -505,6 +505,9 @@ CaptureImages render(const Context& cx) {
         m.nir = mask_nir;
         m.spec = sheen;
         m.shin = shin;
+        // Glossy paint scatters the depth sensor's projected pattern: speckled dropouts
+        // across the mask (matte skin returns almost everywhere).
+        m.hole = plaster ? 0.08f : 0.12f + 0.8f * sheen;
         m.wrap = 0;
         m.ao = 1;
         // Painted brows and lips: flat colour with hard edges.
