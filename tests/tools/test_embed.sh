@@ -68,8 +68,10 @@ expect_fail 2 "long.txt: line 1" --model builtin:tiny --text-file "$scratch/long
 [[ ! -e "$scratch/x.h5" ]] || fail "output written by a failed run"
 
 # --help teaches; the man page renders without warnings.
-"$embed" --help | grep -q -- "--text-file" || fail "--help lacks --text-file"
-"$embed" --help | grep -q "Examples" || fail "--help lacks examples"
+help=$("$embed" --help)  # captured first: grep -q closing the pipe early would fail it
+grep -q -- "--text-file" <<<"$help" || fail "--help lacks --text-file"
+grep -q -- "--data" <<<"$help" || fail "--help lacks --data"
+grep -q "Examples" <<<"$help" || fail "--help lacks examples"
 if command -v man >/dev/null 2>&1; then
   warnings=$(MANWIDTH=80 man --warnings -l "$src/man/fas-embed.1" 2>&1 >/dev/null)
   [[ -z "$warnings" ]] || fail "man page warnings: $warnings"

@@ -126,16 +126,21 @@ int64_t score_sample_store(const std::string& model_path, const std::string& bpe
     sink = std::move(h5);
   }
 
+  // Batches follow one grid over the whole selection, whatever the shard: a sample is
+  // always computed in the same batch, so shards merge into exactly the numbers of an
+  // unsharded run (batch composition changes the floating-point sums). A shard
+  // computes at most two batches partly outside itself and drops those rows.
+  const int64_t total = static_cast<int64_t>(selected.size());
   std::vector<std::vector<data::SampleRef>> batches;
-  for (int64_t b = first; b < last; b += o.batch_size) {
+  for (int64_t b = first - first % o.batch_size; b < last; b += o.batch_size) {
     std::vector<data::SampleRef> batch;
-    for (int64_t i = b; i < std::min(last, b + o.batch_size); ++i) batch.push_back({0, selected[i], 0});
+    for (int64_t i = b; i < std::min(total, b + o.batch_size); ++i) batch.push_back({0, selected[i], 0});
     batches.push_back(std::move(batch));
   }
   int res = static_cast<int>(m.model->clip()->config().image_resolution);
   data::BatchLoader loader({&store}, batches, res, data::AugmentOptions{}, /*train=*/false);
   Progress progress("scoring", last - first, "samples");
-  int64_t position = first;
+  int64_t batch_start = first - first % o.batch_size;
   data::Batch batch;
   while (loader.next(batch)) {
     at::Tensor features;
@@ -147,9 +152,11 @@ int64_t score_sample_store(const std::string& model_path, const std::string& bpe
     std::vector<std::string> videos = store.videos(lo, span), sources = store.sources(lo, span);
     const float* p = scores.data_ptr<float>();
     for (int64_t i = 0; i < n; ++i) {
+      int64_t position = batch_start + i;
+      if (position < first || position >= last) continue;  // computed for the grid only
       int64_t idx = batch.refs[i].index;
       ScoreRow row;
-      row.index = position++;
+      row.index = position;
       row.score = p[i];
       row.label = store.labels()[idx];
       row.attack = store.attacks()[idx];
@@ -160,6 +167,7 @@ int64_t score_sample_store(const std::string& model_path, const std::string& bpe
       sink->add(row, o.features ? features.data_ptr<float>() + i * dim : nullptr);
       progress.advance();
     }
+    batch_start += n;
   }
   sink->commit();
   progress.finish();

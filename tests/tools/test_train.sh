@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# fas-pretrain and fas-fewshot end to end on a small fas-synth set with builtin:tiny:
+# the training loss falls, 5-shot Depth adaptation beats the un-adapted model's dev
+# AUC, SIGTERM stops cleanly and --resume reaches the uninterrupted run's parameters,
+# scores pipe into fas-eval, shards merge into the single run, and bad input exits 2.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+export CMCLIP_PROGRESS_SECONDS=1000
+
+"$bin/fas-synth" -q --subjects 60 --attacks print,replay,mask --size 64 --split train,dev,test --seed 7 -o s.h5
+base=(--clip builtin:tiny --train s-train.h5 --threads 2)
+common=("${base[@]}" --batch-size 16 --seed 3)
+
+# Stage 1 on RGB: the loss falls from the first to the last epoch.
+expect 0 "$bin/fas-pretrain" "${common[@]}" --dev s-dev.h5 --epochs 8 -o pre.h5
+first=$(grep -m1 "epoch 1/8: loss" err.txt | sed 's/.*loss \([0-9.]*\).*/\1/')
+last=$(grep "epoch 8/8: loss" err.txt | sed 's/.*loss \([0-9.]*\).*/\1/')
+greater "$first" "$last" || fail "pretraining loss did not fall: $first -> $last"
+[[ -s pre.h5 && -s pre.last.h5 ]] || fail "checkpoints missing"
+grep -q "dev AUC" err.txt || fail "no dev metrics in the epoch log"
+no_temp_files
+
+# Before adaptation: the RGB model scored on Depth dev samples.
+"$bin/fas-embed" -q --model pre.h5 --data s-dev.h5 --modality depth -o before.h5
+"$bin/fas-eval" --test before.h5 --format json > before.json 2>/dev/null
+auc_before=$(json_number before.json auc)
+
+# Stage 2: 5 shots of Depth; the kept checkpoint beats the un-adapted model on dev.
+expect 0 "$bin/fas-fewshot" --init pre.h5 --train s-train.h5 --modality depth --shots 5 --seed 1 \
+  --dev s-dev.h5 --epochs 30 -o fs.h5
+grep -q "5-shot depth: live" err.txt || fail "the chosen videos are not logged"
+"$bin/fas-embed" -q --model fs.h5 --data s-dev.h5 --modality depth -o after.h5
+"$bin/fas-eval" --test after.h5 --format json > after.json 2>/dev/null
+auc_after=$(json_number after.json auc)
+echo "depth dev AUC before $auc_before, after 5-shot adaptation $auc_after"
+greater "$auc_after" "$auc_before" || fail "adaptation did not beat the un-adapted model: $auc_before -> $auc_after"
+# The few-shot checkpoint is small: it refers to the frozen CLIP instead of copying it.
+h5dump -a /config/kshot_live fs.h5 >/dev/null || fail "K-shot selection not recorded"
+size_pre=$(stat -c %s pre.h5); size_fs=$(stat -c %s fs.h5)
+(( size_fs < size_pre )) || fail "few-shot checkpoint ($size_fs B) not smaller than the pretrain one ($size_pre B)"
+
+# Scores through a pipe, and shards merged equal the single run.
+"$bin/fas-embed" -q --model fs.h5 --data s-test.h5 --modality depth -o - --format tsv \
+  | "$bin/fas-eval" --dev after.h5 --test - > piped.txt || fail "embed | eval pipe failed"
+grep -q "AUC" piped.txt || fail "no AUC from the pipe"
+for i in 0 1 2; do "$bin/fas-embed" -q --model fs.h5 --data s-test.h5 --modality depth --shard $i/3 -o part$i.h5; done
+"$bin/fas-embed" -q --model fs.h5 --data s-test.h5 --modality depth -o whole.h5
+"$bin/fas-embed" -q --merge part0.h5 part1.h5 part2.h5 -o merged.h5
+h5diff -r whole.h5 merged.h5 /score /score >/dev/null || fail "merged shards differ from the single run"
+expect 2 "$bin/fas-embed" --merge part0.h5 part2.h5 -o bad.h5
+grep -q "gap: no input holds indices 80..159" err.txt || fail "a gap in the shards is not named"
+[[ ! -e bad.h5 ]] || fail "output written by a failed merge"
+
+# SIGTERM: finish the step, checkpoint, exit 0; --resume equals the uninterrupted run.
+expect 0 "$bin/fas-pretrain" "${common[@]}" --epochs 3 -o full.h5
+set +e
+"$bin/fas-pretrain" "${common[@]}" --epochs 3 -o cut.h5 2>cut.log &
+pid=$!
+for _ in $(seq 1 300); do grep -q "epoch 1/3: loss" cut.log && break; sleep 0.1; done
+kill -TERM $pid
+wait $pid; status=$?
+set -e
+(( status == 0 )) || { cat cut.log >&2; fail "SIGTERM exit status $status"; }
+grep -q "stop requested (signal 15)" cut.log || fail "no stop message"
+expect 0 "$bin/fas-pretrain" "${common[@]}" --epochs 3 --resume -o cut.h5
+grep -q "resuming from" err.txt || fail "--resume did not resume"
+h5diff full.last.h5 cut.last.h5 /params /params >/dev/null || fail "resumed parameters differ from the uninterrupted run"
+expect 2 "$bin/fas-pretrain" "${base[@]}" --batch-size 16 --epochs 3 --seed 4 --resume -o cut.h5
+grep -q "train_seed" err.txt || fail "resuming with another seed is not refused clearly"
+
+# Bad usage and bad input: exit 2, a clear message, no checkpoint.
+expect 2 "$bin/fas-pretrain" --clip builtin:tiny --train nope.h5 -o x.h5
+expect 2 "$bin/fas-pretrain" "${base[@]}" --batch-size 7 -o x.h5
+grep -q "must be even" err.txt || fail "odd batch size not explained"
+expect 2 "$bin/fas-pretrain" "${common[@]}" --modality thermal -o x.h5
+grep -qi "thermal" err.txt || fail "unknown prompt modality not explained"
+expect 2 "$bin/fas-fewshot" --init pre.h5 --train s-train.h5 --modality depth --shots 50 -o x.h5
+grep -q "50-shot needs 50 live videos" err.txt || fail "too many shots not explained"
+expect 2 "$bin/fas-pretrain" "${common[@]}" -o missing/x.h5
+[[ ! -e x.h5 ]] || fail "a failed run left a checkpoint"
+no_temp_files
+
+# --help teaches; the man pages render without warnings.
+for tool in fas-pretrain fas-fewshot; do
+  help=$("$bin/$tool" --help)
+  grep -q "Examples" <<<"$help" || fail "$tool --help has no examples"
+  warnings=$(MANWIDTH=80 man --warnings -l "$src/man/$tool.1" 2>&1 >/dev/null)
+  [[ -z "$warnings" ]] || fail "$tool.1: $warnings"
+done
+echo "ok"
