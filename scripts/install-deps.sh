@@ -11,12 +11,16 @@ packages=(
   cmake g++ ninja-build pkg-config git
   libtorch-dev libopencv-dev libcli11-dev libfmt-dev libhdf5-dev libboost-test-dev
   libicu-dev zlib1g-dev
+  # the c10d headers of Debian's LibTorch include Gloo's (data-parallel training)
+  libgloo-dev
   # run time: a fast BLAS for LibTorch (else the reference BLAS, 15-30x slower),
   # OpenCV's face detector cascades, h5ls/h5dump for inspecting files
   libopenblas0-openmp opencv-data hdf5-tools
   # tests and benchmarks: the Python baseline, a one-node SLURM, fuzzing, man pages
-  python3-torch python3-numpy python3-sklearn slurm-wlm munge clang libclang-rt-14-dev
+  python3-torch python3-numpy python3-sklearn python3-h5py slurm-wlm munge clang libclang-rt-14-dev
   man-db groff-base procps
+  # scripts/fetch-clip.sh downloads the CLIP weights where the internet is reachable
+  curl ca-certificates
 )
 
 missing=()
