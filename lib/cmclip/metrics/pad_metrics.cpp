@@ -34,13 +34,9 @@ void require_both_classes(const SortedScores& s, const std::string& what, const 
 }
 
 OperatingPoint operating_point(const SortedScores& s, size_t cut, TieRule tie, const SampleWeights* w) {
-  std::vector<int64_t> totals(s.num_types() + 1, 0), accepted(s.num_types() + 1, 0);
+  std::vector<int64_t> totals = s.class_totals(w), accepted(s.num_types() + 1, 0);
   const size_t begin = cut < s.groups() ? s.group_begin(cut) : s.size();
-  for (size_t i = 0; i < s.size(); ++i) {
-    int64_t wi = s.weight(i, w);
-    totals[s.cls(i)] += wi;
-    if (i >= begin) accepted[s.cls(i)] += wi;
-  }
+  for (size_t i = begin; i < s.size(); ++i) accepted[s.cls(i)] += s.weight(i, w);
   OperatingPoint p;
   p.cut = cut;
   p.threshold = s.threshold_of_cut(cut, tie);

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): cmclip against a plain-PyTorch baseline, side by side in one
+# run on this machine, and a table of ratios (ours / Python).
+#
+#   scripts/bench.sh              full size: ViT-B/16 with random weights, 10 M scores (~8-12 min)
+#   scripts/bench.sh --quick      builtin:tiny and 100 k scores: checks that it all runs (~1 min)
+#   options: --runs R (timed runs of the heavy measurements; light ones take R+2),
+#            --threads T (default: all cores), --out DIR
+#   environment: CMCLIP_BUILD_DIR (default build/), CMCLIP_BPE (BPE vocabulary; default:
+#   ../shared/data next to the source tree, then ~/.cache/cmclip), CMCLIP_PYTHON
+#   (default /usr/bin/python3: Debian's python3-torch, -numpy, -sklearn, -h5py; without
+#   them it exits with status 77, which ctest's bench.quick counts as skipped).
+#
+# Measured (each in a fresh process, median of the timed runs after one warm-up):
+#  - a large sgemm through LibTorch (OpenBLAS here), oneDNN fp32 and oneDNN bf16: the
+#    machine's GEMM peak that the GFLOP/s figures are compared with;
+#  - CLIP image encoding at batch 1 and 32, text encoding of the real prompts of
+#    scripts/bench/prompts.txt (one batch), a CoCoOp training step (batch 8, 2 classes,
+#    4 context tokens + meta-net) and our CM-CLIP step: ours (cmclip-bench, fp32 and
+#    bf16) against scripts/bench/clip_baseline.py in the default environment and with
+#    glibc's malloc thresholds raised ("tuned");
+#  - ours with glibc's default malloc (our start-up tuning off) and with LibTorch's own
+#    GEMM (CMCLIP_GEMM=libtorch): where the gains come from;
+#  - Python tuned once more without this workplace's OPENBLAS_CORETYPE=Haswell, so
+#    that OpenBLAS picks its own (AVX-512) kernels: the strongest baseline;
+#  - fas-eval on 10 M scores against NumPy/scikit-learn (scripts/bench-eval.sh);
+#  - peak resident memory of fas-embed embedding 32 images at batch 32.
+# The table goes to stdout and DIR/bench-table.md, every raw figure to DIR/*.json.
+# Nothing here asserts a speed: the table says which target is met.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${CMCLIP_BUILD_DIR:-$root/build}
+py=${CMCLIP_PYTHON:-/usr/bin/python3}
+quick=0
+runs=3
+threads=$(nproc)
+out=""
+while (($#)); do
+  case $1 in
+    --quick) quick=1 ;;
+    --runs) runs=$2; shift ;;
+    --threads) threads=$2; shift ;;
+    --out) out=$2; shift ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    *) echo "bench: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+bench=$build/bench/cmclip-bench
+for exe in "$bench" "$build/bin/fas-embed" "$build/bin/fas-eval"; do
+  [[ -x $exe ]] || { echo "bench: $exe not found; build first (scripts/build.sh)" >&2; exit 2; }
+done
+if ! "$py" -c 'import torch, numpy, sklearn, h5py' 2>/dev/null; then
+  echo "bench: $py needs torch, numpy, sklearn and h5py (apt-get install python3-torch python3-numpy" \
+       "python3-sklearn python3-h5py); nothing measured" >&2
+  exit 77  # "skipped" for ctest
+fi
+if [[ -z ${CMCLIP_BPE:-} && -f $root/../shared/data/bpe_simple_vocab_16e6.txt.gz ]]; then
+  export CMCLIP_BPE=$root/../shared/data/bpe_simple_vocab_16e6.txt.gz
+fi
+
+if ((quick)); then
+  model=builtin:tiny config=tiny eval_n=100000 runs=2 images=8
+else
+  model=builtin:vit-b-16-random config=vit-b-16 eval_n=10000000 images=32
+fi
+light=$((runs + 2))
+work=${out:-$build/bench-out}
+mkdir -p "$work"
+rm -f "$work"/*.json "$work/bench-table.md"
+exec 3>&1  # progress lines on stdout, figures in files
+
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
+started=$(date +%s)
+# run NAME COMMAND...: one measurement; its JSON goes to NAME.json with the load average
+# of the moment added.
+run() {
+  local name=$1
+  shift
+  local load
+  load=$(loadavg)
+  printf '  %-22s load %-5s ' "$name" "$load" >&3
+  local t0=$SECONDS
+  if ! "$@" >"$work/$name.raw" 2>"$work/$name.log"; then
+    echo "FAILED (see $work/$name.log)" >&3
+    tail -5 "$work/$name.log" >&2
+    exit 1
+  fi
+  "$py" - "$work/$name.raw" "$work/$name.json" "$name" "$load" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["name"], d["load_before"] = sys.argv[3], float(sys.argv[4])
+json.dump(d, open(sys.argv[2], "w"))
+PY
+  rm -f "$work/$name.raw"
+  echo "$((SECONDS - t0)) s" >&3
+}
+ours() { "$bench" -q --threads "$threads" "$@"; }
+python_default() { env -u MALLOC_MMAP_THRESHOLD_ -u MALLOC_TRIM_THRESHOLD_ -u GLIBC_TUNABLES \
+  "$py" "$root/scripts/bench/clip_baseline.py" --config "$config" --threads "$threads" "$@"; }
+python_tuned() { env -u GLIBC_TUNABLES MALLOC_MMAP_THRESHOLD_=17179869184 MALLOC_TRIM_THRESHOLD_=17179869184 \
+  "$py" "$root/scripts/bench/clip_baseline.py" --config "$config" --threads "$threads" "$@"; }
+# This workplace sets OPENBLAS_CORETYPE=Haswell (older OpenBLAS builds misbehave on
+# some processors); both sides run with the environment as it is. One more Python
+# column shows what OpenBLAS picks by itself (AVX-512 kernels on this CPU).
+python_native_blas() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python_tuned "$@"; }
+# glibc's default malloc for our side: tune_malloc() leaves the allocator alone when
+# GLIBC_TUNABLES is set, and this tunable changes nothing.
+ours_default_malloc() { GLIBC_TUNABLES=glibc.malloc.perturb=0 ours "$@"; }
+ours_libtorch_gemm() { CMCLIP_GEMM=libtorch ours "$@"; }
+
+echo "bench: $model, $threads threads, $runs timed runs (light: $light), results in $work" >&3
+echo "bench: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg)" >&3
+prompts=$root/scripts/bench/prompts.txt
+tokens=$work/tokens.json
+ours tokens --model "$model" --prompts "$prompts" --n-ctx 4 -o "$tokens"
+
+run gemm.ours             ours gemm --n 4096 --runs "$light"
+run gemm.ours-native-blas env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$bench" -q --threads "$threads" \
+                          gemm --n 4096 --runs "$light"
+run gemm.python           python_default --runs "$light" gemm --n 4096
+
+for b in 1 32; do
+  r=$runs
+  ((b == 1)) && r=$light
+  run image$b.ours          ours image --model "$model" --batch $b --runs $r
+  run image$b.ours-bf16     ours image --model "$model" --batch $b --runs $r --precision bf16
+  run image$b.python        python_default --runs $r image --batch $b
+  run image$b.python-tuned  python_tuned --runs $r image --batch $b
+done
+run image32.python-native-blas  python_native_blas --runs "$runs" image --batch 32
+run image32.ours-default-malloc  ours_default_malloc image --model "$model" --batch 32 --runs "$runs"
+run image32.ours-libtorch-gemm   ours_libtorch_gemm image --model "$model" --batch 32 --runs "$runs"
+
+run text.ours             ours text --model "$model" --prompts "$prompts" --runs "$light"
+run text.ours-bf16        ours text --model "$model" --prompts "$prompts" --runs "$light" --precision bf16
+run text.python           python_default --runs "$light" text --tokens "$tokens"
+run text.python-tuned     python_tuned --runs "$light" text --tokens "$tokens"
+run text.python-native-blas  python_native_blas --runs "$light" text --tokens "$tokens"
+
+run cocoop.ours           ours step --model "$model" --method cocoop --batch 8 --n-ctx 4 --runs "$runs"
+run cocoop.ours-bf16      ours step --model "$model" --method cocoop --batch 8 --n-ctx 4 --runs "$runs" --precision bf16
+run cocoop.python         python_default --runs "$runs" cocoop --tokens "$tokens" --batch 8 --variant batched
+run cocoop.python-tuned   python_tuned --runs "$runs" cocoop --tokens "$tokens" --batch 8 --variant batched
+run cocoop.python-native-blas  python_native_blas --runs "$runs" cocoop --tokens "$tokens" --batch 8 --variant batched
+run cocoop.python-tuned-loop  python_tuned --runs "$runs" cocoop --tokens "$tokens" --batch 8 --variant loop
+run cmclip.ours           ours step --model "$model" --method cm-clip --batch 8 --n-ctx 4 --runs "$runs"
+run cmclip.ours-bf16      ours step --model "$model" --method cm-clip --batch 8 --n-ctx 4 --runs "$runs" --precision bf16
+
+# fas-embed end to end: peak resident memory (GNU time) of a batch-32 run.
+mkdir -p "$work/images"
+ours images --count "$images" --size 256 -o "$work/images"
+for p in fp32 bf16; do
+  printf '  %-22s load %-5s ' "embed.$p" "$(loadavg)" >&3
+  t0=$SECONDS
+  /usr/bin/time -f '%M %e %R %S' -o "$work/embed-$p.time" "$build/bin/fas-embed" -q --threads "$threads" \
+    --model "$model" --images "$work/images/images.txt" --batch-size 32 --precision $p -o "$work/embed-$p.h5"
+  read -r rss wall faults sys <"$work/embed-$p.time"
+  printf '{"side": "ours", "task": "embed", "name": "embed.%s", "precision": "%s", "images": %s, "batch": 32, "maxrss_kb": %s, "seconds": %s, "minflt": %s, "stime": %s}\n' \
+    "$p" "$p" "$images" "$rss" "$wall" "$faults" "$sys" >"$work/embed.$p.json"
+  rm -f "$work/embed-$p.h5"
+  echo "$((SECONDS - t0)) s" >&3
+done
+
+printf '  %-22s load %-5s ' "eval" "$(loadavg)" >&3
+t0=$SECONDS
+CMCLIP_BUILD_DIR=$build CMCLIP_BENCH_DIR=$work/eval CMCLIP_BENCH_JSON=$work/eval.json \
+  "$root/scripts/bench-eval.sh" --n "$eval_n" --runs "$runs" >"$work/eval.log" 2>&1 ||
+  { echo "FAILED (see $work/eval.log)" >&3; tail -5 "$work/eval.log" >&2; exit 1; }
+echo "$((SECONDS - t0)) s" >&3
+
+"$py" "$root/scripts/bench/report.py" --config "$config" --tokens "$tokens" \
+  --elapsed $(($(date +%s) - started)) "$work" | tee "$work/bench-table.md"
