@@ -24,7 +24,10 @@
 #  - Python tuned once more without this workplace's OPENBLAS_CORETYPE=Haswell, so
 #    that OpenBLAS picks its own (AVX-512) kernels: the strongest baseline;
 #  - fas-eval on 10 M scores against NumPy/scikit-learn (scripts/bench-eval.sh);
-#  - peak resident memory of fas-embed embedding 32 images at batch 32.
+#  - peak resident memory of fas-embed embedding 32 images at batch 32 (and its page
+#    faults and system time with glibc's default malloc);
+#  - fas-fewshot on a small fas-synth set: images/s and the time the step loop waited
+#    for the loader.
 # The table goes to stdout and DIR/bench-table.md, every raw figure to DIR/*.json.
 # Nothing here asserts a speed: the table says which target is met.
 set -euo pipefail
@@ -41,7 +44,7 @@ while (($#)); do
     --runs) runs=$2; shift ;;
     --threads) threads=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -60,9 +63,9 @@ if [[ -z ${CMCLIP_BPE:-} && -f $root/../shared/data/bpe_simple_vocab_16e6.txt.gz
 fi
 
 if ((quick)); then
-  model=builtin:tiny config=tiny eval_n=100000 runs=2 images=8
+  model=builtin:tiny config=tiny eval_n=100000 runs=2 images=8 gemm_n=1024
 else
-  model=builtin:vit-b-16-random config=vit-b-16 eval_n=10000000 images=32
+  model=builtin:vit-b-16-random config=vit-b-16 eval_n=10000000 images=32 gemm_n=4096
 fi
 light=$((runs + 2))
 work=${out:-$build/bench-out}
@@ -103,7 +106,9 @@ python_tuned() { env -u GLIBC_TUNABLES MALLOC_MMAP_THRESHOLD_=17179869184 MALLOC
 # This workplace sets OPENBLAS_CORETYPE=Haswell (older OpenBLAS builds misbehave on
 # some processors); both sides run with the environment as it is. One more Python
 # column shows what OpenBLAS picks by itself (AVX-512 kernels on this CPU).
-python_native_blas() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python_tuned "$@"; }
+python_native_blas() { env -u GLIBC_TUNABLES -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+  MALLOC_MMAP_THRESHOLD_=17179869184 MALLOC_TRIM_THRESHOLD_=17179869184 \
+  "$py" "$root/scripts/bench/clip_baseline.py" --config "$config" --threads "$threads" "$@"; }
 # glibc's default malloc for our side: tune_malloc() leaves the allocator alone when
 # GLIBC_TUNABLES is set, and this tunable changes nothing.
 ours_default_malloc() { GLIBC_TUNABLES=glibc.malloc.perturb=0 ours "$@"; }
@@ -115,10 +120,10 @@ prompts=$root/scripts/bench/prompts.txt
 tokens=$work/tokens.json
 ours tokens --model "$model" --prompts "$prompts" --n-ctx 4 -o "$tokens"
 
-run gemm.ours             ours gemm --n 4096 --runs "$light"
+run gemm.ours             ours gemm --n "$gemm_n" --runs "$light"
 run gemm.ours-native-blas env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$bench" -q --threads "$threads" \
-                          gemm --n 4096 --runs "$light"
-run gemm.python           python_default --runs "$light" gemm --n 4096
+                          gemm --n "$gemm_n" --runs "$light"
+run gemm.python           python_default --runs "$light" gemm --n "$gemm_n"
 
 for b in 1 32; do
   r=$runs
@@ -150,17 +155,38 @@ run cmclip.ours-bf16      ours step --model "$model" --method cm-clip --batch 8 
 # fas-embed end to end: peak resident memory (GNU time) of a batch-32 run.
 mkdir -p "$work/images"
 ours images --count "$images" --size 256 -o "$work/images"
-for p in fp32 bf16; do
-  printf '  %-22s load %-5s ' "embed.$p" "$(loadavg)" >&3
+for variant in fp32 bf16 fp32-default-malloc; do
+  printf '  %-22s load %-5s ' "embed.$variant" "$(loadavg)" >&3
   t0=$SECONDS
-  /usr/bin/time -f '%M %e %R %S' -o "$work/embed-$p.time" "$build/bin/fas-embed" -q --threads "$threads" \
-    --model "$model" --images "$work/images/images.txt" --batch-size 32 --precision $p -o "$work/embed-$p.h5"
-  read -r rss wall faults sys <"$work/embed-$p.time"
+  p=${variant%%-*}
+  tunables=()
+  [[ $variant == *default-malloc ]] && tunables=(env GLIBC_TUNABLES=glibc.malloc.perturb=0)
+  "${tunables[@]}" /usr/bin/time -f '%M %e %R %S' -o "$work/embed-$variant.time" "$build/bin/fas-embed" -q \
+    --threads "$threads" --model "$model" --images "$work/images/images.txt" --batch-size 32 --precision "$p" \
+    -o "$work/embed-$variant.h5"
+  read -r rss wall faults sys <"$work/embed-$variant.time"
   printf '{"side": "ours", "task": "embed", "name": "embed.%s", "precision": "%s", "images": %s, "batch": 32, "maxrss_kb": %s, "seconds": %s, "minflt": %s, "stime": %s}\n' \
-    "$p" "$p" "$images" "$rss" "$wall" "$faults" "$sys" >"$work/embed.$p.json"
-  rm -f "$work/embed-$p.h5"
+    "$variant" "$p" "$images" "$rss" "$wall" "$faults" "$sys" >"$work/embed.$variant.json"
+  rm -f "$work/embed-$variant.h5"
   echo "$((SECONDS - t0)) s" >&3
 done
+
+# The training tool end to end: data read and augmented by the loader while the model
+# computes; the epoch log says how long the step loop waited for data.
+printf '  %-22s load %-5s ' "train.fewshot" "$(loadavg)" >&3
+t0=$SECONDS
+"$build/bin/fas-synth" -q --subjects 6 --attacks print,replay --size 112 --split train --seed 7 -o "$work/synth.h5"
+"$build/bin/fas-fewshot" --threads "$threads" --init "$model" --method cm-clip --n-ctx 4 --train "$work/synth.h5" \
+  --modality rgb --shots 4 --epochs 3 --batch-size 8 -o "$work/fewshot.h5" >"$work/train.log" 2>&1 ||
+  { echo "FAILED (see $work/train.log)" >&3; tail -5 "$work/train.log" >&2; exit 1; }
+"$py" - "$work/train.log" "$work/train.fewshot.json" <<'PY'
+import json, re, sys
+epochs = [dict(zip(("img_per_s", "waited"), map(float, m)))
+          for m in re.findall(r"epoch \d+/\d+: loss .*?, ([0-9.]+) img/s, waited ([0-9.]+) s for data", open(sys.argv[1]).read())]
+json.dump({"side": "ours", "task": "train", "name": "train.fewshot", "epochs": epochs}, open(sys.argv[2], "w"))
+PY
+rm -f "$work/synth.h5" "$work/fewshot.h5" "$work/fewshot.last.h5"
+echo "$((SECONDS - t0)) s" >&3
 
 printf '  %-22s load %-5s ' "eval" "$(loadavg)" >&3
 t0=$SECONDS

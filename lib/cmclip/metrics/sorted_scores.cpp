@@ -108,10 +108,20 @@ SortedScores::SortedScores(const std::vector<float>& score, const std::vector<in
   cls_.resize(n);
   unit_.resize(n);
   // The score comes back from its key, and the class and the index (the unit when
-  // there are none) from its low bits.
-  std::vector<std::vector<size_t>> starts(nt);
+  // there are none) from its low bits. Groups are counted per share first, so that
+  // each share writes its group starts straight into place.
+  auto starts_group = [&](size_t j) { return j == 0 || (keys[j] >> 32) != (keys[j - 1] >> 32); };
+  std::vector<size_t> group_offset(nt + 1, 0);
+  in_shares(n, nt, [&](int t, size_t b, size_t e) {
+    size_t g = 0;
+    for (size_t j = b; j < e; ++j) g += starts_group(j);
+    group_offset[t + 1] = g;
+  });
+  for (int t = 0; t < nt; ++t) group_offset[t + 1] += group_offset[t];
+  group_begin_.resize(group_offset[nt] + 1);
   std::vector<std::vector<int64_t>> totals(nt, std::vector<int64_t>(num_types_ + 1, 0));
   in_shares(n, nt, [&](int t, size_t b, size_t e) {
+    uint32_t* starts = group_begin_.data() + group_offset[t];
     for (size_t j = b; j < e; ++j) {
       const uint64_t k = keys[j];
       const uint32_t low = static_cast<uint32_t>(k);
@@ -120,17 +130,14 @@ SortedScores::SortedScores(const std::vector<float>& score, const std::vector<in
       cls_[j] = packed ? static_cast<int16_t>(low & cls_mask) : cls[i];
       unit_[j] = unit.empty() ? static_cast<uint32_t>(i) : unit[i];
       ++totals[t][cls_[j]];
-      if (j == 0 || (k >> 32) != (keys[j - 1] >> 32)) starts[t].push_back(j);
+      if (starts_group(j)) *starts++ = static_cast<uint32_t>(j);
     }
   });
-  size_t groups = 0;
-  for (const auto& g : starts) groups += g.size();
-  group_begin_.reserve(groups + 1);
-  for (const auto& g : starts) group_begin_.insert(group_begin_.end(), g.begin(), g.end());
+  keys = std::vector<uint64_t>();
   totals_.assign(num_types_ + 1, 0);
   for (const auto& t : totals)
     for (size_t c = 0; c < t.size(); ++c) totals_[c] += t[c];
-  group_begin_.push_back(n);
+  group_begin_.back() = static_cast<uint32_t>(n);
   if (unit.empty()) {
     unit_class_ = cls;  // every sample its own unit
   } else {

@@ -78,7 +78,7 @@ class SortedScores {
   std::vector<float> score_;
   std::vector<int16_t> cls_;
   std::vector<uint32_t> unit_;
-  std::vector<size_t> group_begin_;  // groups() + 1 entries, last = size()
+  std::vector<uint32_t> group_begin_;  // groups() + 1 entries, last = size() (< 2^32)
   std::vector<int16_t> unit_class_;
   std::vector<int64_t> totals_;  // unweighted class_totals
   int num_types_;
