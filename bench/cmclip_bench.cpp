@@ -14,6 +14,7 @@
 
 #include <ATen/ATen.h>
 #include <opencv2/imgcodecs.hpp>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -76,15 +77,25 @@ struct Timing {
   }
 };
 
+// The device every measurement runs on (--device of the common options).
+c10::Device g_device(c10::kCPU);
+
+// Waits for the device's queued work (CUDA runs asynchronously).
+void sync() {
+  if (g_device.is_cuda()) torch::cuda::synchronize();
+}
+
 // Runs fn warmup + runs times; writes times, median, faults and system time per run.
 template <class Fn>
 void measure(JsonWriter& j, const Timing& t, Fn&& fn) {
   for (int i = 0; i < t.warmup; ++i) fn();
+  sync();
   Usage u0 = usage();
   std::vector<double> times;
   for (int i = 0; i < t.runs; ++i) {
     auto start = std::chrono::steady_clock::now();
     fn();
+    sync();
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   Usage u1 = usage();
@@ -103,6 +114,7 @@ void measure(JsonWriter& j, const Timing& t, Fn&& fn) {
 void begin(JsonWriter& j, const std::string& task) {
   j.begin_object();
   j.field("side", "ours").field("task", task).field("threads", int64_t(at::get_num_threads()));
+  j.field("device", g_device.str());
   j.field("gemm_backend", compute::gemm_backend());
 }
 
@@ -112,10 +124,10 @@ void finish(JsonWriter& j) {
   std::cout << j.str() << std::flush;
 }
 
-// Random normalised images, seeded.
+// Random normalised images, seeded, on the device.
 at::Tensor random_images(int64_t batch, int64_t resolution, uint64_t seed) {
   at::Generator g = at::detail::createCPUGenerator(seed);
-  return at::randn({batch, 3, resolution, resolution}, g, at::TensorOptions(at::kFloat));
+  return at::randn({batch, 3, resolution, resolution}, g, at::TensorOptions(at::kFloat)).to(g_device);
 }
 
 std::vector<std::string> read_prompts(const std::string& path) {
@@ -137,6 +149,7 @@ struct ModelArgs {
 };
 
 void run_gemm(int64_t n, const Timing& t) {
+  if (!g_device.is_cpu()) throw UsageError("gemm measures the CPU's GEMM kernels: use --device cpu");
   at::Tensor a = at::randn({n, n}), b = at::randn({n, n});
   JsonWriter j;
   begin(j, "gemm");
@@ -161,6 +174,7 @@ void run_gemm(int64_t n, const Timing& t) {
 void run_image(const ModelArgs& m, int64_t batch, const Timing& t) {
   auto t0 = std::chrono::steady_clock::now();
   clip::Clip model = clip::load_clip(m.model);
+  model->to(g_device);
   double setup = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   at::Tensor images = random_images(batch, model->config().image_resolution, 1);
   JsonWriter j;
@@ -168,21 +182,22 @@ void run_image(const ModelArgs& m, int64_t batch, const Timing& t) {
   j.field("model", m.model).field("batch", batch).field("precision", m.precision.precision);
   j.field("seconds_setup", setup);
   torch::NoGradGuard no_grad;
-  compute::PrecisionScope scope(m.precision.parsed(), c10::Device(c10::kCPU));
+  compute::PrecisionScope scope(m.precision.parsed(), g_device);
   measure(j, t, [&] { model->encode_image(images); });
   finish(j);
 }
 
 void run_text(const ModelArgs& m, const std::string& prompts_path, const Timing& t) {
   clip::Clip model = clip::load_clip(m.model);
+  model->to(g_device);
   clip::Tokenizer tok = clip::tokenizer_for(model->provenance().vocabulary, model->config().vocab_size, m.bpe, m.model);
-  at::Tensor ids = tok.tokenize(read_prompts(prompts_path), size_t(model->config().context_length), false);
+  at::Tensor ids = tok.tokenize(read_prompts(prompts_path), size_t(model->config().context_length), false).to(g_device);
   JsonWriter j;
   begin(j, "text");
   j.field("model", m.model).field("batch", ids.size(0)).field("precision", m.precision.precision);
   j.field("tokens_run", ids.argmax(-1).max().item<int64_t>() + 1);
   torch::NoGradGuard no_grad;
-  compute::PrecisionScope scope(m.precision.parsed(), c10::Device(c10::kCPU));
+  compute::PrecisionScope scope(m.precision.parsed(), g_device);
   measure(j, t, [&] { model->encode_text(ids); });
   finish(j);
 }
@@ -193,6 +208,7 @@ void run_step(const ModelArgs& m, const std::string& method, int64_t batch, int6
   o.n_ctx = n_ctx;
   model::LoadedModel lm = model::new_model(m.model, o, m.bpe, {}, 1);
   model::FasModel& net = lm.model;
+  net->to(g_device);
   net->train();
   train::Optimizer optimizer(net->trainable(), train::OptimizerOptions{});
   train::Communicator local;
@@ -307,6 +323,7 @@ int main(int argc, char** argv) {
   images->add_option("-o,--output", output, "Folder (must exist)")->required();
 
   return tool.run(argc, argv, [&] {
+    g_device = parse_device(tool.common().device);
     if (*gemm) run_gemm(n, timing);
     else if (*image) run_image(model, image_batch, timing);
     else if (*text) run_text(model, prompts, timing);

@@ -5,7 +5,12 @@
 #   scripts/bench.sh              full size: ViT-B/16 with random weights, 10 M scores (~8-12 min)
 #   scripts/bench.sh --quick      builtin:tiny and 100 k scores: checks that it all runs (~1 min)
 #   options: --runs R (timed runs of the heavy measurements; light ones take R+2),
-#            --threads T (default: all cores), --out DIR
+#            --threads T (default: all cores), --out DIR,
+#            --device cuda (both sides on the GPU; the CPU GEMM peak is then skipped),
+#            --torch-from-python (first build cmclip against the LibTorch of the Python
+#            package, CMAKE_PREFIX_PATH=$(python3 -c 'import torch;
+#            print(torch.utils.cmake_prefix_path)'), into CMCLIP_BUILD_DIR, default
+#            build-pytorch/; pip's wheels ship it, Debian's python3-torch does not)
 #   environment: CMCLIP_BUILD_DIR (default build/), CMCLIP_BPE (BPE vocabulary; default:
 #   ../shared/data next to the source tree, then ~/.cache/cmclip), CMCLIP_PYTHON
 #   (default /usr/bin/python3: Debian's python3-torch, -numpy, -sklearn, -h5py; without
@@ -35,6 +40,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${CMCLIP_BUILD_DIR:-$root/build}
 py=${CMCLIP_PYTHON:-/usr/bin/python3}
 quick=0
+device=cpu
+torch_from_python=0
 runs=3
 threads=$(nproc)
 out=""
@@ -44,11 +51,26 @@ while (($#)); do
     --runs) runs=$2; shift ;;
     --threads) threads=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    --device) device=$2; shift ;;
+    --torch-from-python) torch_from_python=1 ;;
+    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
+if ((torch_from_python)); then
+  prefix=$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)')
+  if [[ ! -f $prefix/Torch/TorchConfig.cmake ]]; then
+    echo "bench: $py's torch has no $prefix/Torch/TorchConfig.cmake (Debian's python3-torch ships" \
+         "none; a pip wheel or the LibTorch archive does)" >&2
+    exit 2
+  fi
+  build=${CMCLIP_BUILD_DIR:-$root/build-pytorch}
+  echo "bench: building against the LibTorch in $prefix into $build" >&2
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMCLIP_BUILD_TESTS=OFF \
+    -DCMAKE_PREFIX_PATH="$prefix" >&2
+  cmake --build "$build" -j "$(nproc)" >&2
+fi
 bench=$build/bench/cmclip-bench
 for exe in "$bench" "$build/bin/fas-embed" "$build/bin/fas-eval"; do
   [[ -x $exe ]] || { echo "bench: $exe not found; build first (scripts/build.sh)" >&2; exit 2; }
@@ -98,31 +120,33 @@ PY
   rm -f "$work/$name.raw"
   echo "$((SECONDS - t0)) s" >&3
 }
-ours() { "$bench" -q --threads "$threads" "$@"; }
+ours() { "$bench" -q --threads "$threads" --device "$device" "$@"; }
+baseline=("$root/scripts/bench/clip_baseline.py" --config "$config" --threads "$threads" --device "$device")
 python_default() { env -u MALLOC_MMAP_THRESHOLD_ -u MALLOC_TRIM_THRESHOLD_ -u GLIBC_TUNABLES \
-  "$py" "$root/scripts/bench/clip_baseline.py" --config "$config" --threads "$threads" "$@"; }
+  "$py" "${baseline[@]}" "$@"; }
 python_tuned() { env -u GLIBC_TUNABLES MALLOC_MMAP_THRESHOLD_=17179869184 MALLOC_TRIM_THRESHOLD_=17179869184 \
-  "$py" "$root/scripts/bench/clip_baseline.py" --config "$config" --threads "$threads" "$@"; }
+  "$py" "${baseline[@]}" "$@"; }
 # This workplace sets OPENBLAS_CORETYPE=Haswell (older OpenBLAS builds misbehave on
 # some processors); both sides run with the environment as it is. One more Python
 # column shows what OpenBLAS picks by itself (AVX-512 kernels on this CPU).
 python_native_blas() { env -u GLIBC_TUNABLES -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
-  MALLOC_MMAP_THRESHOLD_=17179869184 MALLOC_TRIM_THRESHOLD_=17179869184 \
-  "$py" "$root/scripts/bench/clip_baseline.py" --config "$config" --threads "$threads" "$@"; }
+  MALLOC_MMAP_THRESHOLD_=17179869184 MALLOC_TRIM_THRESHOLD_=17179869184 "$py" "${baseline[@]}" "$@"; }
 # glibc's default malloc for our side: tune_malloc() leaves the allocator alone when
 # GLIBC_TUNABLES is set, and this tunable changes nothing.
 ours_default_malloc() { GLIBC_TUNABLES=glibc.malloc.perturb=0 ours "$@"; }
 ours_libtorch_gemm() { CMCLIP_GEMM=libtorch ours "$@"; }
 
-echo "bench: $model, $threads threads, $runs timed runs (light: $light), results in $work" >&3
+echo "bench: $model on $device, $threads threads, $runs timed runs (light: $light), results in $work" >&3
 echo "bench: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg)" >&3
 prompts=$root/scripts/bench/prompts.txt
 tokens=$work/tokens.json
 ours tokens --model "$model" --prompts "$prompts" --n-ctx 4 -o "$tokens"
 
-run gemm.ours             ours gemm --n "$gemm_n" --runs "$light"
-run gemm.ours-native-blas env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$bench" -q --threads "$threads" \
-                          gemm --n "$gemm_n" --runs "$light"
+if [[ $device == cpu ]]; then
+  run gemm.ours             ours gemm --n "$gemm_n" --runs "$light"
+  run gemm.ours-native-blas env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$bench" -q --threads "$threads" \
+                            gemm --n "$gemm_n" --runs "$light"
+fi
 run gemm.python           python_default --runs "$light" gemm --n "$gemm_n"
 
 for b in 1 32; do
@@ -162,7 +186,7 @@ for variant in fp32 bf16 fp32-default-malloc; do
   tunables=()
   [[ $variant == *default-malloc ]] && tunables=(env GLIBC_TUNABLES=glibc.malloc.perturb=0)
   "${tunables[@]}" /usr/bin/time -f '%M %e %R %S' -o "$work/embed-$variant.time" "$build/bin/fas-embed" -q \
-    --threads "$threads" --model "$model" --images "$work/images/images.txt" --batch-size 32 --precision "$p" \
+    --threads "$threads" --device "$device" --model "$model" --images "$work/images/images.txt" --batch-size 32 --precision "$p" \
     -o "$work/embed-$variant.h5"
   read -r rss wall faults sys <"$work/embed-$variant.time"
   printf '{"side": "ours", "task": "embed", "name": "embed.%s", "precision": "%s", "images": %s, "batch": 32, "maxrss_kb": %s, "seconds": %s, "minflt": %s, "stime": %s}\n' \
@@ -176,7 +200,7 @@ done
 printf '  %-22s load %-5s ' "train.fewshot" "$(loadavg)" >&3
 t0=$SECONDS
 "$build/bin/fas-synth" -q --subjects 6 --attacks print,replay --size 112 --split train --seed 7 -o "$work/synth.h5"
-"$build/bin/fas-fewshot" --threads "$threads" --init "$model" --method cm-clip --n-ctx 4 --train "$work/synth.h5" \
+"$build/bin/fas-fewshot" --threads "$threads" --device "$device" --init "$model" --method cm-clip --n-ctx 4 --train "$work/synth.h5" \
   --modality rgb --shots 4 --epochs 3 --batch-size 8 -o "$work/fewshot.h5" >"$work/train.log" 2>&1 ||
   { echo "FAILED (see $work/train.log)" >&3; tail -5 "$work/train.log" >&2; exit 1; }
 "$py" - "$work/train.log" "$work/train.fewshot.json" <<'PY'

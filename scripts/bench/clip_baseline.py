@@ -8,7 +8,7 @@ One measurement per process; it prints one JSON object: the wall seconds of each
 run (after warm-up), and the process's resource usage (peak resident memory, minor page
 faults and system CPU seconds per timed run), so the allocator's behaviour is visible.
 
-  clip_baseline.py [--config vit-b-16|tiny] [--runs R] [--warmup W] [--threads T] TASK
+  clip_baseline.py [--config vit-b-16|tiny] [--runs R] [--warmup W] [--threads T] [--device D] TASK
   TASK: gemm --n N | image --batch B | text --tokens T.json |
         cocoop --tokens T.json --batch B [--variant loop|batched]
 
@@ -51,7 +51,7 @@ class Block(nn.Module):
         self.attn = nn.MultiheadAttention(width, heads)
         self.ln_2 = nn.LayerNorm(width)
         self.mlp = nn.Sequential(nn.Linear(width, 4 * width), QuickGELU(), nn.Linear(4 * width, width))
-        self.mask = mask
+        self.register_buffer("mask", mask, persistent=False)  # moves with the model
 
     def forward(self, x):
         h = self.ln_1(x)
@@ -111,7 +111,7 @@ class Clip(nn.Module):
         x = x + self.positional_embedding
         x = self.transformer(x.permute(1, 0, 2)).permute(1, 0, 2)
         x = self.ln_final(x)
-        return x[torch.arange(x.shape[0]), ids.argmax(dim=-1)] @ self.text_projection
+        return x[torch.arange(x.shape[0], device=x.device), ids.argmax(dim=-1)] @ self.text_projection
 
     def encode_text(self, ids):
         return self.encode_embeddings(self.token_embedding(ids), ids)
@@ -174,14 +174,19 @@ def usage():
     return r.ru_minflt, r.ru_stime
 
 
-def measure(fn, runs, warmup):
+def measure(fn, runs, warmup, device):
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
     for _ in range(warmup):
         fn()
+    sync()
     faults0, sys0 = usage()
     times = []
     for _ in range(runs):
         t = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - t)
     faults1, sys1 = usage()
     return {"times": times, "median": statistics.median(times),
@@ -195,6 +200,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the model and inputs go there)")
     sub = ap.add_subparsers(dest="task", required=True)
     g = sub.add_parser("gemm")
     g.add_argument("--n", type=int, default=4096)
@@ -211,49 +217,50 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     c = CONFIGS[args.config]
+    device = torch.device(args.device)
     out = {"side": "python", "task": args.task, "config": args.config, "threads": torch.get_num_threads(),
-           "torch": torch.__version__}
+           "torch": torch.__version__, "device": str(device)}
     t0 = time.perf_counter()
     if args.task == "gemm":
-        a, b = torch.randn(args.n, args.n), torch.randn(args.n, args.n)
-        out.update(measure(lambda: torch.mm(a, b), args.runs, args.warmup))
+        a, b = torch.randn(args.n, args.n, device=device), torch.randn(args.n, args.n, device=device)
+        out.update(measure(lambda: torch.mm(a, b), args.runs, args.warmup, device))
         out["flop"] = 2.0 * args.n ** 3
     else:
-        clip = Clip(c).eval()
+        clip = Clip(c).to(device).eval()
         for p in clip.parameters():
             p.requires_grad_(False)
         out["seconds_setup"] = time.perf_counter() - t0
         if args.task == "image":
-            images = torch.randn(args.batch, 3, c["resolution"], c["resolution"])
+            images = torch.randn(args.batch, 3, c["resolution"], c["resolution"], device=device)
             out["batch"] = args.batch
 
             def run():
                 with torch.no_grad():
                     clip.encode_image(images)
-            out.update(measure(run, args.runs, args.warmup))
+            out.update(measure(run, args.runs, args.warmup, device))
         elif args.task == "text":
             rows = json.load(open(args.tokens))["prompts"]
-            ids = pad(rows, c["context"])
+            ids = pad(rows, c["context"]).to(device)
             out["batch"] = len(rows)
             out["tokens_run"] = c["context"]
 
             def run():
                 with torch.no_grad():
                     clip.encode_text(ids)
-            out.update(measure(run, args.runs, args.warmup))
+            out.update(measure(run, args.runs, args.warmup, device))
         else:
             spec = json.load(open(args.tokens))["cocoop"]
-            ids = pad(spec["ids"], c["context"])
-            prompts = CoCoOpPrompts(clip, ids, spec["n_ctx"], c["embed"])
+            ids = pad(spec["ids"], c["context"]).to(device)
+            prompts = CoCoOpPrompts(clip, ids, spec["n_ctx"], c["embed"]).to(device)
             optimizer = torch.optim.SGD(prompts.parameters(), lr=0.002, momentum=0.9, weight_decay=5e-4)
-            images = torch.randn(args.batch, 3, c["resolution"], c["resolution"])
-            labels = torch.arange(args.batch) % ids.shape[0]
+            images = torch.randn(args.batch, 3, c["resolution"], c["resolution"], device=device)
+            labels = (torch.arange(args.batch) % ids.shape[0]).to(device)
             out["batch"] = args.batch
             out["variant"] = args.variant
             out["tokens_run"] = c["context"]
             clip.train()  # as in training (no dropout in CLIP: same maths)
             out.update(measure(lambda: cocoop_step(clip, prompts, optimizer, images, labels, args.variant),
-                               args.runs, args.warmup))
+                               args.runs, args.warmup, device))
     out["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps(out))
 
