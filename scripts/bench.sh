@@ -24,8 +24,9 @@
 #    4 context tokens + meta-net) and our CM-CLIP step: ours (cmclip-bench, fp32 and
 #    bf16) against scripts/bench/clip_baseline.py in the default environment and with
 #    glibc's malloc thresholds raised ("tuned");
-#  - ours with glibc's default malloc (our start-up tuning off) and with LibTorch's own
-#    GEMM (CMCLIP_GEMM=libtorch): where the gains come from;
+#  - ours with glibc's default malloc (our start-up tuning off), with LibTorch's own
+#    GEMM (CMCLIP_GEMM=libtorch), and bf16 through LibTorch's CPU autocast instead of
+#    our oneDNN bf16 path: where the gains come from;
 #  - Python tuned once more without this workplace's OPENBLAS_CORETYPE=Haswell, so
 #    that OpenBLAS picks its own (AVX-512) kernels: the strongest baseline;
 #  - fas-eval on 10 M scores against NumPy/scikit-learn (scripts/bench-eval.sh);
@@ -53,7 +54,7 @@ while (($#)); do
     --out) out=$2; shift ;;
     --device) device=$2; shift ;;
     --torch-from-python) torch_from_python=1 ;;
-    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -63,6 +64,11 @@ if ((torch_from_python)); then
   if [[ ! -f $prefix/Torch/TorchConfig.cmake ]]; then
     echo "bench: $py's torch has no $prefix/Torch/TorchConfig.cmake (Debian's python3-torch ships" \
          "none; a pip wheel or the LibTorch archive does)" >&2
+    exit 2
+  fi
+  if [[ $("$py" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))') != 1 ]]; then
+    echo "bench: $py's torch uses the pre-C++11 string ABI, which cannot link with Debian's fmt, OpenCV and" \
+         "HDF5; use a wheel built with the C++11 ABI (PyTorch 2.6+) or the cxx11-ABI LibTorch archive" >&2
     exit 2
   fi
   build=${CMCLIP_BUILD_DIR:-$root/build-pytorch}
@@ -160,6 +166,8 @@ done
 run image32.python-native-blas  python_native_blas --runs "$runs" image --batch 32
 run image32.ours-default-malloc  ours_default_malloc image --model "$model" --batch 32 --runs "$runs"
 run image32.ours-libtorch-gemm   ours_libtorch_gemm image --model "$model" --batch 32 --runs "$runs"
+# Without oneDNN's entry points --precision bf16 falls back to LibTorch's CPU autocast.
+run image32.ours-bf16-autocast   ours_libtorch_gemm image --model "$model" --batch 32 --runs "$runs" --precision bf16
 
 run text.ours             ours text --model "$model" --prompts "$prompts" --runs "$light"
 run text.ours-bf16        ours text --model "$model" --prompts "$prompts" --runs "$light" --precision bf16

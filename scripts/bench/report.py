@@ -167,6 +167,7 @@ def main():
                         ("image32.ours-default-malloc", "ours with glibc's default malloc"),
                         ("image32.ours-libtorch-gemm", "ours with LibTorch's GEMM (OpenBLAS)"),
                         ("image32.ours-bf16", "ours, bf16"),
+                        ("image32.ours-bf16-autocast", "ours, bf16 through LibTorch's CPU autocast"),
                         ("image32.python", "Python, default environment"),
                         ("image32.python-tuned", "Python, tuned"),
                         ("image32.python-native-blas", "Python, tuned, OpenBLAS's own kernels")):

@@ -368,6 +368,32 @@ BOOST_AUTO_TEST_CASE(auc_equals_a_brute_force_pair_count) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(one_sweep_figures_equal_the_separate_sweeps) {
+  // compute_figures finds the EER cut, the AUC and TPR@FPR in one sweep: the same
+  // numbers as the separate functions, with and without bootstrap weights.
+  std::mt19937_64 rng(31);
+  for (int trial = 0; trial < 20; ++trial) {
+    std::vector<S> v;
+    const int n = 50 + static_cast<int>(rng() % 20000);
+    for (int i = 0; i < n; ++i) v.push_back({static_cast<float>(rng() % 997) / 996.0f, static_cast<int16_t>(rng() % 3)});
+    v.push_back({0.5f, 0});
+    v.push_back({0.5f, 1});
+    SortedScores s = sorted(v, 2);
+    std::vector<uint32_t> m(v.size());
+    for (auto& x : m) x = static_cast<uint32_t>(rng() % 3);
+    m[v.size() - 1] = m[v.size() - 2] = 1;
+    const SampleWeights w = s.sample_weights(m);
+    for (const SampleWeights* weights : {static_cast<const SampleWeights*>(nullptr), &w})
+      for (Positive positive : {Positive::attack, Positive::live}) {
+        SetFigures f = compute_figures(s, std::nullopt, TieRule::accept, positive, weights);
+        BOOST_TEST(f.auc == auc(s, weights));
+        BOOST_TEST(f.eer_threshold == operating_point(s, eer_cut(s, weights), TieRule::accept, weights).threshold);
+        auto t = tpr_at_fpr(s, positive, weights);
+        for (size_t k = 0; k < t.size(); ++k) BOOST_TEST((f.tpr_at_fpr[k] == t[k]), "trial " << trial << " k " << k);
+      }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(eer_and_min_hter_against_a_scan_of_every_threshold) {
   std::mt19937_64 rng(99);
   for (int trial = 0; trial < 30; ++trial) {
