@@ -9,6 +9,7 @@
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
 #include "cmclip/core/log.hpp"
+#include "cmclip/core/runtime.hpp"
 #include "cmclip/h5/checkpoint.hpp"
 #include "cmclip/train/distributed.hpp"
 
@@ -73,7 +74,8 @@ void register_dev(CLI::App& app, std::string& path, std::string& modality) {
 }  // namespace
 
 void PretrainOptions::register_on(CLI::App& app) {
-  app.add_option("--clip", clip, "CLIP to start from: OpenAI archive (ViT-B-16.pt), cmclip checkpoint, builtin:tiny")
+  app.add_option("--clip", clip, "CLIP to start from: OpenAI archive (ViT-B-16.pt), cmclip checkpoint, builtin:tiny "
+                 "(or builtin:vit-b-16-random for benchmarks)")
       ->required();
   app.add_option("--bpe", bpe, "CLIP BPE vocabulary (default $CMCLIP_BPE, then ~/.cache/cmclip)");
   app.add_option("--vision-heads", heads.vision_heads, "Vision attention heads (default: width/64)");
@@ -117,6 +119,7 @@ TrainResult run_pretrain(const PretrainOptions& o, const CommonOptions& common) 
   std::optional<DevSet> dev = open_dev(o.dev_path, o.dev_modality, o.modality, dev_store);
   auto filter = modality_filter(o.modality);
   model::LoadedModel m = model::new_model(o.clip, o.model, o.bpe, o.heads, common.seed);
+  m.model->to(parse_device(common.device));
   check_prompt_modality(m.model, filter, "--modality");
   if (dev) check_prompt_modality(m.model, dev->modality, "the dev modality");
   log::info("model: {} over CLIP {} ({}), {} trainable parameters", o.model.method, o.clip,
@@ -155,6 +158,7 @@ TrainResult run_fewshot(const FewshotOptions& o, const CommonOptions& common) {
   bool from_checkpoint = is_checkpoint_file(o.init);
   model::LoadedModel m = from_checkpoint ? model::load_model_checkpoint(o.init, o.bpe)
                                          : model::new_model(o.init, o.model, o.bpe, {}, common.seed);
+  m.model->to(parse_device(common.device));
   check_prompt_modality(m.model, target, "--modality");
   if (from_checkpoint && !o.embed_clip) refer_to_init_weights(m.model->clip(), o.init, o.training.output);
   TrainJob job;
