@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   scoring.register_on(app);
   return tool.run(argc, argv, [&] {
     embed.device = tool.common().device;
+    scoring.device = tool.common().device;
     scoring.batch_size = embed.batch_size;
     if (!merge.empty()) cmclip::metrics::merge_score_files(merge, output);
     else if (!scoring.data.empty()) cmclip::model::score_sample_store(model.model, model.bpe, scoring, output);

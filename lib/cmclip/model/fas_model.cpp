@@ -121,7 +121,7 @@ at::Tensor FasModelImpl::image_features(const at::Tensor& images) { return norma
 at::Tensor FasModelImpl::zero_shot_text() {
   if (!zero_shot_features_.defined()) {
     torch::NoGradGuard g;
-    zero_shot_features_ = normalise(clip_->encode_text(zero_shot_tokens_));
+    zero_shot_features_ = normalise(clip_->encode_text(zero_shot_tokens_.to(clip_->logit_scale.device())));
   }
   return zero_shot_features_;
 }
@@ -155,7 +155,7 @@ ModelOutput FasModelImpl::forward(const at::Tensor& images, const std::vector<in
 }
 
 at::Tensor FasModelImpl::modality_slots(const at::Tensor& codes) const {
-  at::Tensor c = codes.to(at::kLong).contiguous();
+  at::Tensor c = codes.to(at::kCPU, at::kLong).contiguous();
   std::vector<int64_t> slots(static_cast<size_t>(c.numel()));
   const int64_t* p = c.data_ptr<int64_t>();
   for (size_t i = 0; i < slots.size(); ++i) {
@@ -167,7 +167,7 @@ at::Tensor FasModelImpl::modality_slots(const at::Tensor& codes) const {
                                    fmt::join(options_.modalities, ",")));
     slots[i] = it - modality_codes_.begin();
   }
-  return at::tensor(slots, at::kLong);
+  return at::tensor(slots, at::kLong).to(clip_->logit_scale.device());
 }
 
 at::Tensor FasModelImpl::score(const at::Tensor& images, const at::Tensor& modality, at::Tensor* features) {

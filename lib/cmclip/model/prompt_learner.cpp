@@ -117,7 +117,7 @@ PromptFeatures PromptLearnerImpl::forward(const at::Tensor& image_features, bool
   }
   if (fine && spec_.modality) {
     at::Tensor mod_ctx = modality_ctx;
-    if (!perm.empty()) mod_ctx = modality_ctx.index_select(0, at::tensor(perm, at::kLong));
+    if (!perm.empty()) mod_ctx = modality_ctx.index_select(0, at::tensor(perm, at::kLong).to(modality_ctx.device()));
     // [B|1, K, M, 2n, W]: content(k) (+π) then modality(σ(m)).
     at::Tensor c = cat_ctx.unsqueeze(2).expand({cat_ctx.size(0), k, m, n, w});
     at::Tensor mc = mod_ctx.view({1, 1, m, n, w});

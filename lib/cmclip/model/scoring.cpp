@@ -11,6 +11,7 @@
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
 #include "cmclip/core/log.hpp"
+#include "cmclip/core/runtime.hpp"
 #include "cmclip/core/progress.hpp"
 #include "cmclip/data/loader.hpp"
 #include "cmclip/h5/checkpoint.hpp"
@@ -108,7 +109,9 @@ int64_t score_sample_store(const std::string& model_path, const std::string& bpe
   metrics::ShardSpec shard = o.shard.empty() ? metrics::ShardSpec{} : metrics::ShardSpec::parse(o.shard);
   auto [first, last] = shard.rows(static_cast<int64_t>(selected.size()));
 
+  const c10::Device device = parse_device(o.device);
   LoadedModel m = load_model_checkpoint(model_path, bpe);
+  m.model->to(device);
   const int64_t dim = o.features ? m.model->clip()->config().embed_dim : 0;
   std::unique_ptr<RowSink> sink;
   if (o.format == "tsv") {
@@ -144,8 +147,10 @@ int64_t score_sample_store(const std::string& model_path, const std::string& bpe
   data::Batch batch;
   while (loader.next(batch)) {
     at::Tensor features;
-    at::Tensor scores = m.model->score(batch.images, batch.modality, o.features ? &features : nullptr).contiguous();
-    if (o.features) features = features.contiguous();
+    at::Tensor scores = m.model->score(batch.images.to(device), batch.modality, o.features ? &features : nullptr)
+                            .to(at::kCPU)
+                            .contiguous();
+    if (o.features) features = features.to(at::kCPU).contiguous();
     const int64_t n = static_cast<int64_t>(batch.refs.size());
     // The batch's indices ascend: one read of the string columns covers them.
     const int64_t lo = batch.refs.front().index, span = batch.refs.back().index - lo + 1;
