@@ -47,11 +47,18 @@ conf=$dir/slurm.conf
 node=$(hostname -s)
 export SLURM_CONF=$conf
 
+# running_pid PID: the process exists and is not a zombie (a dead daemon whose parent,
+# init here, has not reaped it yet).
+running_pid() {
+  local state
+  state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z && $state != X ]]
+}
 # pid_alive FILE [NAME]: the pid in FILE runs (and its command name contains NAME).
 pid_alive() {
   [[ -s $1 ]] || return 1
   local pid; pid=$(<"$1")
-  [[ -d /proc/$pid ]] || return 1
+  running_pid "$pid" || return 1
   [[ -z ${2:-} ]] || grep -q "$2" "/proc/$pid/comm" 2>/dev/null
 }
 running() {
@@ -79,7 +86,7 @@ cluster_pids() {
         for (i = 1; i <= m; i++) { p = pids[i]; if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; grew = 1 } }
       } while (grew)
       for (p in keep) if (index(self, " " p " ") == 0) print p
-    }'
+    }' | while read -r p; do running_pid "$p" && echo "$p"; done
 }
 
 # stop_pid FILE NAME: SIGTERM, wait up to 20 s, then SIGKILL.
@@ -87,8 +94,8 @@ stop_pid() {
   pid_alive "$1" "$2" || { rm -f "$1"; return 0; }
   local pid; pid=$(<"$1")
   kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 200); do [[ -d /proc/$pid ]] || break; sleep 0.1; done
-  if [[ -d /proc/$pid ]]; then say "$2 ($pid) did not stop on SIGTERM; killing it"; kill -KILL "$pid" 2>/dev/null || true; fi
+  for _ in $(seq 1 200); do running_pid "$pid" || break; sleep 0.1; done
+  if running_pid "$pid"; then say "$2 ($pid) did not stop on SIGTERM; killing it"; kill -KILL "$pid" 2>/dev/null || true; fi
   rm -f "$1"
 }
 
@@ -110,7 +117,9 @@ do_stop() {
     if [[ -n $jobs ]]; then
       say "cancelling jobs: $(echo $jobs)"
       scancel $jobs 2>/dev/null || true
-      for _ in $(seq 1 $((timeout * 10))); do
+      # Only a live slurmd ends the job steps; without it the sweep below does.
+      pid_alive "$dir/run/slurmd.pid" slurmd || jobs=""
+      [[ -z $jobs ]] || for _ in $(seq 1 $((timeout * 10))); do
         [[ -z $(squeue -h -o %A 2>/dev/null || true) ]] && break
         sleep 0.1
       done
