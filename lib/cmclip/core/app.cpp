@@ -104,6 +104,7 @@ void Tool::without_device_option() {
 }
 
 int Tool::run(int argc, char** argv, const std::function<void()>& body) {
+  tune_malloc();  // before the first large allocation
   log::set_program(name_);
   set_command_line(argc, argv);
   std::string unknown = unknown_option_message(app_, argc, argv);

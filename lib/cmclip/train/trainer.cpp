@@ -35,6 +35,11 @@ void TrainOptions::register_on(CLI::App& app, int64_t default_epochs) {
   g->add_option("--select-by", select_by, "Keep the checkpoint with the best dev auc or hter")
       ->capture_default_str()->check(one_of({"auc", "hter"}));
   g->add_flag("--resume", resume, "Continue the run from OUT.last.h5 (same options and thread count)");
+  g->add_option("--loader-threads", loader_threads,
+                "Threads that decode and augment the next batches while the model computes (0: automatic)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
+  precision.register_on(*g);
   augment.register_on(app);
 }
 
@@ -61,7 +66,6 @@ std::vector<float> score_samples(model::FasModel& model, const SampleStore& stor
       batch.push_back({0, indices[i], 0});
     batches.push_back(std::move(batch));
   }
-  const c10::Device device = model->clip()->logit_scale.device();
   bool was_training = model->is_training();
   model->eval();
   data::BatchLoader loader({&store}, batches, static_cast<int>(model->clip()->config().image_resolution),
@@ -69,7 +73,7 @@ std::vector<float> score_samples(model::FasModel& model, const SampleStore& stor
   std::vector<float> out;
   data::Batch batch;
   while (loader.next(batch)) {
-    at::Tensor p = model->score(batch.images.to(device), batch.modality).to(at::kCPU).contiguous();
+    at::Tensor p = model->score(batch.images.to(model->device()), batch.modality).to(at::kCPU, at::kFloat).contiguous();
     out.insert(out.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
   }
   model->train(was_training);
@@ -91,6 +95,36 @@ DevMetrics dev_metrics(const std::vector<float>& scores, const std::vector<int8_
   d.eer_threshold = f.eer_threshold;
   d.samples = static_cast<int64_t>(scores.size());
   return d;
+}
+
+namespace {
+// Runs call() and adds its wall time to `total`.
+template <typename Call>
+auto timed(double& total, Call&& call) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = call();
+  total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+}  // namespace
+
+StepResult training_step(model::FasModel& model, const data::Batch& batch, const std::vector<int64_t>& perm,
+                         Optimizer& optimizer, double lr, double clip_norm, Communicator& comm) {
+  const c10::Device device = model->device();
+  StepResult r;
+  model::ModelOutput out = model->forward(batch.images.to(device), perm);
+  r.loss = model->loss(out, batch.labels.to(device), batch.modality);
+  r.diverged = timed(r.agree_seconds, [&] { return comm.any(!std::isfinite(r.loss.terms.at("total"))); });
+  if (r.diverged) return r;
+  optimizer.zero_grad();
+  r.loss.total.backward();
+  timed(r.reduce_seconds, [&] {
+    average_gradients(comm, optimizer.params());
+    return 0;
+  });
+  clip_grad_norm(optimizer.params(), clip_norm);
+  optimizer.step(lr);
+  return r;
 }
 
 namespace {
@@ -267,8 +301,9 @@ TrainResult Run::execute() {
   }
   const int res = static_cast<int>(model_->clip()->config().image_resolution);
   const std::vector<const SampleStore*> stores{job_.train, job_.replay};
-  const NamedTensors params = model_->trainable();
-  const c10::Device device = model_->clip()->logit_scale.device();  // where jobs.cpp put the model
+  const NamedTensors& params = optimizer_.params();
+  const int loader_threads = to_.loader_threads > 0 ? to_.loader_threads : data::default_loader_threads();
+  compute::PrecisionScope precision(to_.precision.parsed(), model_->device());
   bool cm_clip = model_->method() == model::Method::cm_clip;
 
   signals::enable_graceful_stop(true);
@@ -294,19 +329,13 @@ TrainResult Run::execute() {
     std::vector<std::vector<data::SampleRef>> mine;
     for (size_t s = static_cast<size_t>(state_.step_in_epoch); s < plan_batches.size(); ++s)
       mine.push_back(data::rank_slice(plan_batches[s], comm_.rank(), world));
-    data::BatchLoader loader(stores, mine, res, to_.augment, /*train=*/true);
+    data::BatchLoader loader(stores, mine, res, to_.augment, /*train=*/true, /*prefetch=*/2, loader_threads);
     Progress progress(fmt::format("epoch {}/{}", state_.epoch + 1, to_.epochs),
                       static_cast<int64_t>(mine.size()), "steps");
     std::map<std::string, double> sums;
     int64_t steps_done = 0, images = 0;
     // Time in collectives, for -v: the gradient all-reduce and the agreements.
     double reduce_seconds = 0, agree_seconds = 0;
-    auto timed = [](double& total, auto&& call) {
-      auto t0 = std::chrono::steady_clock::now();
-      auto r = call();
-      total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      return r;
-    };
     auto start = std::chrono::steady_clock::now();
     data::Batch batch;
     while (loader.next(batch)) {
@@ -320,23 +349,17 @@ TrainResult Run::execute() {
         for (int64_t i = 0; i < model_->prompt->modalities(); ++i) perm.push_back(i);
         rng.shuffle(perm);
       }
-      model::ModelOutput out = model_->forward(batch.images.to(device), perm);
-      model::LossTerms loss = model_->loss(out, batch.labels.to(device), batch.modality);
-      bool diverged = timed(agree_seconds, [&] { return comm_.any(!std::isfinite(loss.terms.at("total"))); });
-      if (diverged)
+      StepResult step = training_step(model_, batch, perm, optimizer_,
+                                      scheduled_lr(state_.global_step, total_steps, warmup, oo_), oo_.clip_grad_norm,
+                                      comm_);
+      if (step.diverged)
         throw RuntimeFailure(fmt::format("the training loss became {} at epoch {}, step {}: stopping; the last good "
                                          "checkpoint is {} (try a lower --lr)",
-                                         loss.terms.at("total"), state_.epoch + 1, state_.step_in_epoch + 1,
+                                         step.loss.terms.at("total"), state_.epoch + 1, state_.step_in_epoch + 1,
                                          last_checkpoint_path(to_.output)));
-      optimizer_.zero_grad();
-      loss.total.backward();
-      timed(reduce_seconds, [&] {
-        average_gradients(comm_, params);
-        return 0;
-      });
-      clip_grad_norm(params, oo_.clip_grad_norm);
-      optimizer_.step(scheduled_lr(state_.global_step, total_steps, warmup, oo_));
-      for (const auto& [k, v] : loss.terms) sums[k] += v;
+      reduce_seconds += step.reduce_seconds;
+      agree_seconds += step.agree_seconds;
+      for (const auto& [k, v] : step.loss.terms) sums[k] += v;
       ++steps_done;
       images += batch.images.size(0);
       ++state_.global_step;
