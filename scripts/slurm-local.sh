@@ -16,12 +16,14 @@
 # the available memory), with proctrack/linuxproc, task/none and select/cons_tres:
 # no cgroups needed. Clients find the cluster through SLURM_CONF (see `env`).
 #
-# Needs: root (slurmd starts job steps as the submitting user, which needs root; this
-# is meant for a test machine or container), the Debian packages slurm-wlm and munge,
-# and ss (iproute2) to pick free ports. start and stop are idempotent: start on a
-# running cluster only reports it; stop on a stopped one does nothing. stop leaves no
-# process of this cluster behind: daemons by their pid files, job steps and job
-# processes by SLURM_CONF=DIR/slurm.conf in their environment.
+# Runs as whoever starts it, root not needed: the daemons run as this user (SlurmUser,
+# SlurmdUser), and since an unprivileged slurmd cannot switch users, only this user's
+# jobs run (started by root, anyone's). Needs the Debian packages slurm-wlm and munge
+# (and uses ss of iproute2, when there, to pick free ports). start and stop are
+# idempotent: start on a running cluster only reports it; stop on a stopped one does
+# nothing. stop leaves no process of this cluster behind: the daemons by their pid
+# files, then whatever still holds a log file of DIR open (job steps) and its
+# descendants (job processes).
 set -euo pipefail
 
 dir=${CMCLIP_SLURM_DIR:-/tmp/cmclip-slurm-$(id -un)}
@@ -99,13 +101,16 @@ stop_pid() {
   rm -f "$1"
 }
 
-# A TCP port nobody listens on, from a range away from the usual services.
+# A TCP port nobody listens on, from a range away from the usual services: not in
+# ss's list of ports in use, or (without ss) refusing a connection on this host.
 free_port() {
-  local used port
-  used=$(ss -Htan 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }' | sort -u)
+  local used="" port
+  if command -v ss >/dev/null; then used=$(ss -Htan 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }' | sort -u); fi
   for _ in $(seq 1 200); do
     port=$((20000 + RANDOM % 20000))
-    grep -qx "$port" <<<"$used" || { echo "$port"; return; }
+    grep -qx "$port" <<<"$used" && continue
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+    echo "$port"; return
   done
   die "no free TCP port found"
 }
@@ -153,8 +158,8 @@ ClusterName=cmclip
 SlurmctldHost=$node(127.0.0.1)
 SlurmctldPort=$ctl_port
 SlurmdPort=$d_port
-SlurmUser=root
-SlurmdUser=root
+SlurmUser=$(id -un)
+SlurmdUser=$(id -un)
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$dir/run/munge.socket,cred_expire=10
@@ -196,9 +201,8 @@ do_start() {
     say "already running in $dir ($(node_state))"
     return 0
   fi
-  [[ $(id -u) == 0 ]] || die "start needs root (slurmd launches job steps as the submitting user)"
-  for exe in munged slurmctld slurmd sinfo ss; do
-    command -v "$exe" >/dev/null || die "$exe not found: install the Debian packages slurm-wlm munge iproute2"
+  for exe in munged slurmctld slurmd sinfo; do
+    command -v "$exe" >/dev/null || die "$exe not found: install the Debian packages slurm-wlm and munge"
   done
   # A partly running cluster (a daemon died): start over cleanly.
   [[ $n == 0 ]] || { say "partly running; restarting"; do_stop; }
@@ -212,7 +216,9 @@ do_start() {
       || dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 status=none
   fi
   chmod 400 "$dir/munge/munge.key"
-  munged --key-file="$dir/munge/munge.key" --socket="$dir/run/munge.socket" \
+  # --force: run even when a folder above DIR is group-writable (a umask of 002, a
+  # shared build tree), which munged would refuse; the key and DIR stay private.
+  munged --force --key-file="$dir/munge/munge.key" --socket="$dir/run/munge.socket" \
     --pid-file="$dir/run/munged.pid" --log-file="$dir/log/munged.log" --seed-file="$dir/munge/munge.seed" \
     || die "munged did not start; see $dir/log/munged.log"
 
