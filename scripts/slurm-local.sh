@@ -12,9 +12,9 @@
 # state, slurmd's spool, logs and pid files. Nothing of the system's SLURM or munge
 # (/etc/slurm, /var/lib/slurm, /run/munge) is read or changed, and the ports are free
 # ones picked at start, so two clusters in two folders run side by side. This host is
-# controller and only compute node (`hostname -s`, CPUs from nproc, RealMemory 80 % of
-# the available memory), with proctrack/linuxproc, task/none and select/cons_tres:
-# no cgroups needed. Clients find the cluster through SLURM_CONF (see `env`).
+# controller and only compute node (`hostname -s`, CPUs from nproc but at least 2,
+# RealMemory 80 % of the available memory), with proctrack/linuxproc, task/none and
+# select/cons_tres: no cgroups needed. Clients find the cluster through SLURM_CONF (see `env`).
 #
 # Runs as whoever starts it, root not needed: the daemons run as this user (SlurmUser,
 # SlurmdUser), and since an unprivileged slurmd cannot switch users, only this user's
@@ -48,6 +48,8 @@ dir=$(cd "$dir" && pwd)
 conf=$dir/slurm.conf
 node=$(hostname -s)
 export SLURM_CONF=$conf
+# The daemons live in /usr/sbin, which is not on a normal user's PATH on Debian.
+export PATH=$PATH:/usr/sbin:/sbin
 
 # running_pid PID: the process exists and is not a zombie (a dead daemon whose parent,
 # init here, has not reaped it yet).
@@ -151,6 +153,10 @@ node_state() { sinfo -h -n "$node" -o %T 2>/dev/null | head -1 || true; }
 write_conf() {
   local ctl_port=$1 d_port=$2 cpus mem
   cpus=$(nproc)
+  # At least 2 CPUs, so that 2-task jobs (the tests' srun training) can run on a
+  # 1-CPU machine too; config_overrides lets slurmd accept more CPUs than it finds.
+  local overrides=""
+  if (( cpus < 2 )); then cpus=2; overrides="SlurmdParameters=config_overrides"; fi
   mem=$(awk '/^MemAvailable:/ { printf "%d", $2 / 1024 * 0.8 }' /proc/meminfo)
   cat >"$conf.tmp" <<EOF
 # Written by scripts/slurm-local.sh: a private one-node cluster (controller = compute node).
@@ -189,6 +195,7 @@ InactiveLimit=0
 KillWait=10
 MinJobAge=600
 MaxArraySize=1001
+$overrides
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=local Nodes=$node Default=YES MaxTime=INFINITE State=UP
 EOF
@@ -240,7 +247,7 @@ do_start() {
     do_stop
     exit 1
   fi
-  say "running in $dir: node $node idle ($(nproc) CPUs); use it with: export SLURM_CONF=$conf"
+  say "running in $dir: node $node idle ($(sed -n 's/^NodeName=.* CPUs=\([0-9]*\).*/\1/p' "$conf") CPUs); use it with: export SLURM_CONF=$conf"
 }
 
 do_status() {
