@@ -43,15 +43,22 @@ void collect_long_names(const CLI::App* app, std::vector<std::string>& out) {
 
 // An unknown long option is reported before anything else (CLI11 would first complain
 // about a missing required option, which hides the typo), with the closest known name.
+// After a subcommand's name (cmclip-bench image ...), its options are known too.
 std::string unknown_option_message(CLI::App& app, int argc, char** argv) {
+  CLI::App* current = &app;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--") break;
-    if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) continue;
+    if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) {
+      auto subs = current->get_subcommands([&](const CLI::App* s) { return !s->get_name().empty() && s->check_name(arg); });
+      if (!subs.empty()) current = subs.front();
+      continue;
+    }
     std::string name = arg.substr(0, arg.find('='));
-    if (app.get_option_no_throw(name)) continue;
+    if (current->get_option_no_throw(name) || app.get_option_no_throw(name)) continue;
     std::vector<std::string> known;
-    collect_long_names(&app, known);
+    collect_long_names(current, known);
+    if (current != &app) collect_long_names(&app, known);
     std::string best;
     size_t best_d = 3;  // only close matches
     for (const auto& k : known) {
