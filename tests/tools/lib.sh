@@ -20,3 +20,12 @@ no_temp_files() { ! ls -A "${1:-.}" | grep -q '^\.' || fail "temporary files lef
 json_number() { grep -m1 "\"$2\": [0-9.e-]*" "$1" | sed 's/.*: \([0-9.e-]*\).*/\1/'; }
 # awk comparison of two numbers: greater A B.
 greater() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
+# A TCP port nobody listens on now (for MASTER_PORT of multi-process runs).
+free_port() {
+  local used port
+  used=$(ss -Htan 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }' | sort -u)
+  while :; do
+    port=$((20000 + RANDOM % 30000))
+    grep -qx "$port" <<<"$used" || { echo "$port"; return; }
+  done
+}

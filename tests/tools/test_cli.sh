@@ -35,6 +35,13 @@ done
 # A typo gets the closest option named, before any other complaint.
 expect 2 "$bin/fas-eval" --tset x.h5
 grep -q "unknown option --tset (did you mean --test?)" err.txt || fail "no 'did you mean' for a typo"
+# After a subcommand's name its options are known (cmclip-bench, when built).
+bench_tool=$(dirname "$bin")/bench/cmclip-bench
+if [[ -x $bench_tool ]]; then
+  expect 0 "$bench_tool" --threads 1 image --model builtin:tiny --batch 1 --runs 1
+  expect 2 "$bench_tool" image --modle builtin:tiny
+  grep -q "unknown option --modle (did you mean --model?)" err.txt || fail "no 'did you mean' inside a subcommand"
+fi
 
 # cmake --install puts the tools, the library and the manual in a prefix, and the
 # installed tools run from there.

@@ -5,6 +5,8 @@
 #include <ATen/core/Tensor.h>
 
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace cmclip::train {
@@ -27,5 +29,11 @@ class Communicator {
 };
 
 std::unique_ptr<Communicator> local_communicator();
+
+// Averages the gradients of `params` over the ranks in one collective. A parameter
+// whose gradient is undefined on some ranks (unused in their forward pass) gets a
+// zero gradient there, so every rank sends the same layout; it stays undefined only
+// where no rank has one, as in a one-process run. One process: nothing happens.
+void average_gradients(Communicator& comm, const std::vector<std::pair<std::string, at::Tensor>>& params);
 
 }  // namespace cmclip::train

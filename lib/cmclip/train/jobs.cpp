@@ -38,6 +38,14 @@ std::optional<DevSet> open_dev(const std::string& path, const std::string& modal
   return d;
 }
 
+// This rank's device: --device cuda means cuda:LOCAL_RANK under a multi-rank launch.
+// Checked before the rendezvous, so a bad --device fails at once on every rank.
+std::string training_device(const std::string& requested) {
+  std::string device = rank_device(requested, read_dist_env());
+  parse_device(device);
+  return device;
+}
+
 void check_outputs(const std::string& output) {
   check_output_path(output);
   check_output_path(last_checkpoint_path(output));
@@ -113,14 +121,19 @@ void FewshotOptions::register_on(CLI::App& app) {
 
 TrainResult run_pretrain(const PretrainOptions& o, const CommonOptions& common) {
   o.model.validate();
+  o.training.validate();
+  o.optimizer.validate();
   check_outputs(o.training.output);
+  const std::string device = training_device(common.device);
+  // Join the other ranks first: from here on only rank 0 logs.
+  auto comm = make_communicator(device);
   SampleStore train_store(o.train_path);
   std::unique_ptr<SampleStore> dev_store;
   std::optional<DevSet> dev = open_dev(o.dev_path, o.dev_modality, o.modality, dev_store);
   auto filter = modality_filter(o.modality);
   model::LoadedModel m = model::new_model(o.clip, o.model, o.bpe, o.heads, common.seed);
-  m.model->to(parse_device(common.device));
   check_prompt_modality(m.model, filter, "--modality");
+  m.model->to(parse_device(device));
   if (dev) check_prompt_modality(m.model, dev->modality, "the dev modality");
   log::info("model: {} over CLIP {} ({}), {} trainable parameters", o.model.method, o.clip,
             m.model->clip()->config().describe(), [&] {
@@ -141,7 +154,6 @@ TrainResult run_pretrain(const PretrainOptions& o, const CommonOptions& common) 
   job.extra_config["train_modality"] = o.modality;
   log::info("training on {} live and {} attack samples of {} ({})", job.target.count(1), job.target.count(0),
             o.train_path, o.modality);
-  auto comm = make_communicator(common.device);
   TrainResult r = train(job, o.training, o.optimizer, *comm);
   log_result(r, o.training.output);
   return r;
@@ -150,6 +162,10 @@ TrainResult run_pretrain(const PretrainOptions& o, const CommonOptions& common) 
 TrainResult run_fewshot(const FewshotOptions& o, const CommonOptions& common) {
   check_outputs(o.training.output);
   if (o.replay_ratio < 0 || o.replay_ratio >= 1) throw UsageError("--replay-ratio must be in [0, 1)");
+  o.training.validate();
+  o.optimizer.validate();
+  const std::string device = training_device(common.device);
+  auto comm = make_communicator(device);
   Modality target = parse_modality(o.modality);
   SampleStore train_store(o.train_path);
   std::unique_ptr<SampleStore> replay_store, dev_store;
@@ -158,8 +174,8 @@ TrainResult run_fewshot(const FewshotOptions& o, const CommonOptions& common) {
   bool from_checkpoint = is_checkpoint_file(o.init);
   model::LoadedModel m = from_checkpoint ? model::load_model_checkpoint(o.init, o.bpe)
                                          : model::new_model(o.init, o.model, o.bpe, {}, common.seed);
-  m.model->to(parse_device(common.device));
   check_prompt_modality(m.model, target, "--modality");
+  m.model->to(parse_device(device));
   if (from_checkpoint && !o.embed_clip) refer_to_init_weights(m.model->clip(), o.init, o.training.output);
   TrainJob job;
   job.model = &m;
@@ -188,7 +204,6 @@ TrainResult run_fewshot(const FewshotOptions& o, const CommonOptions& common) {
   if (job.replay) job.extra_config["replay_data"] = o.replay_path;
   log::info("{}-shot {}: live {} | attack {}", o.shots, modality_name(target), fmt::join(job.target.group_keys[1], " "),
             fmt::join(job.target.group_keys[0], " "));
-  auto comm = make_communicator(common.device);
   TrainResult r = train(job, o.training, o.optimizer, *comm);
   log_result(r, o.training.output);
   return r;

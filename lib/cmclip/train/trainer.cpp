@@ -24,8 +24,6 @@
 
 namespace cmclip::train {
 
-std::unique_ptr<Communicator> local_communicator() { return std::make_unique<Communicator>(); }
-
 void TrainOptions::register_on(CLI::App& app, int64_t default_epochs) {
   epochs = default_epochs;
   auto* g = app.add_option_group("Training");
@@ -99,20 +97,31 @@ DevMetrics dev_metrics(const std::vector<float>& scores, const std::vector<int8_
   return d;
 }
 
+namespace {
+// Runs call() and adds its wall time to `total`.
+template <typename Call>
+auto timed(double& total, Call&& call) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = call();
+  total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+}  // namespace
+
 StepResult training_step(model::FasModel& model, const data::Batch& batch, const std::vector<int64_t>& perm,
                          Optimizer& optimizer, double lr, double clip_norm, Communicator& comm) {
   const c10::Device device = model->device();
   StepResult r;
   model::ModelOutput out = model->forward(batch.images.to(device), perm);
   r.loss = model->loss(out, batch.labels.to(device), batch.modality);
-  r.diverged = comm.any(!std::isfinite(r.loss.terms.at("total")));
+  r.diverged = timed(r.agree_seconds, [&] { return comm.any(!std::isfinite(r.loss.terms.at("total"))); });
   if (r.diverged) return r;
   optimizer.zero_grad();
   r.loss.total.backward();
-  std::vector<at::Tensor> grads;
-  for (const auto& [n, p] : optimizer.params())
-    if (p.grad().defined()) grads.push_back(p.grad());
-  comm.allreduce_mean(grads);
+  timed(r.reduce_seconds, [&] {
+    average_gradients(comm, optimizer.params());
+    return 0;
+  });
   clip_grad_norm(optimizer.params(), clip_norm);
   optimizer.step(lr);
   return r;
@@ -142,6 +151,7 @@ class Run {
   Checkpoint make_checkpoint(const std::optional<DevMetrics>& dev);
   void try_resume();
   std::optional<DevMetrics> evaluate_dev();
+  void check_ranks_agree(int64_t steps_per_epoch);
   bool better(const DevMetrics& d) const;
 
   TrainJob& job_;
@@ -178,7 +188,7 @@ Checkpoint Run::make_checkpoint(const std::optional<DevMetrics>& dev) {
 void Run::try_resume() {
   std::string last = last_checkpoint_path(to_.output);
   if (!file_exists(last)) {
-    log::warn("--resume: {} does not exist; starting from the beginning", last);
+    if (comm_.is_root()) log::warn("--resume: {} does not exist; starting from the beginning", last);
     return;
   }
   Checkpoint c = read_checkpoint(last, /*with_optimizer=*/true);
@@ -225,6 +235,35 @@ std::optional<DevMetrics> Run::evaluate_dev() {
   return dev_metrics(all_scores, labels);
 }
 
+// Every rank must run the same schedule, or the collectives pair up wrongly: compare
+// each rank's position and run shape with rank 0's (e.g. a rank that did not see
+// OUT.last.h5 on --resume, or a rank started with other options or data).
+void Run::check_ranks_agree(int64_t steps_per_epoch) {
+  if (comm_.world() <= 1) return;
+  const std::vector<std::string> names{"epoch", "step in epoch", "global step", "steps per epoch", "epochs",
+                                       "batch size", "seed (low 32 bits)"};
+  std::vector<double> mine{double(state_.epoch), double(state_.step_in_epoch), double(state_.global_step),
+                           double(steps_per_epoch), double(to_.epochs), double(to_.batch_size),
+                           double(job_.seed & 0xffffffffULL)};
+  std::vector<at::Tensor> root{at::tensor(mine, at::kDouble)};
+  comm_.broadcast(root);
+  std::string differences;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    double r = root[0][static_cast<int64_t>(i)].item<double>();
+    if (r != mine[i]) differences += fmt::format("{}{} {} (rank 0: {})", differences.empty() ? "" : ", ", names[i], mine[i], r);
+  }
+  if (comm_.any(!differences.empty())) {
+    if (differences.empty())
+      throw RuntimeFailure("another rank's run differs from rank 0's (see its error); every rank needs the same "
+                           "options and data");
+    throw RuntimeFailure(fmt::format("rank {} differs from rank 0: {}; every rank needs the same options and data{}",
+                                     comm_.rank(), differences,
+                                     to_.resume ? fmt::format(", and {} on a file system all ranks read",
+                                                              last_checkpoint_path(to_.output))
+                                                : std::string()));
+  }
+}
+
 bool Run::better(const DevMetrics& d) const {
   if (std::isnan(state_.best_metric)) return true;
   return to_.select_by == "auc" ? d.auc > state_.best_metric : d.hter < state_.best_metric;
@@ -253,6 +292,7 @@ TrainResult Run::execute() {
   train_config_["train_select_by"] = to_.select_by;
 
   if (to_.resume) try_resume();
+  check_ranks_agree(steps_per_epoch);
   {
     // Every rank starts from rank 0's parameters.
     std::vector<at::Tensor> params;
@@ -261,6 +301,7 @@ TrainResult Run::execute() {
   }
   const int res = static_cast<int>(model_->clip()->config().image_resolution);
   const std::vector<const SampleStore*> stores{job_.train, job_.replay};
+  const NamedTensors& params = optimizer_.params();
   const int loader_threads = to_.loader_threads > 0 ? to_.loader_threads : data::default_loader_threads();
   compute::PrecisionScope precision(to_.precision.parsed(), model_->device());
   bool cm_clip = model_->method() == model::Method::cm_clip;
@@ -281,6 +322,7 @@ TrainResult Run::execute() {
     if (dev) log::info("dev: AUC {:.4f}, HTER {:.4f} at its EER threshold ({} samples)", dev->auc, dev->hter, dev->samples);
     result.best_dev = dev;
     save(dev, true);
+    comm_.barrier();
     return result;
   }
 
@@ -295,6 +337,8 @@ TrainResult Run::execute() {
                       static_cast<int64_t>(mine.size()), "steps");
     std::map<std::string, double> sums;
     int64_t steps_done = 0, images = 0;
+    // Time in collectives, for -v: the gradient all-reduce and the agreements.
+    double reduce_seconds = 0, agree_seconds = 0;
     auto start = std::chrono::steady_clock::now();
     data::Batch batch;
     while (loader.next(batch)) {
@@ -316,6 +360,8 @@ TrainResult Run::execute() {
                                          "checkpoint is {} (try a lower --lr)",
                                          step.loss.terms.at("total"), state_.epoch + 1, state_.step_in_epoch + 1,
                                          last_checkpoint_path(to_.output)));
+      reduce_seconds += step.reduce_seconds;
+      agree_seconds += step.agree_seconds;
       for (const auto& [k, v] : step.loss.terms) sums[k] += v;
       ++steps_done;
       images += batch.images.size(0);
@@ -323,18 +369,29 @@ TrainResult Run::execute() {
       ++state_.step_in_epoch;
       progress.advance();
       bool hook = job_.stop_after_step && job_.stop_after_step(state_.global_step);
-      if (comm_.any(signals::stop_requested() || hook)) {
+      if (timed(agree_seconds, [&] { return comm_.any(signals::stop_requested() || hook); })) {
         progress.finish();
         log::info("stop requested{}: checkpoint at epoch {}, step {}; continue with --resume",
                   signals::stop_signal() ? fmt::format(" (signal {})", signals::stop_signal()) : std::string(),
                   state_.epoch + 1, state_.step_in_epoch);
         save(std::nullopt, false);
+        comm_.barrier();
         result.stopped_early = true;
         result.epochs_done = state_.epoch;
         return result;
       }
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (steps_done > 0) {
+      int64_t floats = 0;
+      for (const auto& [n, p] : params) floats += p.numel();
+      log::debug("epoch {}: {:.1f} ms per step; collectives per step: gradient all-reduce {:.2f} ms ({} floats, "
+                 "{:.1f} KiB), stop/divergence agreement {:.2f} ms",
+                 state_.epoch + 1, 1e3 * seconds / steps_done, 1e3 * reduce_seconds / steps_done,
+                 world > 1 ? floats + int64_t(params.size()) : 0,
+                 world > 1 ? 4.0 * double(floats + int64_t(params.size())) / 1024 : 0.0,
+                 1e3 * agree_seconds / steps_done);
+    }
     std::string terms;
     for (const char* k : {"cat", "fg", "mod", "dec"})
       if (sums.count(k)) terms += fmt::format(" {} {:.4f}", k, sums[k] / std::max<int64_t>(1, steps_done));
@@ -357,6 +414,7 @@ TrainResult Run::execute() {
     save(dev, best);
   }
   result.epochs_done = state_.epoch;
+  comm_.barrier();  // rank 0 serves the rendezvous: nobody leaves before the others are done
   return result;
 }
 

@@ -83,11 +83,15 @@ TrainResult train(TrainJob& job, const TrainOptions& options, const OptimizerOpt
 
 // One optimisation step exactly as train() takes it: the batch moved to the model's
 // device, forward (with the modality permutation `perm`), the method's loss, and
-// unless the loss is not finite on some rank: backward, gradient all-reduce, clipping
+// unless the loss is not finite on some rank: backward, gradient averaging over the
+// ranks (average_gradients: unused parameters count as zero), clipping
 // to clip_norm and the update at `lr`. The benchmark times this function.
 struct StepResult {
   model::LossTerms loss;
   bool diverged = false;  // the loss was not finite on some rank: nothing was updated
+  // Wall time in collectives (zero work on one rank): the gradient all-reduce and
+  // the divergence agreement.
+  double reduce_seconds = 0, agree_seconds = 0;
 };
 StepResult training_step(model::FasModel& model, const data::Batch& batch, const std::vector<int64_t>& perm,
                          Optimizer& optimizer, double lr, double clip_norm, Communicator& comm);
