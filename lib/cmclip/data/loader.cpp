@@ -52,7 +52,9 @@ BatchLoader::BatchLoader(std::vector<const SampleStore*> stores, std::vector<std
   worker_ = std::thread([this] { produce(); });
 }
 
-BatchLoader::~BatchLoader() {
+BatchLoader::~BatchLoader() { close(); }
+
+void BatchLoader::close() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;

@@ -52,6 +52,10 @@ class BatchLoader {
   // Next batch in plan order; false at the end. Errors in the background are
   // rethrown here.
   bool next(Batch& out);
+  // Stops the background reading and waits for it, so that nothing reads behind the
+  // caller's back once it moves on (a checkpoint write; HDF5 builds without thread
+  // safety must never see two threads).
+  void close();
   // Seconds the consumer spent waiting for data (training should never wait).
   double wait_seconds() const { return wait_seconds_; }
   size_t size() const { return batches_.size(); }

@@ -374,6 +374,7 @@ TrainResult Run::execute() {
         log::info("stop requested{}: checkpoint at epoch {}, step {}; continue with --resume",
                   signals::stop_signal() ? fmt::format(" (signal {})", signals::stop_signal()) : std::string(),
                   state_.epoch + 1, state_.step_in_epoch);
+        loader.close();  // its reader may be mid-way through an HDF5 read of the next batch
         save(std::nullopt, false);
         comm_.barrier();
         result.stopped_early = true;
@@ -381,6 +382,7 @@ TrainResult Run::execute() {
         return result;
       }
     }
+    loader.close();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (steps_done > 0) {
       int64_t floats = 0;
