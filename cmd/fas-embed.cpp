@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
   return tool.run(argc, argv, [&] {
     embed.device = tool.common().device;
     scoring.batch_size = embed.batch_size;
+    scoring.device = embed.device;
+    scoring.precision = embed.precision.precision;
     if (!merge.empty()) cmclip::metrics::merge_score_files(merge, output);
     else if (!scoring.data.empty()) cmclip::model::score_sample_store(model.model, model.bpe, scoring, output);
     else if (!images.empty()) cmclip::clip::embed_image_list(model, images, output, embed);

@@ -6,7 +6,8 @@
 #   scripts/bench-eval.sh            10 M scores, 3 runs each
 #   scripts/bench-eval.sh --quick    100 k scores, 5 runs each
 #   options: --runs R, --n N; environment: CMCLIP_BUILD_DIR (default build/),
-#   CMCLIP_BENCH_DIR (generated files; default $CMCLIP_BUILD_DIR/bench)
+#   CMCLIP_BENCH_DIR (generated files; default $CMCLIP_BUILD_DIR/bench), CMCLIP_BENCH_JSON
+#   (also write the medians there as JSON, for scripts/bench.sh)
 #
 # Needs a built fas-eval and /usr/bin/python3 with python3-numpy, python3-sklearn and
 # python3-h5py (installed with apt-get when missing and this runs as root).
@@ -22,7 +23,7 @@ while (($#)); do
     --quick) n=100000; runs=5 ;;
     --runs) runs=$2; shift ;;
     --n) n=$2; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "bench-eval: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -90,3 +91,7 @@ printf '  NumPy/scikit-learn (python3 eval_baseline.py):  %8.3f s   in-process l
 printf '  ratio NumPy/sklearn : fas-eval = %.1fx end to end, %.1fx in-process\n' \
   "$(awk -v a="$pyt" -v b="$fas" 'BEGIN {print a / b}')" "$(awk -v a="$py_in" -v b="$fas_in" 'BEGIN {print a / b}')"
 printf '  agreement: %s\n' "$agreement"
+if [[ -n ${CMCLIP_BENCH_JSON:-} ]]; then
+  printf '{"task": "eval", "n": %s, "runs": %s, "ours": {"median": %s, "inner": %s}, "python": {"median": %s, "inner": %s}, "agreement": "%s"}\n' \
+    "$n" "$runs" "$fas" "$fas_in" "$pyt" "$py_in" "$agreement" >"$CMCLIP_BENCH_JSON"
+fi

@@ -12,6 +12,7 @@
 
 #include "cmclip/clip/model.hpp"
 #include "cmclip/clip/weights.hpp"
+#include "cmclip/compute/precision.hpp"
 #include "cmclip/h5/checkpoint.hpp"
 #include "cmclip/h5/h5.hpp"
 #include "cmclip/h5/tensor.hpp"
@@ -25,6 +26,8 @@ using cmclip::test::ScratchDir;
 namespace {
 
 constexpr double kFeatureTol = 2e-5, kLogitTol = 2e-4;
+// bf16 operands carry 8 significant bits; stated in fas-embed(1).
+constexpr double kBf16RelativeTol = 2e-2;
 
 double max_abs(const at::Tensor& a, const at::Tensor& b) {
   BOOST_REQUIRE_MESSAGE(a.sizes() == b.sizes(), "shapes " << a.sizes() << " vs " << b.sizes());
@@ -160,6 +163,44 @@ BOOST_AUTO_TEST_CASE(fp16_archives_match_the_fp16_weight_outputs) {
     BOOST_TEST(dt <= kFeatureTol);
     BOOST_TEST(dl <= kLogitTol);
   }
+}
+
+// --precision bf16 against the reference fp32 outputs (the figure fas-embed(1) states):
+// max abs error over the features, relative to their largest magnitude.
+BOOST_AUTO_TEST_CASE(bf16_features_drift_within_the_documented_bound) {
+  for (const std::string name : {"clip-tiny", "clip-tiny-h64"}) {
+    Loaded l = load(name, "model.pt");
+    if (!l.clip) return;
+    const std::string exp = l.dir + "/expected.h5";
+    torch::NoGradGuard no_grad;
+    compute::PrecisionScope bf16(compute::Precision::bf16, c10::Device(c10::kCPU));
+    at::Tensor img = l.clip->encode_image(expected(exp, "images"));
+    at::Tensor txt = l.clip->encode_text(expected(exp, "tokens"));
+    at::Tensor want_img = expected(exp, "image_features"), want_txt = expected(exp, "text_features");
+    double ri = max_abs(img, want_img) / want_img.abs().max().item<double>();
+    double rt = max_abs(txt, want_txt) / want_txt.abs().max().item<double>();
+    BOOST_TEST_MESSAGE(name << " bf16: image features max abs err " << max_abs(img, want_img) << " (" << ri
+                            << " of the largest), text " << max_abs(txt, want_txt) << " (" << rt << ")");
+    BOOST_TEST(ri > 0.0);  // bf16 really ran
+    BOOST_TEST(ri <= kBf16RelativeTol);
+    BOOST_TEST(rt <= kBf16RelativeTol);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(builtin_vit_b_16_random_has_the_real_shapes) {
+  Clip c = load_clip(kBuiltinVitB16Random);
+  NamedTensorList tensors;
+  int64_t count = 0;
+  for (const auto& p : c->named_parameters(true)) {
+    tensors.emplace_back(p.key(), p.value());
+    count += p.value().numel();
+  }
+  BOOST_TEST((infer_clip_config(tensors, {}, "builtin") == vit_b_16_config()));
+  BOOST_TEST((c->config() == vit_b_16_config()));
+  BOOST_TEST(c->provenance().vocabulary == "bpe");
+  BOOST_TEST_MESSAGE("builtin:vit-b-16-random: " << count << " parameters");
+  BOOST_TEST(count == 149620737);  // OpenAI's ViT-B/16
+  BOOST_TEST(std::abs(c->token_embedding->weight.std().item<double>() - 0.02) < 0.001);
 }
 
 BOOST_AUTO_TEST_CASE(cuda_tagged_archive_loads_on_the_cpu) {
@@ -397,7 +438,8 @@ BOOST_AUTO_TEST_CASE(bad_archives_are_refused_by_name) {
   test::write_text(dir.file("text.pt"), "not a zip archive\n");
   expect_error([&] { load_clip(dir.file("text.pt")); }, ExitCode::bad_input, {"text.pt", "not a TorchScript archive"});
   expect_error([&] { load_clip(dir.file("absent.pt")); }, ExitCode::bad_input, {"absent.pt"});
-  expect_error([&] { load_clip("builtin:huge"); }, ExitCode::bad_input, {"builtin:huge", "builtin:tiny"});
+  expect_error([&] { load_clip("builtin:huge"); }, ExitCode::bad_input,
+               {"builtin:huge", "builtin:tiny", "builtin:vit-b-16-random"});
   std::string h5file = test::fixture("clip-tiny/expected.h5");
   if (!h5file.empty())
     expect_error([&] { load_clip(h5file); }, ExitCode::bad_input, {"expected.h5", "not a cmclip checkpoint"});

@@ -1,5 +1,10 @@
-// core/: errors, SHA-256, atomic outputs, device parsing, progress formatting.
+// core/: errors, SHA-256, atomic outputs, device parsing, progress formatting, the
+// malloc tuning.
 #include <boost/test/unit_test.hpp>
+#include <sys/resource.h>
+
+#include <cstdlib>
+#include <cstring>
 
 #include <c10/core/Device.h>
 
@@ -83,6 +88,36 @@ BOOST_AUTO_TEST_CASE(version_report_names_the_libraries) {
   std::string v = version_report("fas-test");
   for (const char* needle : {"fas-test (cmclip)", "commit:", "LibTorch:", "BLAS:", "HDF5:", "OpenCV:", "CUDA:"})
     BOOST_CHECK_MESSAGE(v.find(needle) != std::string::npos, "missing " << needle << " in\n" << v);
+}
+
+namespace {
+long minor_faults() {
+  rusage r{};
+  getrusage(RUSAGE_SELF, &r);
+  return r.ru_minflt;
+}
+// Allocates, touches and frees 64 MiB; returns the minor page faults that cost.
+long faults_of_a_large_block() {
+  const size_t bytes = size_t(64) << 20;
+  long before = minor_faults();
+  char* volatile p = static_cast<char*>(std::malloc(bytes));
+  std::memset(p, 1, bytes);
+  std::free(p);
+  return minor_faults() - before;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(tuned_malloc_reuses_large_blocks_without_page_faults) {
+  if (!tune_malloc()) {
+    BOOST_TEST_MESSAGE("malloc left as the environment sets it (MALLOC_*_ or GLIBC_TUNABLES, or not glibc): "
+                       "not checked");
+    return;
+  }
+  faults_of_a_large_block();  // the heap grows once
+  // glibc's default would mmap a 64 MiB block afresh each time: 16384 faults of 4 KiB.
+  long again = faults_of_a_large_block();
+  BOOST_TEST_MESSAGE("64 MiB allocated again after tune_malloc(): " << again << " minor page faults");
+  BOOST_TEST(again < 1024);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

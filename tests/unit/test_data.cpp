@@ -232,6 +232,30 @@ BOOST_AUTO_TEST_CASE(loader_yields_normalised_batches_in_plan_order) {
   BOOST_TEST(!loader.next(b));
 }
 
+BOOST_AUTO_TEST_CASE(loader_threads_give_the_same_batches) {
+  ScratchDir dir("loaderthreads");
+  SampleStore s(make_store(dir, 2, 1));
+  std::vector<std::vector<SampleRef>> batches;
+  for (int64_t b = 0; b < s.size(); b += 3) {
+    std::vector<SampleRef> batch;
+    for (int64_t i = b; i < std::min<int64_t>(s.size(), b + 3); ++i) batch.push_back({0, i, uint64_t(100 + i)});
+    batches.push_back(batch);
+  }
+  AugmentOptions o;  // training augmentation: each sample's own seed
+  auto all = [&](int threads) {
+    BatchLoader loader({&s}, batches, 8, o, /*train=*/true, /*prefetch=*/2, threads);
+    std::vector<at::Tensor> out;
+    Batch b;
+    while (loader.next(b)) out.push_back(b.images);
+    return out;
+  };
+  auto one = all(1), three = all(3);
+  BOOST_TEST(one.size() == batches.size());
+  BOOST_TEST(three.size() == batches.size());
+  for (size_t i = 0; i < one.size(); ++i) BOOST_TEST(at::equal(one[i], three[i]), "batch " << i);
+  BOOST_TEST(default_loader_threads() >= 1);
+}
+
 BOOST_AUTO_TEST_CASE(loader_errors_surface_in_the_consumer) {
   ScratchDir dir("loadererr");
   SampleStore s(make_store(dir, 1, 1));

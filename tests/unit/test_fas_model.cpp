@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "cmclip/clip/weights.hpp"
+#include "cmclip/compute/precision.hpp"
 #include "cmclip/core/random.hpp"
 #include "cmclip/h5/checkpoint.hpp"
 #include "cmclip/h5/samples.hpp"
@@ -203,6 +204,67 @@ BOOST_AUTO_TEST_CASE(zero_shot_scores_with_fixed_prompts) {
   BOOST_TEST(p.size(0) == 3);
   BOOST_TEST((p >= 0).all().item<bool>());
   BOOST_TEST((p <= 1).all().item<bool>());
+}
+
+BOOST_AUTO_TEST_CASE(fg_ensemble_averages_category_and_own_modality_fine_grained) {
+  ModelOptions o = options_for("cm-clip");
+  o.score = "fg-ensemble";
+  LoadedModel m = tiny("cm-clip", o);
+  m.model->eval();
+  {
+    torch::NoGradGuard g;
+    for (auto& p : m.model->prompt->meta_net->parameters()) p.normal_(0, 0.3);
+    m.model->prompt->content_ctx.normal_(0, 0.5);
+  }
+  at::Tensor x = images(3, 21), codes = torch::tensor({0, 1, 2}, torch::kLong);
+  at::Tensor features;
+  at::Tensor p = m.model->score(x, codes, &features);
+  // The same figure from separate calls: category prompts alone, fine-grained prompts
+  // at each sample's modality slot (rgb 0, depth 1, nir 2).
+  torch::NoGradGuard g;
+  at::Tensor f = m.model->image_features(x);
+  at::Tensor scale = m.model->clip()->logit_scale.exp();
+  PromptFeatures cat = m.model->prompt->forward(f, false, false);
+  at::Tensor p_cat = (scale * (f.unsqueeze(1) * cat.category).sum(-1)).softmax(-1).select(1, 1);
+  for (int64_t i = 0; i < 3; ++i) {
+    at::Tensor fine = m.model->prompt->fine_at(f, i)[i];  // [K, E] of sample i at slot i
+    double p_fine = (scale * (f[i].unsqueeze(0) * fine).sum(-1)).softmax(-1)[1].item<double>();
+    double want = 0.5 * (p_cat[i].item<double>() + p_fine);
+    BOOST_TEST(std::abs(p[i].item<double>() - want) < 1e-5, "sample " << i);
+  }
+  BOOST_TEST((features - f).abs().max().item<double>() < 1e-6);
+  test::expect_error([&] { m.model->score(x, torch::tensor({3, 3, 3})); }, ExitCode::bad_input, {"modality thermal"});
+}
+
+BOOST_AUTO_TEST_CASE(training_step_updates_and_refuses_a_diverged_loss) {
+  for (auto precision : {compute::Precision::fp32, compute::Precision::bf16}) {
+    LoadedModel m = tiny("cocoop");
+    m.model->train();
+    train::Optimizer opt(m.model->trainable(), train::OptimizerOptions{});
+    train::Communicator local;
+    data::Batch b;
+    b.images = images(4, 30);
+    b.labels = torch::tensor({1, 0, 1, 0}, torch::kLong);
+    b.modality = torch::tensor({0, 0, 0, 0}, torch::kLong);
+    NamedTensors before;
+    for (auto& [n, t] : m.model->trainable()) before.emplace_back(n, t.detach().clone());
+    compute::PrecisionScope scope(precision, m.model->device());
+    train::StepResult r = train::training_step(m.model, b, {}, opt, 1e-2, 1.0, local);
+    BOOST_TEST(!r.diverged);
+    BOOST_TEST(std::isfinite(r.loss.terms.at("total")));
+    bool changed = false;
+    size_t i = 0;
+    for (auto& [n, t] : m.model->trainable()) changed |= !torch::equal(t, before[i++].second);
+    BOOST_TEST(changed, compute::precision_name(precision));
+    // A non-finite input gives a non-finite loss: nothing is updated.
+    b.images[0].fill_(std::nan(""));
+    before.clear();
+    for (auto& [n, t] : m.model->trainable()) before.emplace_back(n, t.detach().clone());
+    r = train::training_step(m.model, b, {}, opt, 1e-2, 1.0, local);
+    BOOST_TEST(r.diverged);
+    i = 0;
+    for (auto& [n, t] : m.model->trainable()) BOOST_TEST(torch::equal(t, before[i++].second), n);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(checkpoint_round_trip_gives_the_same_scores) {

@@ -145,6 +145,38 @@ BOOST_AUTO_TEST_CASE(radix_sort_orders_floats_like_std_sort) {
   BOOST_TEST(sortable_key(0.25f) < sortable_key(1.0f));
 }
 
+BOOST_AUTO_TEST_CASE(parallel_sort_equals_the_serial_one) {
+  // Large enough for several threads; many ties, both signs, the class packed beside
+  // the index (no units) or gathered (units given).
+  std::mt19937_64 rng(17);
+  const size_t n = 300000;
+  std::vector<float> score(n);
+  std::vector<int16_t> cls(n);
+  std::vector<uint32_t> unit(n);
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t r = rng();
+    score[i] = static_cast<float>(static_cast<int64_t>(r % 40001) - 20000) / 91.0f;
+    cls[i] = static_cast<int16_t>((r >> 32) % 4);
+    unit[i] = static_cast<uint32_t>(i);
+  }
+  std::vector<uint64_t> keys;
+  for (size_t i = 0; i < n; ++i) keys.push_back((uint64_t(sortable_key(score[i])) << 32) | i);
+  std::vector<uint64_t> one = keys, three = keys;
+  radix_sort_by_high32(one, 1);
+  radix_sort_by_high32(three, 3);
+  BOOST_TEST((one == three));
+  BOOST_TEST(std::is_sorted(one.begin(), one.end()));  // stable: the index breaks ties in order
+  SortedScores packed(score, cls, 3, {}, 0, 3), gathered(score, cls, 3, unit, uint32_t(n), 1);
+  BOOST_TEST(packed.groups() == gathered.groups());
+  bool same = true;
+  for (size_t j = 0; j < n; ++j)
+    same = same && packed.score(j) == gathered.score(j) && packed.cls(j) == gathered.cls(j) &&
+           packed.unit(j) == gathered.unit(j);
+  BOOST_TEST(same);
+  BOOST_TEST((packed.class_totals() == gathered.class_totals()));
+  BOOST_TEST((packed.unit_class() == gathered.unit_class()));
+}
+
 BOOST_AUTO_TEST_CASE(groups_and_thresholds_of_cuts) {
   // Groups 0.2 | 0.5 0.5 | 0.7 | 0.9
   SortedScores s = sorted({{0.5f, 0}, {0.7f, 0}, {0.9f, 0}, {0.5f, 1}, {0.2f, 1}}, 1);
@@ -333,6 +365,32 @@ BOOST_AUTO_TEST_CASE(auc_equals_a_brute_force_pair_count) {
         }
       BOOST_TEST(close(auc(s, weights ? &sorted_w : nullptr), wins / pairs, 1e-12), "trial " << trial);
     }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(one_sweep_figures_equal_the_separate_sweeps) {
+  // compute_figures finds the EER cut, the AUC and TPR@FPR in one sweep: the same
+  // numbers as the separate functions, with and without bootstrap weights.
+  std::mt19937_64 rng(31);
+  for (int trial = 0; trial < 20; ++trial) {
+    std::vector<S> v;
+    const int n = 50 + static_cast<int>(rng() % 20000);
+    for (int i = 0; i < n; ++i) v.push_back({static_cast<float>(rng() % 997) / 996.0f, static_cast<int16_t>(rng() % 3)});
+    v.push_back({0.5f, 0});
+    v.push_back({0.5f, 1});
+    SortedScores s = sorted(v, 2);
+    std::vector<uint32_t> m(v.size());
+    for (auto& x : m) x = static_cast<uint32_t>(rng() % 3);
+    m[v.size() - 1] = m[v.size() - 2] = 1;
+    const SampleWeights w = s.sample_weights(m);
+    for (const SampleWeights* weights : {static_cast<const SampleWeights*>(nullptr), &w})
+      for (Positive positive : {Positive::attack, Positive::live}) {
+        SetFigures f = compute_figures(s, std::nullopt, TieRule::accept, positive, weights);
+        BOOST_TEST(f.auc == auc(s, weights));
+        BOOST_TEST(f.eer_threshold == operating_point(s, eer_cut(s, weights), TieRule::accept, weights).threshold);
+        auto t = tpr_at_fpr(s, positive, weights);
+        for (size_t k = 0; k < t.size(); ++k) BOOST_TEST((f.tpr_at_fpr[k] == t[k]), "trial " << trial << " k " << k);
+      }
   }
 }
 

@@ -15,9 +15,9 @@
 
 #include "cmclip/core/error.hpp"
 #include "cmclip/data/synth.hpp"
-#include "cmclip/data/synth_math.hpp"
+#include "cmclip/core/portable_math.hpp"
 #include "cmclip/data/synth_render.hpp"
-#include "cmclip/data/synth_rng.hpp"
+#include "cmclip/core/random.hpp"
 #include "cmclip/face/preprocess.hpp"
 #include "cmclip/h5/h5.hpp"
 #include "cmclip/h5/samples.hpp"
@@ -93,8 +93,8 @@ void expect_same_store(const std::string& a_path, const std::string& b_path) {
 
 BOOST_AUTO_TEST_SUITE(synth_random_numbers)
 
-using synth::Rng;
-using synth::derive_seed;
+using cmclip::Rng;
+using cmclip::derive_seed;
 
 BOOST_AUTO_TEST_CASE(uniform_is_the_top_53_bits_of_the_standard_engine) {
   Rng r(12345);
@@ -136,7 +136,7 @@ BOOST_AUTO_TEST_CASE(derived_seeds_differ_by_path_and_repeat_exactly) {
 }
 
 BOOST_AUTO_TEST_CASE(portable_elementary_functions_are_accurate) {
-  namespace dm = synth::dmath;
+  namespace dm = cmclip::dmath;
   double worst[7] = {0, 0, 0, 0, 0, 0, 0};
   for (int i = 0; i <= 20000; ++i) {
     double t = i / 20000.0;

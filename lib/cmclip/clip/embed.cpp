@@ -12,6 +12,7 @@
 #include "cmclip/clip/text_file.hpp"
 #include "cmclip/clip/tokenizer.hpp"
 #include "cmclip/clip/weights.hpp"
+#include "cmclip/compute/precision.hpp"
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
 #include "cmclip/core/log.hpp"
@@ -25,7 +26,7 @@ void ClipModelOptions::register_on(CLI::App& app) {
   auto* g = app.add_option_group("CLIP model");
   g->add_option("--model", model,
                 "CLIP weights: an OpenAI TorchScript archive (ViT-B-16.pt), a cmclip checkpoint (.h5), "
-                "or builtin:tiny");
+                "builtin:tiny, or builtin:vit-b-16-random (random weights of the real shapes, for benchmarks)");
   g->add_option("--bpe", bpe,
                 "BPE vocabulary bpe_simple_vocab_16e6.txt.gz (default: $CMCLIP_BPE, else "
                 "${CMCLIP_HOME:-$HOME/.cache/cmclip}/bpe_simple_vocab_16e6.txt.gz)");
@@ -45,6 +46,7 @@ void EmbedOptions::register_on(CLI::App& app) {
   g->add_flag("--truncate", truncate,
               "Cut prompts longer than the context (77 tokens) as clip.tokenize(truncate=True) does, "
               "instead of failing");
+  precision.register_on(*g);
 }
 
 namespace {
@@ -102,6 +104,11 @@ void set_model_attrs(LoadedModel& m, const ClipModelOptions& o,
   set("embed_dim", m.clip->config().embed_dim);
 }
 
+void set_precision_attr(const EmbedOptions& e,
+                        const std::function<void(const std::string&, const h5::AttrValue&)>& set) {
+  set("precision", std::string(compute::precision_name(e.precision.parsed())));
+}
+
 }  // namespace
 
 std::vector<ImageListEntry> read_image_list(const std::string& list_path) {
@@ -141,8 +148,10 @@ void embed_image_list(const ClipModelOptions& model, const std::string& list_pat
   set_model_attrs(m, model, [&](const std::string& k, const h5::AttrValue& v) { writer.set_attr(k, v); });
   writer.set_attr("image_list", list_path);
   writer.set_attr("image_resolution", n_px);
+  set_precision_attr(options, [&](const std::string& k, const h5::AttrValue& v) { writer.set_attr(k, v); });
 
   torch::NoGradGuard no_grad;
+  compute::PrecisionScope precision(options.precision.parsed(), m.device);
   Progress progress("embedding images", static_cast<int64_t>(entries.size()), "images");
   const int64_t total = static_cast<int64_t>(entries.size());
   for (int64_t start = 0; start < total; start += options.batch_size) {
@@ -206,8 +215,10 @@ void embed_text_file(const ClipModelOptions& model, const std::string& prompt_pa
   writer.set_attr("prompt_file", prompt_path);
   writer.set_attr("vocabulary", tokenizer.source());
   writer.set_attr("truncated", truncated);
+  set_precision_attr(options, [&](const std::string& k, const h5::AttrValue& v) { writer.set_attr(k, v); });
 
   torch::NoGradGuard no_grad;
+  compute::PrecisionScope precision(options.precision.parsed(), m.device);
   Progress progress("embedding prompts", static_cast<int64_t>(prompts.size()), "prompts");
   const int64_t total = static_cast<int64_t>(prompts.size());
   for (int64_t start = 0; start < total; start += options.batch_size) {

@@ -9,21 +9,25 @@
 #include <string>
 #include <vector>
 
+#include "cmclip/compute/precision.hpp"
+
 namespace cmclip::clip {
 
 // Which CLIP model and vocabulary: --model, --bpe, --vision-heads, --text-heads.
 struct ClipModelOptions {
-  std::string model;   // archive, cmclip checkpoint or builtin:tiny
+  std::string model;   // archive, cmclip checkpoint, builtin:tiny or builtin:vit-b-16-random
   std::string bpe;     // empty: $CMCLIP_BPE, else the default path
   int vision_heads = 0;  // 0: checkpoint attribute, else width/64
   int text_heads = 0;
   void register_on(CLI::App& app);
 };
 
-// How to embed: --batch-size, --truncate (and the device from the common options).
+// How to embed: --batch-size, --truncate, --precision (and the device from the common
+// options).
 struct EmbedOptions {
   int64_t batch_size = 32;
   bool truncate = false;
+  compute::PrecisionOptions precision;
   std::string device = "cpu";
   void register_on(CLI::App& app);
 };

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "cmclip/compute/attention.hpp"
+#include "cmclip/compute/linear.hpp"
 #include "cmclip/core/error.hpp"
 
 namespace cmclip::clip {
@@ -23,6 +25,17 @@ at::Tensor causal_mask(int64_t n, const at::TensorOptions& options) {
 
 at::Tensor quick_gelu(const at::Tensor& z) { return z * at::sigmoid(1.702 * z); }
 
+namespace {
+// quick_gelu over a fresh activation that nobody else holds: in place when autograd
+// does not need z (one buffer and three passes instead of three buffers).
+at::Tensor quick_gelu_consuming(at::Tensor z) {
+  if (at::GradMode::is_enabled() && z.requires_grad()) return quick_gelu(z);
+  at::Tensor s = z.mul(1.702);
+  s.sigmoid_();
+  return z.mul_(s);
+}
+}  // namespace
+
 MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t width, int64_t heads) : width_(width), heads_(heads) {
   check_heads(width, heads, "head count");
   in_proj_weight = register_parameter("in_proj_weight", at::empty({3 * width, width}));
@@ -30,17 +43,9 @@ MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t width, int64_t heads) : w
   out_proj = register_module("out_proj", torch::nn::Linear(width, width));
 }
 
-at::Tensor MultiheadAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mask) {
-  const int64_t batch = x.size(0), length = x.size(1), head_dim = width_ / heads_;
-  auto qkv = at::linear(x, in_proj_weight, in_proj_bias).chunk(3, -1);
-  // [B, L, W] -> [B, heads, L, head_dim]; head j takes features [j*d, (j+1)*d).
-  auto split = [&](const at::Tensor& t) { return t.reshape({batch, length, heads_, head_dim}).transpose(1, 2); };
-  at::Tensor q = split(qkv[0]) / std::sqrt(static_cast<double>(head_dim));
-  at::Tensor k = split(qkv[1]), v = split(qkv[2]);
-  at::Tensor scores = at::matmul(q, k.transpose(-2, -1));
-  if (mask.defined()) scores = scores + mask;
-  at::Tensor out = at::matmul(at::softmax(scores, -1), v);
-  return out_proj(out.transpose(1, 2).reshape({batch, length, width_}));
+at::Tensor MultiheadAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mask, const at::Tensor& residual) {
+  at::Tensor out = compute::attention(compute::linear(x, in_proj_weight, in_proj_bias), heads_, mask);
+  return compute::linear(out, out_proj->weight, out_proj->bias, residual);
 }
 
 MlpImpl::MlpImpl(int64_t width) {
@@ -48,7 +53,10 @@ MlpImpl::MlpImpl(int64_t width) {
   c_proj = register_module("c_proj", torch::nn::Linear(4 * width, width));
 }
 
-at::Tensor MlpImpl::forward(const at::Tensor& x) { return c_proj(quick_gelu(c_fc(x))); }
+at::Tensor MlpImpl::forward(const at::Tensor& x, const at::Tensor& residual) {
+  at::Tensor h = quick_gelu_consuming(compute::linear(x, c_fc->weight, c_fc->bias));
+  return compute::linear(h, c_proj->weight, c_proj->bias, residual);
+}
 
 ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int64_t width, int64_t heads) {
   attn = register_module("attn", MultiheadAttention(width, heads));
@@ -58,8 +66,8 @@ ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int64_t width, int64_t he
 }
 
 at::Tensor ResidualAttentionBlockImpl::forward(const at::Tensor& x, const at::Tensor& mask) {
-  at::Tensor y = x + attn(ln_1(x), mask);
-  return y + mlp(ln_2(y));
+  at::Tensor y = attn(ln_1(x), mask, /*residual=*/x);
+  return mlp(ln_2(y), /*residual=*/y);
 }
 
 TransformerImpl::TransformerImpl(int64_t width, int64_t layers, int64_t heads) {

@@ -39,8 +39,9 @@ at::Tensor quick_gelu(const at::Tensor& z);
 class MultiheadAttentionImpl : public torch::nn::Module {
  public:
   MultiheadAttentionImpl(int64_t width, int64_t heads);
-  // x: [B, L, W], already layer-normed; mask: additive [L, L] or undefined.
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& mask = {});
+  // x: [B, L, W], already layer-normed; mask: additive [L, L] or undefined;
+  // residual [B, L, W], if given, is added to the output (the block's skip connection).
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& mask = {}, const at::Tensor& residual = {});
   int64_t heads() const { return heads_; }
 
   at::Tensor in_proj_weight, in_proj_bias;
@@ -55,7 +56,7 @@ TORCH_MODULE(MultiheadAttention);
 class MlpImpl : public torch::nn::Module {
  public:
   explicit MlpImpl(int64_t width);
-  at::Tensor forward(const at::Tensor& x);
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& residual = {});  // residual: added to the output
   torch::nn::Linear c_fc{nullptr}, c_proj{nullptr};
 };
 TORCH_MODULE(Mlp);

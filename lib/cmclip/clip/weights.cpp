@@ -119,7 +119,7 @@ void initialise_like_reference(Clip& clip, uint64_t seed) {
     } else if (ends_with(name, ".weight") || ends_with(name, ".bias")) {  // Linear defaults
       rng.fill_uniform(t, 1.0 / std::sqrt(static_cast<double>(fan_in_of(module + ".weight"))));
     } else {
-      throw RuntimeFailure(fmt::format("builtin:tiny: no initialisation rule for '{}'", name));
+      throw RuntimeFailure(fmt::format("built-in CLIP: no initialisation rule for '{}'", name));
     }
   }
 }
@@ -210,6 +210,36 @@ Clip clip_from_tensors(const NamedTensorList& tensors, const HeadOverrides& head
   return clip;
 }
 
+namespace {
+Clip seeded_builtin(const ClipConfig& c, const std::string& name, const std::string& vocabulary) {
+  Clip clip(c);
+  initialise_like_reference(clip, /*seed=*/0x636d636c6970ULL);  // "cmclip"
+  ClipProvenance p{name, vocabulary, {}};
+  for (const auto& item : clip->named_parameters(true)) p.stored_dtype[item.key()] = at::kFloat;
+  clip->set_provenance(std::move(p));
+  clip->eval();
+  return clip;
+}
+}  // namespace
+
+ClipConfig vit_b_16_config() {
+  ClipConfig c;
+  c.embed_dim = 512;
+  c.image_resolution = 224;
+  c.vision_layers = 12;
+  c.vision_width = 768;
+  c.vision_patch = 16;
+  c.vision_heads = 12;
+  c.context_length = 77;
+  c.vocab_size = 49408;
+  c.text_width = 512;
+  c.text_heads = 8;
+  c.text_layers = 12;
+  return c;
+}
+
+Clip builtin_vit_b_16_random() { return seeded_builtin(vit_b_16_config(), kBuiltinVitB16Random, "bpe"); }
+
 Clip builtin_tiny() {
   ClipConfig c;
   c.embed_dim = 64;
@@ -223,13 +253,7 @@ Clip builtin_tiny() {
   c.text_width = 128;
   c.text_heads = 2;
   c.text_layers = 2;
-  Clip clip(c);
-  initialise_like_reference(clip, /*seed=*/0x636d636c6970ULL);  // "cmclip"
-  ClipProvenance p{kBuiltinTiny, "byte", {}};
-  for (const auto& item : clip->named_parameters(true)) p.stored_dtype[item.key()] = at::kFloat;
-  clip->set_provenance(std::move(p));
-  clip->eval();
-  return clip;
+  return seeded_builtin(c, kBuiltinTiny, "byte");
 }
 
 NamedTensorList stored_tensors(const Clip& clip) {
@@ -311,9 +335,10 @@ Clip clip_from_checkpoint(const Checkpoint& ckpt, const HeadOverrides& heads) {
 
 Clip load_clip(const std::string& spec, const ClipLoadOptions& options) {
   if (starts_with(spec, "builtin:")) {
-    if (spec != kBuiltinTiny)
-      throw UsageError(fmt::format("unknown built-in model '{}' (known: {})", spec, kBuiltinTiny));
-    Clip clip = builtin_tiny();
+    if (spec != kBuiltinTiny && spec != kBuiltinVitB16Random)
+      throw UsageError(
+          fmt::format("unknown built-in model '{}' (known: {}, {})", spec, kBuiltinTiny, kBuiltinVitB16Random));
+    Clip clip = spec == kBuiltinTiny ? builtin_tiny() : builtin_vit_b_16_random();
     const ClipConfig& c = clip->config();
     if ((options.heads.vision_heads && *options.heads.vision_heads != c.vision_heads) ||
         (options.heads.text_heads && *options.heads.text_heads != c.text_heads))

@@ -3,7 +3,9 @@
 //  - cmclip checkpoints (format cmclip.checkpoint): /params/<state-dict name> and the
 //    config attributes clip_* (see add_clip_to_checkpoint), which CM-CLIP
 //    checkpoints carry too;
-//  - "builtin:tiny": a small seeded random model with a byte-level vocabulary.
+//  - "builtin:tiny": a small seeded random model with a byte-level vocabulary;
+//  - "builtin:vit-b-16-random": ViT-B/16 of the real shapes with seeded random weights
+//    and the BPE vocabulary (benchmarks: the real work, no download of weights).
 // The dtype used for compute is decided in one place (compute_dtype()).
 #pragma once
 #include <string>
@@ -19,6 +21,7 @@ struct Checkpoint;
 namespace cmclip::clip {
 
 inline constexpr const char* kBuiltinTiny = "builtin:tiny";
+inline constexpr const char* kBuiltinVitB16Random = "builtin:vit-b-16-random";
 
 // The dtype every CLIP tensor is converted to for compute (fp32 on CPU, as the
 // reference's clip.load(device="cpu") does). fp16 sources are upcast here.
@@ -52,6 +55,14 @@ Clip clip_from_tensors(const NamedTensorList& tensors, const HeadOverrides& head
 // reference initialize_parameters (CLIP-SPEC §4.5) from a fixed seed: the same bytes
 // on every run and machine.
 Clip builtin_tiny();
+
+// The configuration of OpenAI's ViT-B/16: embed 512, image 224/16, vision 768x12 (12
+// heads), text 512x12 (8 heads), context 77, vocabulary 49408.
+ClipConfig vit_b_16_config();
+// ViT-B/16 shapes with the reference initialisation from a fixed seed (a few seconds:
+// 150 M draws), vocabulary "bpe" (prompts need the BPE file). For benchmarks: its
+// features mean nothing.
+Clip builtin_vit_b_16_random();
 
 // The model's tensors in their source dtypes (fp16 stays fp16), named as in the
 // reference state dict, in its order.

@@ -2,6 +2,7 @@
 
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <iostream>
 #include <new>
 
@@ -20,6 +21,50 @@ class HelpFormatter : public CLI::Formatter {
  public:
   HelpFormatter() { column_width(34); }
 };
+// Levenshtein distance, for "did you mean" hints.
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+void collect_long_names(const CLI::App* app, std::vector<std::string>& out) {
+  for (const CLI::Option* o : app->get_options())
+    for (const auto& n : o->get_lnames()) out.push_back("--" + n);
+  for (const CLI::App* sub : app->get_subcommands([](const CLI::App*) { return true; }))
+    if (sub->get_name().empty()) collect_long_names(sub, out);
+}
+
+// An unknown long option is reported before anything else (CLI11 would first complain
+// about a missing required option, which hides the typo), with the closest known name.
+std::string unknown_option_message(CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) continue;
+    std::string name = arg.substr(0, arg.find('='));
+    if (app.get_option_no_throw(name)) continue;
+    std::vector<std::string> known;
+    collect_long_names(&app, known);
+    std::string best;
+    size_t best_d = 3;  // only close matches
+    for (const auto& k : known) {
+      size_t d = edit_distance(name, k);
+      if (d < best_d) {
+        best_d = d;
+        best = k;
+      }
+    }
+    return fmt::format("unknown option {}{}", name, best.empty() ? "" : fmt::format(" (did you mean {}?)", best));
+  }
+  return "";
+}
 }  // namespace
 
 CLI::Validator one_of(const std::vector<std::string>& choices) {
@@ -59,8 +104,15 @@ void Tool::without_device_option() {
 }
 
 int Tool::run(int argc, char** argv, const std::function<void()>& body) {
+  tune_malloc();  // before the first large allocation
   log::set_program(name_);
   set_command_line(argc, argv);
+  std::string unknown = unknown_option_message(app_, argc, argv);
+  if (!unknown.empty()) {
+    log::error("{}", unknown);
+    std::cerr << "Run '" << name_ << " --help' for the options.\n";
+    return static_cast<int>(ExitCode::bad_input);
+  }
   try {
     app_.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

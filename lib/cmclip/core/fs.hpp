@@ -42,6 +42,8 @@ std::string basename_of(const std::string& path);
 // `path` if absolute, else `base_dir/path`.
 std::string join_path(const std::string& base_dir, const std::string& path);
 bool file_exists(const std::string& path);
+// The canonical absolute path of an existing file or folder (realpath).
+std::string absolute_path(const std::string& path);
 bool is_directory(const std::string& path);
 std::string read_file(const std::string& path);
 

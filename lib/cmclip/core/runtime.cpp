@@ -2,6 +2,9 @@
 
 #include <dlfcn.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <H5public.h>
 #include <opencv2/core/version.hpp>
@@ -109,6 +112,17 @@ c10::Device parse_device(const std::string& spec) {
     return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   throw UsageError(fmt::format("--device '{}': expected cpu, cuda or cuda:N", spec));
+}
+
+bool tune_malloc() {
+#ifdef __GLIBC__
+  for (const char* v : {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"})
+    if (std::getenv(v)) return false;  // the user's choice
+  constexpr int kThreshold = 1 << 30;
+  return mallopt(M_MMAP_THRESHOLD, kThreshold) == 1 && mallopt(M_TRIM_THRESHOLD, kThreshold) == 1;
+#else
+  return false;
+#endif
 }
 
 void seed_everything(uint64_t seed) {

@@ -91,9 +91,9 @@ AugmentParams draw_augment(Rng& rng, const AugmentOptions& o, int resolution) {
   int side = resized_side(o, resolution);
   p.crop_x = static_cast<int>(rng.below(side - resolution + 1));
   p.crop_y = static_cast<int>(rng.below(side - resolution + 1));
-  p.flip = rng.bernoulli(o.flip_prob);
-  if (rng.bernoulli(o.rotate_prob)) p.angle = rng.uniform(-o.max_angle, o.max_angle);
-  p.jitter = rng.bernoulli(o.jitter_prob);
+  p.flip = rng.chance(o.flip_prob);
+  if (rng.chance(o.rotate_prob)) p.angle = rng.uniform(-o.max_angle, o.max_angle);
+  p.jitter = rng.chance(o.jitter_prob);
   if (p.jitter) {
     double b = rng.uniform(0, o.jitter_strength), c = rng.uniform(0, o.jitter_strength);
     double s = rng.uniform(0, o.jitter_strength), h = rng.uniform(0, o.jitter_strength);

@@ -3,9 +3,11 @@
 #include <ATen/ATen.h>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 #include "cmclip/core/random.hpp"
+#include "cmclip/core/runtime.hpp"
 
 namespace cmclip::data {
 
@@ -40,10 +42,13 @@ std::vector<std::vector<SampleRef>> sequential_batches(int64_t start, int64_t en
   return out;
 }
 
+int default_loader_threads() { return std::clamp(default_threads() / 4, 1, 8); }
+
 BatchLoader::BatchLoader(std::vector<const SampleStore*> stores, std::vector<std::vector<SampleRef>> batches,
-                         int resolution, const AugmentOptions& augment, bool train, int prefetch)
+                         int resolution, const AugmentOptions& augment, bool train, int prefetch, int threads)
     : stores_(std::move(stores)), batches_(std::move(batches)), resolution_(resolution), augment_(augment),
       train_(train), prefetch_(static_cast<size_t>(std::max(1, prefetch))) {
+  if (threads > 1) pool_ = std::make_unique<ThreadPool>(threads);
   worker_ = std::thread([this] { produce(); });
 }
 
@@ -59,21 +64,33 @@ BatchLoader::~BatchLoader() {
 Batch BatchLoader::build(const std::vector<SampleRef>& refs) const {
   Batch b;
   b.refs = refs;
-  std::vector<cv::Mat> images;
+  std::vector<cv::Mat> crops, images(refs.size());
   std::vector<int64_t> labels, modality;
-  for (const auto& ref : refs) {
+  for (const auto& ref : refs) {  // HDF5 reads on this thread only
     const SampleStore& s = *stores_.at(static_cast<size_t>(ref.store));
     cv::Mat crop(s.height(), s.width(), s.channels() == 3 ? CV_8UC3 : CV_8UC1);
     s.read_images(ref.index, 1, crop.data);
-    if (crop.channels() == 1) cv::cvtColor(crop, crop, cv::COLOR_GRAY2RGB);
-    if (train_) {
-      Rng rng(ref.aug_seed);
-      images.push_back(augment_image(crop, draw_augment(rng, augment_, resolution_), augment_, resolution_));
-    } else {
-      images.push_back(eval_image(crop, resolution_));
-    }
+    crops.push_back(crop);
     labels.push_back(s.labels()[static_cast<size_t>(ref.index)]);
     modality.push_back(s.modalities()[static_cast<size_t>(ref.index)]);
+  }
+  auto transform = [&](size_t i) {
+    cv::Mat crop = crops[i];
+    if (crop.channels() == 1) cv::cvtColor(crop, crop, cv::COLOR_GRAY2RGB);
+    if (train_) {
+      Rng rng(refs[i].aug_seed);
+      images[i] = augment_image(crop, draw_augment(rng, augment_, resolution_), augment_, resolution_);
+    } else {
+      images[i] = eval_image(crop, resolution_);
+    }
+  };
+  if (pool_) {
+    std::vector<std::future<void>> done;
+    for (size_t i = 0; i < refs.size(); ++i) done.push_back(pool_->submit([&transform, i] { transform(i); }));
+    for (auto& f : done) f.wait();
+    for (auto& f : done) f.get();  // the first failure in sample order
+  } else {
+    for (size_t i = 0; i < refs.size(); ++i) transform(i);
   }
   b.images = to_model_input(images);
   b.labels = at::tensor(labels, at::kLong);

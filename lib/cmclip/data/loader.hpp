@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "cmclip/core/thread_pool.hpp"
 #include "cmclip/data/augment.hpp"
 #include "cmclip/data/sampler.hpp"
 #include "cmclip/h5/samples.hpp"
@@ -31,12 +32,19 @@ struct Batch {
 // uint8 HWC RGB (or grey) crops -> normalised float32 [N, 3, R, R].
 at::Tensor to_model_input(const std::vector<cv::Mat>& images);
 
+// Threads that transform samples when a tool says "automatic": one per four cores (the
+// model's compute owns the others), at least 1, at most 8.
+int default_loader_threads();
+
 class BatchLoader {
  public:
   // stores[0] is the target store, stores[1] the replay store (optional).
-  // `augment` false: evaluation transform.
+  // `augment` false: evaluation transform. A background thread reads the crops (HDF5
+  // is read by one thread only) and `threads` > 1 workers transform the samples of a
+  // batch in parallel; each sample's augmentation depends only on its own seed, so the
+  // batches are the same for any thread count.
   BatchLoader(std::vector<const SampleStore*> stores, std::vector<std::vector<SampleRef>> batches,
-              int resolution, const AugmentOptions& augment, bool train, int prefetch = 2);
+              int resolution, const AugmentOptions& augment, bool train, int prefetch = 2, int threads = 1);
   ~BatchLoader();
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
@@ -65,6 +73,7 @@ class BatchLoader {
   bool stop_ = false;
   size_t produced_ = 0, consumed_ = 0;
   double wait_seconds_ = 0;
+  std::unique_ptr<ThreadPool> pool_;  // sample transforms (threads > 1)
   std::thread worker_;
 };
 

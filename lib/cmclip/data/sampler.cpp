@@ -67,7 +67,7 @@ std::vector<SampleRef> class_list(const Pool& pool, int cls, int store, int64_t 
   const auto& groups = pool.groups[cls];
   for (size_t g = 0; g < groups.size(); ++g) {
     Rng pick(derive_seed(seed, {uint64_t(store), uint64_t(cls), uint64_t(epoch), g}));
-    int64_t idx = groups[g][static_cast<size_t>(pick.below(int64_t(groups[g].size())))];
+    int64_t idx = groups[g][static_cast<size_t>(pick.below(groups[g].size()))];
     bool by_record = !pool.records.empty() && pool.records[static_cast<size_t>(idx)] >= 0;
     uint64_t key = by_record ? uint64_t(pool.records[static_cast<size_t>(idx)]) : uint64_t(idx) | (1ULL << 63);
     base.push_back({store, idx, derive_seed(seed, {0x617567ULL, uint64_t(store), key, uint64_t(epoch)})});

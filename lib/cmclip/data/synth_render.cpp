@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "cmclip/data/synth_face.hpp"
-#include "cmclip/data/synth_math.hpp"
-#include "cmclip/data/synth_rng.hpp"
+#include "cmclip/core/portable_math.hpp"
+#include "cmclip/core/random.hpp"
 
 namespace cmclip::data::synth {
 

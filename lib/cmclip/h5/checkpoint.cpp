@@ -92,6 +92,15 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
   out.commit();
 }
 
+std::map<std::string, h5::AttrValue> read_checkpoint_config(const std::string& path) {
+  h5::File f = h5::File::open(path);
+  h5::check_format(f, kCheckpointFormat, kCheckpointVersion);
+  std::map<std::string, h5::AttrValue> config;
+  h5::Group g = f.group("config");
+  for (const auto& name : g.attr_names()) config[name] = g.attr(name);
+  return config;
+}
+
 bool is_checkpoint_file(const std::string& path) {
   if (!file_exists(path)) return false;
   auto l = h5::lock();

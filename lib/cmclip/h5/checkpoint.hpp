@@ -46,6 +46,8 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt);
 // Validates format, version and structure; `with_optimizer` false skips the
 // optimiser and state tensors (inference).
 Checkpoint read_checkpoint(const std::string& path, bool with_optimizer = true);
+// The /config attributes only (cheap: no tensor is read); format checked.
+std::map<std::string, h5::AttrValue> read_checkpoint_config(const std::string& path);
 // True when `path` is an HDF5 file whose format is cmclip.checkpoint.
 bool is_checkpoint_file(const std::string& path);
 

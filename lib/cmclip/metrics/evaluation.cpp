@@ -113,7 +113,8 @@ struct LoadedSet {
   std::shared_ptr<SortedScores> scores;
 };
 
-LoadedSet load(const std::string& path, const Conventions& c, bool with_videos, const std::string& role) {
+LoadedSet load(const std::string& path, const Conventions& c, bool with_videos, const std::string& role,
+               int threads) {
   LoadedSet l;
   l.set = read_eval_set(path, with_videos);
   const std::string name = display_name(path);
@@ -123,7 +124,7 @@ LoadedSet load(const std::string& path, const Conventions& c, bool with_videos, 
   if (c.aggregation == Aggregation::video_mean) l.set = aggregate_video_mean(l.set);
   const EvalSet& s = l.set;
   l.scores = std::make_shared<SortedScores>(s.score, s.cls, s.num_types(), s.unit,
-                                            static_cast<uint32_t>(s.unit_names.size()));
+                                            static_cast<uint32_t>(s.unit_names.size()), threads);
   require_both_classes(*l.scores, name + " (" + role + ")");
   auto totals = l.scores->class_totals();
   std::string types;
@@ -240,9 +241,9 @@ Evaluation evaluate(const EvalOptions& options, uint64_t seed, int threads) {
 
   std::map<std::string, LoadedSet> devs;
   for (const auto& d : options.dev)
-    if (!devs.count(d)) devs.emplace(d, load(d, c, with_videos, "dev"));
+    if (!devs.count(d)) devs.emplace(d, load(d, c, with_videos, "dev", threads));
   std::vector<LoadedSet> tests;
-  for (const auto& t : options.test) tests.push_back(load(t, c, with_videos, "test"));
+  for (const auto& t : options.test) tests.push_back(load(t, c, with_videos, "test", threads));
   std::vector<const EvalSet*> all;
   for (const auto& [name, d] : devs) all.push_back(&d.set);
   for (const auto& t : tests) all.push_back(&t.set);

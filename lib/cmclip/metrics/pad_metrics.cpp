@@ -34,13 +34,9 @@ void require_both_classes(const SortedScores& s, const std::string& what, const 
 }
 
 OperatingPoint operating_point(const SortedScores& s, size_t cut, TieRule tie, const SampleWeights* w) {
-  std::vector<int64_t> totals(s.num_types() + 1, 0), accepted(s.num_types() + 1, 0);
+  std::vector<int64_t> totals = s.class_totals(w), accepted(s.num_types() + 1, 0);
   const size_t begin = cut < s.groups() ? s.group_begin(cut) : s.size();
-  for (size_t i = 0; i < s.size(); ++i) {
-    int64_t wi = s.weight(i, w);
-    totals[s.cls(i)] += wi;
-    if (i >= begin) accepted[s.cls(i)] += wi;
-  }
+  for (size_t i = begin; i < s.size(); ++i) accepted[s.cls(i)] += s.weight(i, w);
   OperatingPoint p;
   p.cut = cut;
   p.threshold = s.threshold_of_cut(cut, tie);
@@ -61,13 +57,17 @@ OperatingPoint operating_point(const SortedScores& s, size_t cut, TieRule tie, c
   return p;
 }
 
-size_t eer_cut(const SortedScores& s, const SampleWeights* w) {
-  BinaryTotals b = binary_totals(s, w);
-  // FAR = (attacks - a) / attacks, FRR = l / live; compared as integers over the
-  // common denominator attacks * live.
+namespace {
+// The figures found by sweeping the cuts, each as an accumulator fed every cut's
+// (live rejected, attacks rejected), so that compute_figures makes one sweep for all.
+
+// EER: FAR = (attacks - a) / attacks, FRR = l / live; compared as integers over the
+// common denominator attacks * live.
+struct EerSearch {
+  BinaryTotals b;
   size_t best = 0;
   i128 best_diff = -1, best_sum = 0;
-  s.for_each_cut(w, [&](size_t cut, int64_t l, int64_t a) {
+  void add(size_t cut, int64_t l, int64_t a) {
     i128 far = i128(b.attacks - a) * b.live, frr = i128(l) * b.attacks;
     i128 diff = far > frr ? far - frr : frr - far, sum = far + frr;
     if (best_diff < 0 || diff < best_diff || (diff == best_diff && sum < best_sum)) {
@@ -75,8 +75,57 @@ size_t eer_cut(const SortedScores& s, const SampleWeights* w) {
       best_diff = diff;
       best_sum = sum;
     }
-  });
-  return best;
+  }
+};
+
+// Twice the Mann-Whitney count: each bona fide scores 2 per attack strictly below it
+// and 1 per attack level with it (the group between two cuts).
+struct AucCount {
+  BinaryTotals b;
+  unsigned __int128 twice = 0;
+  int64_t live_below = 0, attacks_below = 0;
+  void add(size_t, int64_t l, int64_t a) {
+    const int64_t live = l - live_below, attacks = a - attacks_below;
+    twice += (unsigned __int128)(live) * uint64_t(2 * attacks_below + attacks);
+    live_below = l;
+    attacks_below = a;
+  }
+  double value() const { return double(twice) / (2.0 * double(b.live) * double(b.attacks)); }
+};
+
+// One sweep for every target. Positive attack: negatives are the bona fide (FPR =
+// l / live grows with the cut), TPR = a / attacks grows too: the last admissible cut.
+// Positive live: negatives are the attacks (FPR = (attacks - a) / attacks falls with
+// the cut), TPR = (live - l) / live falls too: the first admissible cut.
+struct TprSearch {
+  BinaryTotals b;
+  Positive positive;
+  std::array<std::optional<int64_t>, 3> best;  // the TPR numerator at each target
+  void add(size_t, int64_t l, int64_t a) {
+    for (size_t k = 0; k < kFprDenominators.size(); ++k) {
+      const int64_t d = kFprDenominators[k];
+      if (positive == Positive::attack) {
+        if (i128(l) * d <= b.live) best[k] = a;
+      } else if (!best[k] && i128(b.attacks - a) * d <= b.attacks) {
+        best[k] = b.live - l;
+      }
+    }
+  }
+  std::array<std::optional<double>, 3> value() const {
+    std::array<std::optional<double>, 3> out;
+    const int64_t negatives = positive == Positive::attack ? b.live : b.attacks;
+    const int64_t positives = positive == Positive::attack ? b.attacks : b.live;
+    for (size_t k = 0; k < kFprDenominators.size(); ++k)  // below the data's resolution: undefined
+      if (negatives >= kFprDenominators[k] && best[k]) out[k] = double(*best[k]) / double(positives);
+    return out;
+  }
+};
+}  // namespace
+
+size_t eer_cut(const SortedScores& s, const SampleWeights* w) {
+  EerSearch e{binary_totals(s, w)};
+  s.for_each_cut(w, [&](size_t cut, int64_t l, int64_t a) { e.add(cut, l, a); });
+  return e.best;
 }
 
 size_t min_hter_cut(const SortedScores& s, const SampleWeights* w) {
@@ -109,52 +158,32 @@ size_t bpcer_n_cut(const SortedScores& s, int64_t n, const SampleWeights* w) {
 }
 
 double auc(const SortedScores& s, const SampleWeights* w) {
-  BinaryTotals b = binary_totals(s, w);
-  // Twice the Mann-Whitney count: each bona fide scores 2 per attack strictly below
-  // it and 1 per attack level with it.
-  unsigned __int128 twice = 0;
-  int64_t attacks_below = 0;
-  for (size_t g = 0; g < s.groups(); ++g) {
-    size_t end = g + 1 < s.groups() ? s.group_begin(g + 1) : s.size();
-    int64_t live = 0, attacks = 0;
-    for (size_t i = s.group_begin(g); i < end; ++i) (s.cls(i) == 0 ? live : attacks) += s.weight(i, w);
-    twice += (unsigned __int128)(live) * uint64_t(2 * attacks_below + attacks);
-    attacks_below += attacks;
-  }
-  return double(twice) / (2.0 * double(b.live) * double(b.attacks));
+  AucCount c{binary_totals(s, w)};
+  s.for_each_cut(w, [&](size_t cut, int64_t l, int64_t a) { c.add(cut, l, a); });
+  return c.value();
 }
 
 std::array<std::optional<double>, 3> tpr_at_fpr(const SortedScores& s, Positive positive, const SampleWeights* w) {
-  BinaryTotals b = binary_totals(s, w);
-  const size_t targets = kFprDenominators.size();
-  std::array<std::optional<int64_t>, 3> best;  // the TPR numerator at each target
-  // One sweep for every target. Positive attack: negatives are the bona fide (FPR =
-  // l / live grows with the cut), TPR = a / attacks grows too: the last admissible cut.
-  // Positive live: negatives are the attacks (FPR = (attacks - a) / attacks falls with
-  // the cut), TPR = (live - l) / live falls too: the first admissible cut.
-  s.for_each_cut(w, [&](size_t, int64_t l, int64_t a) {
-    for (size_t k = 0; k < targets; ++k) {
-      const int64_t d = kFprDenominators[k];
-      if (positive == Positive::attack) {
-        if (i128(l) * d <= b.live) best[k] = a;
-      } else if (!best[k] && i128(b.attacks - a) * d <= b.attacks) {
-        best[k] = b.live - l;
-      }
-    }
-  });
-  std::array<std::optional<double>, 3> out;
-  const int64_t negatives = positive == Positive::attack ? b.live : b.attacks;
-  const int64_t positives = positive == Positive::attack ? b.attacks : b.live;
-  for (size_t k = 0; k < targets; ++k)  // below the data's resolution: undefined
-    if (negatives >= kFprDenominators[k] && best[k]) out[k] = double(*best[k]) / double(positives);
-  return out;
+  TprSearch t{binary_totals(s, w), positive, {}};
+  s.for_each_cut(w, [&](size_t cut, int64_t l, int64_t a) { t.add(cut, l, a); });
+  return t.value();
 }
 
 SetFigures compute_figures(const SortedScores& s, std::optional<float> threshold, TieRule tie,
                            Positive positive, const SampleWeights* w) {
   SetFigures f;
   f.totals = s.class_totals(w);
-  size_t own_eer = eer_cut(s, w);
+  // The EER cut, the AUC and TPR@FPR in one sweep of the cuts.
+  const BinaryTotals b = binary_totals(s, w);
+  EerSearch eer{b};
+  AucCount area{b};
+  TprSearch tpr{b, positive, {}};
+  s.for_each_cut(w, [&](size_t cut, int64_t l, int64_t a) {
+    eer.add(cut, l, a);
+    area.add(cut, l, a);
+    tpr.add(cut, l, a);
+  });
+  const size_t own_eer = eer.best;
   OperatingPoint at_eer = operating_point(s, own_eer, tie, w);
   f.eer = at_eer.hter;
   f.eer_threshold = at_eer.threshold;
@@ -164,8 +193,8 @@ SetFigures compute_figures(const SortedScores& s, std::optional<float> threshold
   } else {
     f.at_threshold = at_eer;
   }
-  f.auc = auc(s, w);
-  f.tpr_at_fpr = tpr_at_fpr(s, positive, w);
+  f.auc = area.value();
+  f.tpr_at_fpr = tpr.value();
   for (size_t k = 0; k < kBpcerN.size(); ++k) {
     OperatingPoint p = operating_point(s, bpcer_n_cut(s, kBpcerN[k], w), tie, w);
     f.bpcer_n[k] = p.bpcer;

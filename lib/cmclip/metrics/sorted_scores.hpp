@@ -27,8 +27,9 @@ class SortedScores {
   // `score[i]` must be finite. `cls[i]`: 0 bona fide, 1..num_types attack types.
   // `unit[i]` < num_units is the resampling unit of sample i; an empty `unit` makes
   // every sample its own unit.
+  // `threads` share the sort (the result does not depend on their number).
   SortedScores(const std::vector<float>& score, const std::vector<int16_t>& cls, int num_types,
-               const std::vector<uint32_t>& unit = {}, uint32_t num_units = 0);
+               const std::vector<uint32_t>& unit = {}, uint32_t num_units = 0, int threads = 1);
 
   size_t size() const { return score_.size(); }
   size_t groups() const { return group_begin_.size() - 1; }
@@ -77,15 +78,16 @@ class SortedScores {
   std::vector<float> score_;
   std::vector<int16_t> cls_;
   std::vector<uint32_t> unit_;
-  std::vector<size_t> group_begin_;  // groups() + 1 entries, last = size()
+  std::vector<uint32_t> group_begin_;  // groups() + 1 entries, last = size() (< 2^32)
   std::vector<int16_t> unit_class_;
+  std::vector<int64_t> totals_;  // unweighted class_totals
   int num_types_;
   uint32_t num_units_;
 };
 
-// Sorts `keys` by their upper 32 bits (LSD radix, two 16-bit passes; equal keys keep
-// their order). Exposed for the tests.
-void radix_sort_by_high32(std::vector<uint64_t>& keys);
+// Sorts `keys` by their upper 32 bits (LSD radix, three 11-bit passes; equal keys keep
+// their order), on `threads` threads. Exposed for the tests.
+void radix_sort_by_high32(std::vector<uint64_t>& keys, int threads = 1);
 // Order-preserving map of a finite float to uint32 (-0 and +0 map alike).
 uint32_t sortable_key(float x);
 

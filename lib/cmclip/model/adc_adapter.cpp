@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cmclip/clip/model.hpp"
+#include "cmclip/compute/linear.hpp"
 
 namespace cmclip::model {
 
@@ -60,14 +61,14 @@ torch::Tensor AdcAdapterImpl::forward(const torch::Tensor& z) {
   const auto grid = static_cast<int64_t>(std::lround(std::sqrt(double(tokens - 1))));
   if (grid * grid != tokens - 1)
     throw std::invalid_argument(fmt::format("ADC-Adapter: {} tokens are not 1 + a square grid", tokens));
-  torch::Tensor d = quick_gelu(down->forward(z));
+  torch::Tensor d = quick_gelu(compute::linear(z, down->weight, down->bias));
   torch::Tensor cls = d.select(1, 0);                                   // [B, r]
   torch::Tensor patches = d.slice(1, 1).transpose(1, 2).reshape({b, r, grid, grid});
   patches = conv->forward(patches).reshape({b, r, grid * grid}).transpose(1, 2);
   if (options_.conv_on_cls) cls = conv->forward(cls.view({b, r, 1, 1})).view({b, r});
   torch::Tensor merged = torch::cat({cls.unsqueeze(1), patches}, 1);
   merged = dropout->forward(quick_gelu(merged));
-  torch::Tensor out = up->forward(merged);
+  torch::Tensor out = compute::linear(merged, up->weight, up->bias);
   return options_.scale == 1.0 ? out : out * options_.scale;
 }
 

@@ -104,24 +104,29 @@ at::Tensor FasModelImpl::encode_images(const at::Tensor& images) {
   }
   for (int64_t i = first; i < visual->num_blocks(); ++i) {
     auto& blk = visual->block(i);
+    // x + attn(h) + adapter(h): the sum of the skip connection and the adapter goes in
+    // as the residual of the layer's last product.
     at::Tensor h = blk->ln_1->forward(x);
-    at::Tensor a = blk->attn->forward(h);
-    if (auto ad = adapter_at(i, 0)) a = a + ad->forward(h);
-    x = x + a;
+    at::Tensor skip = x;
+    if (auto ad = adapter_at(i, 0)) skip = x + ad->forward(h);
+    x = blk->attn->forward(h, {}, skip);
     h = blk->ln_2->forward(x);
-    at::Tensor m = blk->mlp->forward(h);
-    if (auto ad = adapter_at(i, 1)) m = m + ad->forward(h);
-    x = x + m;
+    skip = x;
+    if (auto ad = adapter_at(i, 1)) skip = x + ad->forward(h);
+    x = blk->mlp->forward(h, skip);
   }
   return visual->head(x);
 }
 
 at::Tensor FasModelImpl::image_features(const at::Tensor& images) { return normalise(encode_images(images)); }
 
+c10::Device FasModelImpl::device() const { return clip_->logit_scale.device(); }
+
 at::Tensor FasModelImpl::zero_shot_text() {
-  if (!zero_shot_features_.defined()) {
+  // Computed once per device (the model may have moved since).
+  if (!zero_shot_features_.defined() || zero_shot_features_.device() != device()) {
     torch::NoGradGuard g;
-    zero_shot_features_ = normalise(clip_->encode_text(zero_shot_tokens_));
+    zero_shot_features_ = normalise(clip_->encode_text(zero_shot_tokens_.to(device())));
   }
   return zero_shot_features_;
 }
@@ -155,7 +160,7 @@ ModelOutput FasModelImpl::forward(const at::Tensor& images, const std::vector<in
 }
 
 at::Tensor FasModelImpl::modality_slots(const at::Tensor& codes) const {
-  at::Tensor c = codes.to(at::kLong).contiguous();
+  at::Tensor c = codes.to(at::kCPU, at::kLong).contiguous();
   std::vector<int64_t> slots(static_cast<size_t>(c.numel()));
   const int64_t* p = c.data_ptr<int64_t>();
   for (size_t i = 0; i < slots.size(); ++i) {
@@ -167,25 +172,28 @@ at::Tensor FasModelImpl::modality_slots(const at::Tensor& codes) const {
                                    fmt::join(options_.modalities, ",")));
     slots[i] = it - modality_codes_.begin();
   }
-  return at::tensor(slots, at::kLong);
+  return at::tensor(slots, at::kLong).to(device());
 }
 
 at::Tensor FasModelImpl::score(const at::Tensor& images, const at::Tensor& modality, at::Tensor* features) {
   torch::NoGradGuard g;
-  ModelOutput out = forward(images);
-  if (features) *features = out.image_features;
-  at::Tensor p = out.category.softmax(-1).select(1, 1);
-  if (options_.score == "fg-ensemble" && method_ == Method::cm_clip) {
-    if (!modality.defined()) throw std::invalid_argument("fg-ensemble scoring needs the samples' modalities");
-    at::Tensor slots = modality_slots(modality);
-    // Fine-grained prompts at each sample's own modality.
-    PromptFeatures t = prompt->forward(out.image_features, /*fine=*/true, /*plain=*/false);
-    at::Tensor scale = clip_->logit_scale.exp();
-    at::Tensor fine = scale * (out.image_features.view({images.size(0), 1, 1, -1}) * t.fine).sum(-1);  // [B, M, K]
-    at::Tensor own = fine.gather(1, slots.view({-1, 1, 1}).expand({-1, 1, fine.size(2)})).squeeze(1);
-    p = 0.5 * (p + own.softmax(-1).select(1, 1));
+  if (options_.score != "fg-ensemble" || method_ != Method::cm_clip) {
+    ModelOutput out = forward(images);
+    if (features) *features = out.image_features;
+    return out.category.softmax(-1).select(1, 1);
   }
-  return p;
+  if (!modality.defined()) throw std::invalid_argument("fg-ensemble scoring needs the samples' modalities");
+  at::Tensor slots = modality_slots(modality);
+  at::Tensor f = image_features(images);
+  if (features) *features = f;
+  // The category and the fine-grained prompts in one text-encoder call.
+  PromptFeatures t = prompt->forward(f, /*fine=*/true, /*plain=*/false);
+  at::Tensor scale = clip_->logit_scale.exp();
+  at::Tensor category = scale * (f.unsqueeze(1) * t.category).sum(-1);                // [B, K]
+  at::Tensor fine = scale * (f.view({images.size(0), 1, 1, -1}) * t.fine).sum(-1);  // [B, M, K]
+  // Fine-grained prompts at each sample's own modality.
+  at::Tensor own = fine.gather(1, slots.view({-1, 1, 1}).expand({-1, 1, fine.size(2)})).squeeze(1);
+  return 0.5 * (category.softmax(-1).select(1, 1) + own.softmax(-1).select(1, 1));
 }
 
 LossTerms FasModelImpl::loss(const ModelOutput& out, const at::Tensor& labels, const at::Tensor& modality_codes) {
@@ -222,7 +230,7 @@ void FasModelImpl::save_to(Checkpoint& ckpt) {
   options_.to_config(ckpt.config);
   ckpt.config["architecture"] = std::string("cmclip/clip-vit");
   for (auto& [name, t] : trainable()) {
-    ckpt.params.emplace_back(name, t.detach().clone());
+    ckpt.params.emplace_back(name, t.detach().to(at::kCPU).clone());
     ckpt.trainable.push_back(name);
   }
 }

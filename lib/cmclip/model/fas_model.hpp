@@ -58,6 +58,8 @@ class FasModelImpl : public torch::nn::Module {
   // Parameters that train, named as in the checkpoint (prompt.*, adapters.*, head.*).
   NamedTensors trainable();
   const ModelOptions& options() const { return options_; }
+  // Where the model's tensors live (inputs go there: to(device()) before forward).
+  c10::Device device() const;
   Method method() const { return method_; }
   clip::Clip& clip() { return clip_; }
 

@@ -53,17 +53,22 @@ PromptLearnerImpl::PromptLearnerImpl(clip::Clip clip, const clip::Tokenizer& tok
   }
 }
 
+std::vector<int64_t> prompt_token_ids(const clip::Tokenizer& tok, const std::string& words, int64_t n_ctx) {
+  std::vector<int64_t> row{tok.sot()};
+  row.insert(row.end(), static_cast<size_t>(n_ctx), 0);
+  auto text = tok.encode(words + ".");
+  row.insert(row.end(), text.begin(), text.end());
+  row.push_back(tok.eot());
+  return row;
+}
+
 PromptLearnerImpl::Family PromptLearnerImpl::make_family(const std::vector<std::string>& words, int64_t contexts,
                                                          const clip::Tokenizer& tok, const std::string& name) {
   std::vector<int64_t> ids;
   std::vector<int64_t> eot;
   const int64_t n_ctx = contexts * spec_.n_ctx;
   for (const auto& w : words) {
-    std::vector<int64_t> row{tok.sot()};
-    row.insert(row.end(), static_cast<size_t>(n_ctx), 0);  // placeholders, replaced by context vectors
-    auto text = tok.encode(w + ".");
-    row.insert(row.end(), text.begin(), text.end());
-    row.push_back(tok.eot());
+    std::vector<int64_t> row = prompt_token_ids(tok, w, n_ctx);
     eot.push_back(static_cast<int64_t>(row.size()) - 1);
     row.resize(static_cast<size_t>(length_), 0);
     ids.insert(ids.end(), row.begin(), row.end());
@@ -117,7 +122,7 @@ PromptFeatures PromptLearnerImpl::forward(const at::Tensor& image_features, bool
   }
   if (fine && spec_.modality) {
     at::Tensor mod_ctx = modality_ctx;
-    if (!perm.empty()) mod_ctx = modality_ctx.index_select(0, at::tensor(perm, at::kLong));
+    if (!perm.empty()) mod_ctx = modality_ctx.index_select(0, at::tensor(perm, at::kLong).to(modality_ctx.device()));
     // [B|1, K, M, 2n, W]: content(k) (+π) then modality(σ(m)).
     at::Tensor c = cat_ctx.unsqueeze(2).expand({cat_ctx.size(0), k, m, n, w});
     at::Tensor mc = mod_ctx.view({1, 1, m, n, w});

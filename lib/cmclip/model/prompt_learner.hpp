@@ -44,6 +44,10 @@ struct PromptFeatures {
   at::Tensor modality_plain;  // [M, E] without π, when asked for
 };
 
+// The token ids of one learned prompt: [SOT] n_ctx placeholders (id 0, replaced by
+// context vectors) then "words." and [EOT], unpadded.
+std::vector<int64_t> prompt_token_ids(const clip::Tokenizer& tok, const std::string& words, int64_t n_ctx);
+
 class PromptLearnerImpl : public torch::nn::Module {
  public:
   PromptLearnerImpl(clip::Clip clip, const clip::Tokenizer& tokenizer, PromptSpec spec);

@@ -8,10 +8,12 @@
 
 #include <fmt/format.h>
 
+#include "cmclip/compute/precision.hpp"
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
 #include "cmclip/core/log.hpp"
 #include "cmclip/core/progress.hpp"
+#include "cmclip/core/runtime.hpp"
 #include "cmclip/data/loader.hpp"
 #include "cmclip/h5/checkpoint.hpp"
 #include "cmclip/h5/samples.hpp"
@@ -108,7 +110,9 @@ int64_t score_sample_store(const std::string& model_path, const std::string& bpe
   metrics::ShardSpec shard = o.shard.empty() ? metrics::ShardSpec{} : metrics::ShardSpec::parse(o.shard);
   auto [first, last] = shard.rows(static_cast<int64_t>(selected.size()));
 
+  const c10::Device device = parse_device(o.device);
   LoadedModel m = load_model_checkpoint(model_path, bpe);
+  m.model->to(device);
   const int64_t dim = o.features ? m.model->clip()->config().embed_dim : 0;
   std::unique_ptr<RowSink> sink;
   if (o.format == "tsv") {
@@ -116,7 +120,9 @@ int64_t score_sample_store(const std::string& model_path, const std::string& bpe
   } else {
     auto h5 = std::make_unique<H5Sink>(output, dim, store);
     ScoreWriter& w = h5->writer();
-    w.set_attr(metrics::kShardModelHash, m.content_hash);
+    // Shards computed in other arithmetic must not merge silently: bf16 marks the hash.
+    w.set_attr(metrics::kShardModelHash, o.precision == "bf16" ? m.content_hash + "+bf16" : m.content_hash);
+    w.set_attr("precision", o.precision);
     w.set_attr(metrics::kShardSamplesFingerprint, store.fingerprint() + selection);
     w.set_attr(metrics::kShardSamplesTotal, static_cast<int64_t>(selected.size()));
     if (!o.shard.empty()) w.set_attr(metrics::kShardAttr, shard.str());
@@ -139,13 +145,16 @@ int64_t score_sample_store(const std::string& model_path, const std::string& bpe
   }
   int res = static_cast<int>(m.model->clip()->config().image_resolution);
   data::BatchLoader loader({&store}, batches, res, data::AugmentOptions{}, /*train=*/false);
+  compute::PrecisionScope precision(compute::parse_precision(o.precision), device);
   Progress progress("scoring", last - first, "samples");
   int64_t batch_start = first - first % o.batch_size;
   data::Batch batch;
   while (loader.next(batch)) {
     at::Tensor features;
-    at::Tensor scores = m.model->score(batch.images, batch.modality, o.features ? &features : nullptr).contiguous();
-    if (o.features) features = features.contiguous();
+    at::Tensor scores = m.model->score(batch.images.to(device), batch.modality, o.features ? &features : nullptr)
+                            .to(at::kCPU, at::kFloat)  // bf16 under CUDA autocast
+                            .contiguous();
+    if (o.features) features = features.to(at::kCPU, at::kFloat).contiguous();
     const int64_t n = static_cast<int64_t>(batch.refs.size());
     // The batch's indices ascend: one read of the string columns covers them.
     const int64_t lo = batch.refs.front().index, span = batch.refs.back().index - lo + 1;

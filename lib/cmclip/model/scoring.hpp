@@ -17,6 +17,8 @@ struct ScoreStoreOptions {
   bool features = false;      // also /features (normalised image features)
   std::string format = "h5";  // h5 | tsv
   int64_t batch_size = 32;
+  std::string device = "cpu";      // from the common options
+  std::string precision = "fp32";  // fas-embed's --precision
   void register_on(CLI::App& app);
 };
 

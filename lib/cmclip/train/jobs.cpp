@@ -9,6 +9,7 @@
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
 #include "cmclip/core/log.hpp"
+#include "cmclip/core/runtime.hpp"
 #include "cmclip/h5/checkpoint.hpp"
 #include "cmclip/train/distributed.hpp"
 
@@ -72,6 +73,20 @@ void log_result(const TrainResult& r, const std::string& output) {
     log::info("done: {} epochs; model in {}", r.epochs_done, output);
 }
 
+// A few-shot checkpoint refers to its frozen CLIP instead of copying it. When the
+// --init checkpoint holds the weights, refer to that file (by its name when it sits
+// beside the output, else by absolute path): the user has it, unlike perhaps the
+// archive it was made from. The content hash guards the reference either way.
+void refer_to_init_weights(clip::Clip& c, const std::string& init, const std::string& output) {
+  auto config = read_checkpoint_config(init);
+  auto embedded = config.find("clip_weights_embedded");
+  if (embedded == config.end() || h5::attr_to_string(embedded->second) != "1") return;
+  std::string init_abs = absolute_path(init), out_dir = absolute_path(dirname_of(output));
+  clip::ClipProvenance p = c->provenance();
+  p.source = dirname_of(init_abs) == out_dir ? basename_of(init_abs) : init_abs;
+  c->set_provenance(std::move(p));
+}
+
 void register_dev(CLI::App& app, std::string& path, std::string& modality) {
   app.add_option("--dev", path, "Development sample store: evaluated each epoch, selects the kept checkpoint")
       ->check(CLI::ExistingFile);
@@ -80,7 +95,8 @@ void register_dev(CLI::App& app, std::string& path, std::string& modality) {
 }  // namespace
 
 void PretrainOptions::register_on(CLI::App& app) {
-  app.add_option("--clip", clip, "CLIP to start from: OpenAI archive (ViT-B-16.pt), cmclip checkpoint, builtin:tiny")
+  app.add_option("--clip", clip, "CLIP to start from: OpenAI archive (ViT-B-16.pt), cmclip checkpoint, builtin:tiny "
+                 "(or builtin:vit-b-16-random for benchmarks)")
       ->required();
   app.add_option("--bpe", bpe, "CLIP BPE vocabulary (default $CMCLIP_BPE, then ~/.cache/cmclip)");
   app.add_option("--vision-heads", heads.vision_heads, "Vision attention heads (default: width/64)");
@@ -124,6 +140,7 @@ TrainResult run_pretrain(const PretrainOptions& o, const CommonOptions& common) 
   std::optional<DevSet> dev = open_dev(o.dev_path, o.dev_modality, o.modality, dev_store);
   auto filter = modality_filter(o.modality);
   model::LoadedModel m = model::new_model(o.clip, o.model, o.bpe, o.heads, common.seed);
+  m.model->to(parse_device(common.device));
   check_prompt_modality(m.model, filter, "--modality");
   if (dev) check_prompt_modality(m.model, dev->modality, "the dev modality");
   log::info("model: {} over CLIP {} ({}), {} trainable parameters", o.model.method, o.clip,
@@ -163,7 +180,9 @@ TrainResult run_fewshot(const FewshotOptions& o, const CommonOptions& common) {
   model::LoadedModel m = from_checkpoint ? model::load_model_checkpoint(o.init, o.bpe)
                                          : model::new_model(o.init, o.model, o.bpe, {}, common.seed);
   if (from_checkpoint) check_model_options_agree(o.model, m.model->options(), o.init);
+  m.model->to(parse_device(common.device));
   check_prompt_modality(m.model, target, "--modality");
+  if (from_checkpoint && !o.embed_clip) refer_to_init_weights(m.model->clip(), o.init, o.training.output);
   TrainJob job;
   job.model = &m;
   job.train = &train_store;

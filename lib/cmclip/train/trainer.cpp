@@ -37,6 +37,11 @@ void TrainOptions::register_on(CLI::App& app, int64_t default_epochs) {
   g->add_option("--select-by", select_by, "Keep the checkpoint with the best dev auc or hter")
       ->capture_default_str()->check(one_of({"auc", "hter"}));
   g->add_flag("--resume", resume, "Continue the run from OUT.last.h5 (same options and thread count)");
+  g->add_option("--loader-threads", loader_threads,
+                "Threads that decode and augment the next batches while the model computes (0: automatic)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
+  precision.register_on(*g);
   augment.register_on(app);
 }
 
@@ -70,7 +75,7 @@ std::vector<float> score_samples(model::FasModel& model, const SampleStore& stor
   std::vector<float> out;
   data::Batch batch;
   while (loader.next(batch)) {
-    at::Tensor p = model->score(batch.images, batch.modality).contiguous();
+    at::Tensor p = model->score(batch.images.to(model->device()), batch.modality).to(at::kCPU, at::kFloat).contiguous();
     out.insert(out.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
   }
   model->train(was_training);
@@ -92,6 +97,25 @@ DevMetrics dev_metrics(const std::vector<float>& scores, const std::vector<int8_
   d.eer_threshold = f.eer_threshold;
   d.samples = static_cast<int64_t>(scores.size());
   return d;
+}
+
+StepResult training_step(model::FasModel& model, const data::Batch& batch, const std::vector<int64_t>& perm,
+                         Optimizer& optimizer, double lr, double clip_norm, Communicator& comm) {
+  const c10::Device device = model->device();
+  StepResult r;
+  model::ModelOutput out = model->forward(batch.images.to(device), perm);
+  r.loss = model->loss(out, batch.labels.to(device), batch.modality);
+  r.diverged = comm.any(!std::isfinite(r.loss.terms.at("total")));
+  if (r.diverged) return r;
+  optimizer.zero_grad();
+  r.loss.total.backward();
+  std::vector<at::Tensor> grads;
+  for (const auto& [n, p] : optimizer.params())
+    if (p.grad().defined()) grads.push_back(p.grad());
+  comm.allreduce_mean(grads);
+  clip_grad_norm(optimizer.params(), clip_norm);
+  optimizer.step(lr);
+  return r;
 }
 
 namespace {
@@ -249,7 +273,8 @@ TrainResult Run::execute() {
   }
   const int res = static_cast<int>(model_->clip()->config().image_resolution);
   const std::vector<const SampleStore*> stores{job_.train, job_.replay};
-  const NamedTensors params = model_->trainable();
+  const int loader_threads = to_.loader_threads > 0 ? to_.loader_threads : data::default_loader_threads();
+  compute::PrecisionScope precision(to_.precision.parsed(), model_->device());
   bool cm_clip = model_->method() == model::Method::cm_clip;
 
   signals::enable_graceful_stop(true);
@@ -274,7 +299,7 @@ TrainResult Run::execute() {
     std::vector<std::vector<data::SampleRef>> mine;
     for (size_t s = static_cast<size_t>(state_.step_in_epoch); s < plan_batches.size(); ++s)
       mine.push_back(data::rank_slice(plan_batches[s], comm_.rank(), world));
-    data::BatchLoader loader(stores, mine, res, to_.augment, /*train=*/true);
+    data::BatchLoader loader(stores, mine, res, to_.augment, /*train=*/true, /*prefetch=*/2, loader_threads);
     Progress progress(fmt::format("epoch {}/{}", state_.epoch + 1, to_.epochs),
                       static_cast<int64_t>(mine.size()), "steps");
     std::map<std::string, double> sums;
@@ -292,23 +317,15 @@ TrainResult Run::execute() {
         for (int64_t i = 0; i < model_->prompt->modalities(); ++i) perm.push_back(i);
         rng.shuffle(perm);
       }
-      model::ModelOutput out = model_->forward(batch.images, perm);
-      model::LossTerms loss = model_->loss(out, batch.labels, batch.modality);
-      bool diverged = comm_.any(!std::isfinite(loss.terms.at("total")));
-      if (diverged)
+      StepResult step = training_step(model_, batch, perm, optimizer_,
+                                      scheduled_lr(state_.global_step, total_steps, warmup, oo_), oo_.clip_grad_norm,
+                                      comm_);
+      if (step.diverged)
         throw RuntimeFailure(fmt::format("the training loss became {} at epoch {}, step {}: stopping; the last good "
                                          "checkpoint is {} (try a lower --lr)",
-                                         loss.terms.at("total"), state_.epoch + 1, state_.step_in_epoch + 1,
+                                         step.loss.terms.at("total"), state_.epoch + 1, state_.step_in_epoch + 1,
                                          last_checkpoint_path(to_.output)));
-      optimizer_.zero_grad();
-      loss.total.backward();
-      std::vector<at::Tensor> grads;
-      for (const auto& [n, p] : params)
-        if (p.grad().defined()) grads.push_back(p.grad());
-      comm_.allreduce_mean(grads);
-      clip_grad_norm(params, oo_.clip_grad_norm);
-      optimizer_.step(scheduled_lr(state_.global_step, total_steps, warmup, oo_));
-      for (const auto& [k, v] : loss.terms) sums[k] += v;
+      for (const auto& [k, v] : step.loss.terms) sums[k] += v;
       ++steps_done;
       images += batch.images.size(0);
       ++state_.global_step;

@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "cmclip/compute/precision.hpp"
 #include "cmclip/data/augment.hpp"
+#include "cmclip/data/loader.hpp"
 #include "cmclip/data/sampler.hpp"
 #include "cmclip/h5/samples.hpp"
 #include "cmclip/model/fas_model.hpp"
@@ -31,6 +33,8 @@ struct TrainOptions {
   bool resume = false;
   std::string output;
   data::AugmentOptions augment;
+  compute::PrecisionOptions precision;
+  int loader_threads = 0;  // decoding threads of the data loader (0: automatic)
 
   void register_on(CLI::App& app, int64_t default_epochs);
   void validate() const;
@@ -76,6 +80,17 @@ struct TrainResult {
 };
 
 TrainResult train(TrainJob& job, const TrainOptions& options, const OptimizerOptions& opt, Communicator& comm);
+
+// One optimisation step exactly as train() takes it: the batch moved to the model's
+// device, forward (with the modality permutation `perm`), the method's loss, and
+// unless the loss is not finite on some rank: backward, gradient all-reduce, clipping
+// to clip_norm and the update at `lr`. The benchmark times this function.
+struct StepResult {
+  model::LossTerms loss;
+  bool diverged = false;  // the loss was not finite on some rank: nothing was updated
+};
+StepResult training_step(model::FasModel& model, const data::Batch& batch, const std::vector<int64_t>& perm,
+                         Optimizer& optimizer, double lr, double clip_norm, Communicator& comm);
 
 // P(live) for samples `indices` of `store` (eval transform, no augmentation).
 std::vector<float> score_samples(model::FasModel& model, const SampleStore& store,

@@ -1,4 +1,4 @@
-// Elementary functions for fas-synth made of +, -, *, / and exact operations only
+// Elementary functions (fas-synth's renderer, the seeded normal distribution) made of +, -, *, / and exact operations only
 // (floor, sqrt, exponent bit fields), so their results are the same bits on every IEEE-754
 // machine. glibc picks different exp/pow/sin/cos code for CPUs with and without FMA,
 // and those may differ in the last bit, which would now and then flip a pixel of an
@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace cmclip::data::synth::dmath {
+namespace cmclip::dmath {
 
 inline uint32_t bits_of(float x) {
   uint32_t b;
@@ -109,4 +109,4 @@ inline float atan2(float y, float x) {
 
 inline float asin(float t) { return atan2(t, std::sqrt(std::fmax(0.0f, 1 - t * t))); }
 
-}  // namespace cmclip::data::synth::dmath
+}  // namespace cmclip::dmath

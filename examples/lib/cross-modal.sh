@@ -1,0 +1,62 @@
+# The cross-modal few-shot protocol shared by the dataset recipes (sourced, not run).
+# Given sample stores train.h5, dev.h5 and test.h5 (all modalities) in $WORK:
+#   1. fas-pretrain on the RGB training samples (dev-selected on RGB dev);
+#   2. for each target modality in $TARGETS (depth, nir): the RGB model before
+#      adaptation, then fas-fewshot with K = $SHOTS videos per class for each seed in
+#      $SEEDS, each scored on the target's dev and test samples;
+#   3. fas-eval: thresholds from the target's dev set applied to its test set, each
+#      seed reported, then mean ± std; a ROC plot per target.
+# Settings (environment): FAS_BIN (folder of the tools, default: on PATH), CLIP
+# (default ~/.cache/cmclip/ViT-B-16.pt), SHOTS (5), SEEDS ("1 2 3 4 5"), TARGETS
+# ("depth nir"), PRETRAIN_EPOCHS (10), FEWSHOT_EPOCHS (30), BATCH (32), THREADS.
+
+: "${CLIP:=${CMCLIP_HOME:-$HOME/.cache/cmclip}/ViT-B-16.pt}"
+: "${SHOTS:=5}" "${SEEDS:=1 2 3 4 5}" "${TARGETS:=depth nir}"
+: "${PRETRAIN_EPOCHS:=10}" "${FEWSHOT_EPOCHS:=30}" "${BATCH:=32}"
+
+# fas TOOL ARGS...: runs a tool from $FAS_BIN or PATH.
+fas() {
+  local tool=$1; shift
+  if [[ -n "${FAS_BIN:-}" ]]; then "$FAS_BIN/$tool" ${THREADS:+--threads "$THREADS"} "$@"
+  else "$tool" ${THREADS:+--threads "$THREADS"} "$@"; fi
+}
+
+# require_file PATH WHAT: stops with a message saying what is missing.
+require_file() {
+  [[ -e "$1" ]] && return 0
+  echo "missing: $2 ($1)" >&2
+  return 1
+}
+
+check_clip() {
+  if [[ "$CLIP" != builtin:* ]] && [[ ! -f "$CLIP" ]]; then
+    echo "missing: the CLIP weights $CLIP; run scripts/fetch-clip.sh, or set CLIP=/path/to/ViT-B-16.pt" >&2
+    return 1
+  fi
+}
+
+run_cross_modal_protocol() {
+  cd "$WORK"
+  for f in train.h5 dev.h5 test.h5; do require_file "$f" "a preprocessed sample store" || return 1; done
+  check_clip || return 1
+  [[ -s pretrain.h5 ]] || fas fas-pretrain --clip "$CLIP" --train train.h5 --modality rgb --dev dev.h5 \
+    --epochs "$PRETRAIN_EPOCHS" --batch-size "$BATCH" -o pretrain.h5
+  for target in $TARGETS; do
+    fas fas-embed --model pretrain.h5 --data dev.h5 --modality "$target" -o "$target-dev-before.h5"
+    fas fas-embed --model pretrain.h5 --data test.h5 --modality "$target" -o "$target-test-before.h5"
+    local devs=() tests=()
+    for seed in $SEEDS; do
+      local ckpt="$target-k$SHOTS-seed$seed.h5"
+      [[ -s "$ckpt" ]] || fas fas-fewshot --init pretrain.h5 --train train.h5 --modality "$target" \
+        --shots "$SHOTS" --seed "$seed" --dev dev.h5 --epochs "$FEWSHOT_EPOCHS" --batch-size "$((SHOTS * 2 < BATCH ? SHOTS * 2 : BATCH))" \
+        -o "$ckpt"
+      fas fas-embed --model "$ckpt" --data dev.h5 --modality "$target" -o "$target-dev-seed$seed.h5"
+      fas fas-embed --model "$ckpt" --data test.h5 --modality "$target" -o "$target-test-seed$seed.h5"
+      devs+=("$target-dev-seed$seed.h5")
+      tests+=("$target-test-seed$seed.h5")
+    done
+    fas fas-eval --dev "$target-dev-before.h5" --test "$target-test-before.h5" -o "$target-before.txt"
+    fas fas-eval --dev "${devs[@]}" --test "${tests[@]}" --plot "$target-roc.png" -o "$target-k$SHOTS.txt"
+    echo "$target: before adaptation in $WORK/$target-before.txt, after $SHOTS-shot in $WORK/$target-k$SHOTS.txt"
+  done
+}

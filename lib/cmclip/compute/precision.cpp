@@ -1,0 +1,123 @@
+#include "cmclip/compute/precision.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+#include <ATen/autocast_mode.h>
+#include <c10/core/Device.h>
+#include <torch/version.h>
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+
+#include <fmt/format.h>
+
+#include "cmclip/compute/linear.hpp"
+#include "cmclip/core/app.hpp"
+#include "cmclip/core/error.hpp"
+#include "cmclip/core/log.hpp"
+
+// LibTorch 2.4 made the autocast switches per device type; 1.13 to 2.3 have one
+// function pair per device.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define CMCLIP_AUTOCAST_PER_DEVICE_TYPE 1
+#endif
+
+namespace cmclip::compute {
+
+namespace {
+thread_local Precision g_precision = Precision::fp32;
+thread_local int g_bf16_depth = 0;
+
+bool autocast_enabled(c10::DeviceType t) {
+#ifdef CMCLIP_AUTOCAST_PER_DEVICE_TYPE
+  return at::autocast::is_autocast_enabled(t);
+#else
+  return t == c10::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+
+void set_autocast(c10::DeviceType t, bool enabled) {
+#ifdef CMCLIP_AUTOCAST_PER_DEVICE_TYPE
+  if (enabled) at::autocast::set_autocast_dtype(t, at::kBFloat16);
+  at::autocast::set_autocast_enabled(t, enabled);
+#else
+  if (t == c10::kCUDA) {
+    if (enabled) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(enabled);
+  } else {
+    if (enabled) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(enabled);
+  }
+#endif
+}
+
+void describe_once(bool autocast, const c10::Device& device) {
+  static std::atomic<bool> said{false};
+  if (said.exchange(true)) return;
+  if (autocast) {
+    log::info("precision bf16: LibTorch autocast on {} (matrix products in bf16, the rest in fp32)", device.str());
+  } else {
+    log::info("precision bf16: linear layers on oneDNN's bf16 GEMM with fp32 sums; everything else in fp32");
+    if (!cpu_has_avx512_bf16())
+      log::warn("this CPU has no AVX512-BF16 instructions: bf16 products are emulated and are likely slower than "
+                "--precision fp32");
+  }
+}
+}  // namespace
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32") return Precision::fp32;
+  if (name == "bf16") return Precision::bf16;
+  throw UsageError(fmt::format("--precision '{}': expected fp32 or bf16", name));
+}
+
+const char* precision_name(Precision p) { return p == Precision::bf16 ? "bf16" : "fp32"; }
+
+void PrecisionOptions::register_on(CLI::App& app) {
+  app.add_option("--precision", precision,
+                 "Arithmetic of the matrix products: fp32, or bf16 (bf16 operands, fp32 sums; faster on CPUs "
+                 "with AVX512-BF16 and on CUDA; see the manual for the drift)")
+      ->capture_default_str()
+      ->check(one_of({"fp32", "bf16"}));
+}
+
+bool cpu_has_avx512_bf16() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) return false;
+  return (eax >> 5) & 1u;  // CPUID.(EAX=7,ECX=1):EAX[5] = AVX512_BF16
+#else
+  return false;  // not an x86 CPU (an ARM GPU node: bf16 runs on the GPU)
+#endif
+}
+
+Precision current_precision() { return g_precision; }
+
+PrecisionScope::PrecisionScope(Precision p, const c10::Device& device)
+    : previous_(g_precision), device_type_(static_cast<int>(device.type())) {
+  g_precision = p;
+  if (p == Precision::bf16) ++g_bf16_depth;
+  // Products that compute::linear() does not take over go through LibTorch's autocast.
+  const bool need_autocast = p == Precision::bf16 && (!device.is_cpu() || !onednn_gemm_available());
+  if (p == Precision::bf16) describe_once(need_autocast, device);
+  if (need_autocast) {
+    previous_autocast_ = autocast_enabled(device.type());
+    set_autocast(device.type(), true);
+    at::autocast::increment_nesting();
+    autocast_ = true;
+  }
+}
+
+PrecisionScope::~PrecisionScope() {
+  if (autocast_) {
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    set_autocast(static_cast<c10::DeviceType>(device_type_), previous_autocast_);
+  }
+  if (g_precision == Precision::bf16 && --g_bf16_depth == 0) clear_bf16_weight_cache();
+  g_precision = previous_;
+}
+
+}  // namespace cmclip::compute

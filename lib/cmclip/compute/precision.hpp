@@ -1,0 +1,58 @@
+// The arithmetic precision of the matrix products (--precision fp32|bf16).
+//
+// bf16 is autocast-like: parameters, activations and everything that is not a matrix
+// product (layer norms, softmax, GELU, residual sums, losses, optimiser state) stay in
+// fp32; the products of the linear layers take bf16 operands and accumulate in fp32.
+//  - CPU: the linear layers of CLIP run on oneDNN's bf16 GEMM (AVX512-BF16 instructions
+//    where the CPU has them) through compute::linear(); other products stay fp32.
+//  - CUDA, and a CPU without the oneDNN path: LibTorch's autocast in bf16.
+// A PrecisionScope sets it for the current thread; tools open one around their work.
+// No LibTorch headers here: tools and option structs include it.
+#pragma once
+#include <string>
+
+namespace CLI {
+class App;
+}
+namespace c10 {
+struct Device;
+}
+
+namespace cmclip::compute {
+
+enum class Precision { fp32, bf16 };
+
+Precision parse_precision(const std::string& name);  // UsageError unless fp32 or bf16
+const char* precision_name(Precision p);
+
+// --precision, registered by the tools that compute with CLIP.
+struct PrecisionOptions {
+  std::string precision = "fp32";
+  void register_on(CLI::App& app);
+  Precision parsed() const { return parse_precision(precision); }
+};
+
+// Whether this CPU has the AVX512-BF16 instructions (cpuid leaf 7, subleaf 1).
+bool cpu_has_avx512_bf16();
+
+// Sets the precision for the current thread until destruction (scopes nest). On CUDA
+// devices and on CPUs where compute::linear() has no bf16 kernel, bf16 also enables
+// LibTorch's autocast for `device`. Logs once per process what bf16 runs on.
+class PrecisionScope {
+ public:
+  PrecisionScope(Precision p, const c10::Device& device);
+  ~PrecisionScope();
+  PrecisionScope(const PrecisionScope&) = delete;
+  PrecisionScope& operator=(const PrecisionScope&) = delete;
+
+ private:
+  Precision previous_;
+  bool autocast_ = false;
+  int device_type_ = 0;  // c10::DeviceType of the autocast switch set here
+  bool previous_autocast_ = false;
+};
+
+// The precision in force on this thread (fp32 outside any scope).
+Precision current_precision();
+
+}  // namespace cmclip::compute

@@ -1,0 +1,251 @@
+#!/usr/bin/python3
+"""The table of scripts/bench.sh: reads the JSON files of one benchmark run (a folder)
+and prints markdown: speed-ups of ours over the Python baseline, achieved GFLOP/s
+against the measured GEMM peak, page faults and system time per call, peak resident
+memory, and which of the issue's targets the run meets. Asserts nothing.
+"""
+import argparse
+import glob
+import json
+import os
+import statistics
+import sys
+import time
+
+CONFIGS = {
+    "vit-b-16": dict(embed=512, resolution=224, patch=16, v_width=768, v_layers=12, t_width=512, t_layers=12),
+    "tiny": dict(embed=64, resolution=64, patch=8, v_width=128, v_layers=2, t_width=128, t_layers=2),
+}
+
+
+def block_flop(width, tokens):
+    """Multiply-adds x 2 of one transformer block over one sequence: the four projections
+    and the MLP (24 W^2 per token) and the two attention products (4 L W per token)."""
+    return 24 * width * width * tokens + 4 * tokens * tokens * width
+
+
+def image_flop(c, batch):
+    grid = c["resolution"] // c["patch"]
+    tokens = grid * grid + 1
+    w = c["v_width"]
+    per_image = (c["v_layers"] * block_flop(w, tokens) + 2 * 3 * c["patch"] ** 2 * w * grid * grid
+                 + 2 * w * c["embed"])
+    return batch * per_image
+
+
+def text_flop(c, batch, tokens):
+    w = c["t_width"]
+    return batch * (c["t_layers"] * block_flop(w, tokens) + 2 * w * c["embed"])
+
+
+def fmt_time(s):
+    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("folder")
+    ap.add_argument("--config", choices=sorted(CONFIGS), default="vit-b-16")
+    ap.add_argument("--tokens", help="tokens.json of the run (prompt lengths)")
+    ap.add_argument("--elapsed", type=float, help="wall seconds of the whole run")
+    args = ap.parse_args()
+    c = CONFIGS[args.config]
+    r = {}
+    for path in glob.glob(os.path.join(args.folder, "*.json")):
+        d = json.load(open(path))
+        if "name" in d:
+            r[d["name"]] = d
+        elif d.get("task") == "eval":
+            r["eval"] = d
+    get = lambda name: r.get(name)
+    med = lambda name: r[name]["median"] if name in r else None
+
+    loads = [d["load_before"] for d in r.values() if "load_before" in d]
+    g = get("gemm.ours")
+    cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" :\t")
+    print(f"# cmclip benchmark ({args.config}), {time.strftime('%Y-%m-%d %H:%M')}")
+    print()
+    print(f"{cpu}, {os.cpu_count()} cores, {g['threads'] if g else '?'} threads per side; "
+          f"1-minute load average before each measurement: {min(loads):.2f} to {max(loads):.2f}"
+          + (f"; whole run {args.elapsed / 60:.1f} min" if args.elapsed else "") + ".")
+    peak = {}
+    if g:
+        for k, v in g["kernels"].items():
+            peak[k] = g["flop"] / v["median"] / 1e9
+        native = get("gemm.ours-native-blas")
+        if native:
+            peak["openblas_native"] = native["flop"] / native["kernels"]["libtorch"]["median"] / 1e9
+        py_gemm = med("gemm.python")
+        core = os.environ.get("OPENBLAS_CORETYPE")
+        print()
+        print(f"GEMM ({g['n']}^3 sgemm, median of {len(g['kernels']['libtorch']['times'])}): "
+              f"LibTorch/OpenBLAS {peak['libtorch']:.0f} GFLOP/s"
+              + (f" (OPENBLAS_CORETYPE={core} as this environment sets it)" if core else "")
+              + (f", Python torch.mm {g['flop'] / py_gemm / 1e9:.0f}" if py_gemm else "")
+              + (f"; OpenBLAS choosing its own kernels {peak['openblas_native']:.0f}" if native else "")
+              + (f"; oneDNN fp32 {peak['onednn_fp32']:.0f}, oneDNN bf16 {peak['onednn_bf16']:.0f}"
+                 if "onednn_fp32" in peak else "")
+              + f". BLAS: {g['blas'].split(' MAX_THREADS')[0]}; AVX512-BF16: {'yes' if g['avx512_bf16'] else 'no'}.")
+    fp32_peak = max([v for k, v in peak.items() if k != "onednn_bf16"] or [float("nan")])
+    if peak:
+        print(f"The fp32 GEMM peak below is the best of these: {fp32_peak:.0f} GFLOP/s.")
+
+    def speedup(ours, base):
+        return f"{base / ours:.2f}x" if ours and base else "-"
+
+    prompts = json.load(open(args.tokens))["prompts"] if args.tokens else None
+    n_prompts = len(prompts) if prompts else "?"
+    longest = max(len(p) for p in prompts) if prompts else "?"
+    print()
+    print("Speed-up = Python time / our time (higher is better). Python default: glibc malloc as is; "
+          "tuned: MALLOC_MMAP_THRESHOLD_=MALLOC_TRIM_THRESHOLD_=16 GiB.")
+    print()
+    print("| measurement | ours fp32 | ours bf16 | Python default | Python tuned | Python tuned, OpenBLAS's own "
+          "kernels | fp32 vs default | fp32 vs tuned | bf16 vs tuned | fp32 vs tuned, own kernels |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+
+    def row(label, key, unit_count=None, unit=None):
+        o, ob, pd, pt, pn = (med(f"{key}.{s}") for s in
+                             ("ours", "ours-bf16", "python", "python-tuned", "python-native-blas"))
+
+        def show(t):
+            if t is None:
+                return "-"
+            if unit_count:
+                return f"{unit_count / t:.1f} {unit}/s ({fmt_time(t)})"
+            return fmt_time(t)
+        print(f"| {label} | {show(o)} | {show(ob)} | {show(pd)} | {show(pt)} | {show(pn)} | {speedup(o, pd)} | "
+              f"{speedup(o, pt)} | {speedup(ob, pt)} | {speedup(o, pn)} |")
+
+    row("image encoding, batch 1", "image1", 1, "img")
+    row("image encoding, batch 32", "image32", 32, "img")
+    text_tokens = r["text.ours"]["tokens_run"] if "text.ours" in r else "?"
+    row(f"text encoding, {n_prompts} real prompts (<= {longest} tokens; ours runs {text_tokens} "
+        f"positions, Python 77)", "text", n_prompts if isinstance(n_prompts, int) else None, "prompts")
+    row("CoCoOp step, batch 8, 2 classes, 4 ctx + meta-net (Python: one batched text call)", "cocoop")
+    loop = med("cocoop.python-tuned-loop")
+    o, ob = med("cmclip.ours"), med("cmclip.ours-bf16")
+    print(f"| CM-CLIP step, batch 8 (adapters in every block, 3 prompt families) | {fmt_time(o) if o else '-'} | "
+          f"{fmt_time(ob) if ob else '-'} | - | - | - | - | - | - | - |")
+    e = r.get("eval")
+    if e:
+        print(f"| fas-eval, {e['n'] / 1e6:g} M scores, end to end (NumPy/scikit-learn) | {fmt_time(e['ours']['median'])} "
+              f"| - | {fmt_time(e['python']['median'])} | - | - | {e['python']['median'] / e['ours']['median']:.1f}x | - | - | - |")
+    if loop:
+        print()
+        print(f"CoCoOp as the research code writes it (a text-encoder call per image), Python tuned: "
+              f"{fmt_time(loop)}; ours fp32 is {speedup(med('cocoop.ours'), loop)} that.")
+    if e:
+        print(f"fas-eval in-process (read + sort + figures) {fmt_time(e['ours']['inner'])} against NumPy/scikit-learn "
+              f"load + compute {fmt_time(e['python']['inner'])}: {e['python']['inner'] / e['ours']['inner']:.1f}x. "
+              f"Agreement: {e['agreement']}.")
+
+    # Arithmetic rate of the image encoder.
+    print()
+    print("| achieved GFLOP/s (model FLOPs / median time) | ours fp32 | ours bf16 | Python tuned | "
+          "ours fp32, % of fp32 GEMM peak | ours bf16, % of bf16 GEMM peak |")
+    print("|---|---|---|---|---|---|")
+    for b in (1, 32):
+        f = image_flop(c, b)
+        o, ob, pt = med(f"image{b}.ours"), med(f"image{b}.ours-bf16"), med(f"image{b}.python-tuned")
+        rate = lambda t: f / t / 1e9 if t else float("nan")
+        print(f"| image encoding, batch {b} | {rate(o):.0f} | {rate(ob):.0f} | {rate(pt):.0f} | "
+              f"{100 * rate(o) / fp32_peak:.0f}% | {100 * rate(ob) / peak.get('onednn_bf16', float('nan')):.0f}% |")
+    if "text.ours" in r and "text.python-tuned" in r:
+        fo = text_flop(c, r["text.ours"]["batch"], r["text.ours"]["tokens_run"])
+        fp = text_flop(c, r["text.python-tuned"]["batch"], 77)
+        print(f"| text encoding (each side's own work) | {fo / med('text.ours') / 1e9:.0f} | "
+              f"{fo / med('text.ours-bf16') / 1e9:.0f} | {fp / med('text.python-tuned') / 1e9:.0f} | "
+              f"{100 * fo / med('text.ours') / 1e9 / fp32_peak:.0f}% | - |")
+
+    print()
+    print("Where the time goes (image encoding, batch 32; per call):")
+    print()
+    print("| variant | median | minor page faults | system CPU | peak RSS |")
+    print("|---|---|---|---|---|")
+    for name, label in (("image32.ours", "ours (malloc thresholds raised at start-up, oneDNN GEMM)"),
+                        ("image32.ours-default-malloc", "ours with glibc's default malloc"),
+                        ("image32.ours-libtorch-gemm", "ours with LibTorch's GEMM (OpenBLAS)"),
+                        ("image32.ours-bf16", "ours, bf16"),
+                        ("image32.ours-bf16-autocast", "ours, bf16 through LibTorch's CPU autocast"),
+                        ("image32.python", "Python, default environment"),
+                        ("image32.python-tuned", "Python, tuned"),
+                        ("image32.python-native-blas", "Python, tuned, OpenBLAS's own kernels")):
+        d = get(name)
+        if d:
+            print(f"| {label} | {fmt_time(d['median'])} | {d['minflt_per_run']:.0f} | {d['stime_per_run']:.2f} s | "
+                  f"{d['maxrss_kb'] / 1024:.0f} MiB |")
+
+    print()
+    print("Peak resident memory (MiB), whole process:")
+    print()
+    print("| measurement | ours fp32 | ours bf16 | Python default | Python tuned |")
+    print("|---|---|---|---|---|")
+    for key, label in (("image32", "image encoding, batch 32"), ("text", "text encoding"),
+                       ("cocoop", "CoCoOp step")):
+        vals = []
+        for s in ("ours", "ours-bf16", "python", "python-tuned"):
+            d = get(f"{key}.{s}")
+            vals.append(f"{d['maxrss_kb'] / 1024:.0f}" if d else "-")
+        print(f"| {label} | " + " | ".join(vals) + " |")
+    emb = {p: get(f"embed.{p}") for p in ("fp32", "bf16", "fp32-default-malloc")}
+    if emb["fp32"] and emb["bf16"]:
+        print(f"| fas-embed --images ({emb['fp32']['images']} images, batch 32), end to end | "
+              f"{emb['fp32']['maxrss_kb'] / 1024:.0f} | {emb['bf16']['maxrss_kb'] / 1024:.0f} | - | - |")
+    if emb["fp32"] and emb["fp32-default-malloc"]:
+        print()
+        print("fas-embed --images end to end (model set-up included), GNU time:")
+        print()
+        print("| malloc | wall | minor page faults | system CPU | peak RSS |")
+        print("|---|---|---|---|---|")
+        for key, label in (("fp32", "thresholds raised at start-up (what the tools do)"),
+                           ("fp32-default-malloc", "glibc's defaults")):
+            d = emb[key]
+            print(f"| {label} | {d['seconds']:.2f} s | {d['minflt']} | {d['stime']:.2f} s | "
+                  f"{d['maxrss_kb'] / 1024:.0f} MiB |")
+    tr = get("train.fewshot")
+    if tr and tr["epochs"]:
+        print()
+        print("fas-fewshot (CM-CLIP, batch 8, a small fas-synth store): "
+              + "; ".join(f"epoch {i + 1}: {e['img_per_s']:.1f} img/s, waited {e['waited']:.2f} s for data"
+                          for i, e in enumerate(tr["epochs"])) + ".")
+
+    if args.config != "vit-b-16":
+        print()
+        print("(--quick: builtin:tiny and small inputs; the targets apply to the full run.)")
+        return 0
+    print()
+    print("Targets (issue 8):")
+    print()
+
+    def target(text, value, goal, fmt="{:.2f}x"):
+        ok = value is not None and value >= goal
+        shown = fmt.format(value) if value is not None else "not measured"
+        print(f"- {'met' if ok else 'NOT met'}: {text}: {shown} (goal {fmt.format(goal)})")
+
+    ratio = lambda a, b: med(b) / med(a) if med(a) and med(b) else None
+    target("image batch 32, fp32 vs Python default", ratio("image32.ours", "image32.python"), 2.5)
+    target("image batch 32, fp32 vs Python tuned", ratio("image32.ours", "image32.python-tuned"), 1.0)
+    if med("image32.ours"):
+        target("image batch 32, fp32, share of the best measured fp32 GEMM peak",
+               100 * image_flop(c, 32) / med("image32.ours") / 1e9 / fp32_peak, 75, "{:.0f}%")
+    target("image batch 32, bf16 vs Python tuned fp32", ratio("image32.ours-bf16", "image32.python-tuned"), 1.6)
+    target("text encoding vs Python tuned", ratio("text.ours", "text.python-tuned"), 3.0)
+    target("CoCoOp step vs Python tuned (batched)", ratio("cocoop.ours", "cocoop.python-tuned"), 2.0)
+    print("  (against Python with OpenBLAS's own kernels, the strongest baseline: image batch 32 "
+          f"{ratio('image32.ours', 'image32.python-native-blas') or float('nan'):.2f}x, bf16 "
+          f"{ratio('image32.ours-bf16', 'image32.python-native-blas') or float('nan'):.2f}x, text "
+          f"{ratio('text.ours', 'text.python-native-blas') or float('nan'):.2f}x, CoCoOp "
+          f"{ratio('cocoop.ours', 'cocoop.python-native-blas') or float('nan'):.2f}x)")
+    if e:
+        target("fas-eval 10 M scores vs NumPy/scikit-learn (end to end)", e["python"]["median"] / e["ours"]["median"],
+               10.0, "{:.1f}x")
+    if emb["fp32"]:
+        gib = emb["fp32"]["maxrss_kb"] / 1024 / 1024
+        ok = gib <= 1.5
+        print(f"- {'met' if ok else 'NOT met'}: fas-embed peak memory at batch 32: {gib:.2f} GiB (goal <= 1.5 GiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The command-line contract every tool shares (DESIGN.md §5): --help and --version
+# exit 0, an unknown option exits 2 with a hint, every option --help lists is in the
+# tool's man page, every man page renders without warnings, and files written by
+# each schema writer show their layout and provenance under h5dump -H.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+tools=(fas-preprocess fas-synth fas-pretrain fas-fewshot fas-embed fas-eval)
+
+for tool in "${tools[@]}"; do
+  expect 0 "$bin/$tool" --help
+  grep -q "Usage: $tool" out.txt || fail "$tool --help: no usage line"
+  grep -q "Exit status" out.txt || fail "$tool --help: no exit statuses"
+  grep -qi "example" out.txt || fail "$tool --help: no example"
+  help=$(cat out.txt)
+  expect 0 "$bin/$tool" --version
+  for field in "$tool (cmclip)" commit: LibTorch: BLAS: HDF5: OpenCV: CUDA:; do
+    grep -q "$field" out.txt || fail "$tool --version lacks '$field'"
+  done
+  expect 2 "$bin/$tool" --no-such-option
+  grep -q "no-such-option" err.txt || fail "$tool: unknown option not named"
+  grep -q "Run '$tool --help'" err.txt || fail "$tool: no hint to --help"
+
+  # Every option of --help is documented in the man page (the page's source, with
+  # groff's \- turned back into -).
+  page="$src/man/$tool.1"
+  [[ -f "$page" ]] || fail "no man page for $tool"
+  text=$(sed 's/\\-/-/g; s/\\f[BIRP]//g' "$page")
+  missing=()
+  while read -r opt; do
+    grep -q -- "$opt" <<<"$text" || missing+=("$opt")
+  done < <(grep -o -- '--[a-z][a-z0-9-]*' <<<"$help" | sort -u)
+  ((${#missing[@]} == 0)) || fail "$tool.1 does not document: ${missing[*]}"
+done
+
+# A typo gets the closest option named, before any other complaint.
+expect 2 "$bin/fas-eval" --tset x.h5
+grep -q "unknown option --tset (did you mean --test?)" err.txt || fail "no 'did you mean' for a typo"
+
+# cmake --install puts the tools, the library and the manual in a prefix, and the
+# installed tools run from there.
+cmake --install "$(dirname "$bin")" --prefix "$scratch/prefix" >/dev/null
+for tool in "${tools[@]}"; do
+  "$scratch/prefix/bin/$tool" --version >/dev/null || fail "installed $tool does not run"
+  [[ -f "$scratch/prefix/share/man/man1/$tool.1" ]] || fail "$tool.1 not installed"
+done
+[[ -f "$scratch/prefix/share/man/man5/fas-formats.5" && -f "$scratch/prefix/share/man/man7/fas-pipeline.7" ]] \
+  || fail "fas-formats.5 or fas-pipeline.7 not installed"
+[[ -f "$scratch/prefix/include/cmclip/h5/samples.hpp" ]] || fail "headers not installed"
+
+# Every page renders without warnings.
+for page in "$src"/man/*.[157]; do
+  warnings=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
+  [[ -z "$warnings" ]] || fail "$(basename "$page"): $warnings"
+done
+
+# The schemas under h5dump -H: layout and provenance.
+"$bin/fas-synth" -q --subjects 3 --size 32 --frames 1 -o samples.h5
+"$bin/fas-pretrain" -q --clip builtin:tiny --train samples.h5 --method linear-probe --epochs 1 --batch-size 2 -o ckpt.h5
+"$bin/fas-embed" -q --model ckpt.h5 --data samples.h5 -o scores.h5
+for f in samples.h5 ckpt.h5 scores.h5; do
+  h5dump -H "$f" > header.txt
+  for attr in format format_version created_by command_line created_at; do
+    grep -q "ATTRIBUTE \"$attr\"" header.txt || fail "$f: no $attr attribute"
+  done
+done
+# (captured first: grep -q ending a pipe early would fail it under pipefail)
+header=$(h5dump -H samples.h5); grep -q 'DATASET "images"' <<<"$header" || fail "sample store without /images"
+header=$(h5dump -H ckpt.h5); grep -q 'GROUP "params"' <<<"$header" || fail "checkpoint without /params"
+header=$(h5dump -H scores.h5); grep -q 'DATASET "score"' <<<"$header" || fail "scores without /score"
+header=$(h5dump -a /format scores.h5); grep -q "cmclip.scores" <<<"$header" || fail "wrong format attribute"
+echo ok

@@ -1,0 +1,204 @@
+// compute/: the oneDNN linear and attention (values and gradients against plain ATen
+// maths), the fused residual, bf16
+// precision scopes (drift bounded, weight cache invalidated by in-place updates),
+// option parsing, and the CPU feature probe.
+#include <boost/test/unit_test.hpp>
+
+#include <ATen/ATen.h>
+#include <c10/core/Device.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "cmclip/compute/attention.hpp"
+#include "cmclip/compute/linear.hpp"
+#include "cmclip/compute/precision.hpp"
+#include "test_support.hpp"
+
+using namespace cmclip;
+using compute::Precision;
+using compute::PrecisionScope;
+
+namespace {
+double max_rel(const at::Tensor& got, const at::Tensor& want) {
+  return ((got.to(at::kFloat) - want).abs().max() / want.abs().max()).item<double>();
+}
+const c10::Device kCpu(c10::kCPU);
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(compute_linear)
+
+BOOST_AUTO_TEST_CASE(reports_its_backend) {
+  BOOST_TEST_MESSAGE("GEMM backend: " << compute::gemm_backend());
+  BOOST_TEST(!compute::gemm_backend().empty());
+}
+
+BOOST_AUTO_TEST_CASE(fp32_values_equal_at_linear) {
+  torch::manual_seed(3);
+  at::Tensor x = at::randn({2, 37, 48}), w = at::randn({20, 48}), b = at::randn({20});
+  torch::NoGradGuard no_grad;
+  at::Tensor want = at::linear(x, w, b);
+  at::Tensor got = compute::linear(x, w, b);
+  BOOST_TEST(got.sizes() == want.sizes());
+  BOOST_TEST(max_rel(got, want) < 1e-5);
+  BOOST_TEST(max_rel(compute::linear(x, w), at::linear(x, w)) < 1e-5);
+  // A non-contiguous input and an empty batch.
+  at::Tensor xt = at::randn({48, 5}).t();
+  BOOST_TEST(max_rel(compute::linear(xt, w, b), at::linear(xt, w, b)) < 1e-5);
+  BOOST_TEST(compute::linear(at::empty({0, 48}), w, b).sizes() == at::IntArrayRef({0, 20}));
+}
+
+BOOST_AUTO_TEST_CASE(gradients_equal_at_linear) {
+  torch::manual_seed(4);
+  at::Tensor x0 = at::randn({3, 11, 16}), w0 = at::randn({8, 16}), b0 = at::randn({8}), g = at::randn({3, 11, 8});
+  for (bool weight_trains : {false, true}) {
+    at::Tensor x1 = x0.clone().requires_grad_(true), x2 = x0.clone().requires_grad_(true);
+    at::Tensor w1 = w0.clone().requires_grad_(weight_trains), w2 = w0.clone().requires_grad_(weight_trains);
+    at::Tensor b1 = b0.clone().requires_grad_(weight_trains), b2 = b0.clone().requires_grad_(weight_trains);
+    (compute::linear(x1, w1, b1) * g).sum().backward();
+    (at::linear(x2, w2, b2) * g).sum().backward();
+    BOOST_TEST(max_rel(x1.grad(), x2.grad()) < 1e-5);
+    BOOST_TEST(w1.grad().defined() == weight_trains);
+    if (weight_trains) {
+      BOOST_TEST(max_rel(w1.grad(), w2.grad()) < 1e-5);
+      BOOST_TEST(max_rel(b1.grad(), b2.grad()) < 1e-5);
+    }
+  }
+  // Without a bias, and a weight that trains with an input that does not.
+  at::Tensor w3 = w0.clone().requires_grad_(true), w4 = w0.clone().requires_grad_(true);
+  (compute::linear(x0, w3) * g).sum().backward();
+  (at::linear(x0, w4) * g).sum().backward();
+  BOOST_TEST(max_rel(w3.grad(), w4.grad()) < 1e-5);
+}
+
+BOOST_AUTO_TEST_CASE(bf16_rounds_the_operands_and_keeps_fp32_sums) {
+  torch::manual_seed(5);
+  at::Tensor x = at::randn({64, 256}), w = at::randn({32, 256}), b = at::randn({32});
+  torch::NoGradGuard no_grad;
+  at::Tensor fp32 = compute::linear(x, w, b);
+  at::Tensor bf16;
+  {
+    PrecisionScope scope(Precision::bf16, kCpu);
+    BOOST_TEST((compute::current_precision() == Precision::bf16));
+    bf16 = compute::linear(x, w, b).to(at::kFloat);
+  }
+  BOOST_TEST((compute::current_precision() == Precision::fp32));
+  // The exact result of bf16-rounded operands summed in fp32.
+  at::Tensor rounded = at::linear(x.to(at::kBFloat16).to(at::kFloat), w.to(at::kBFloat16).to(at::kFloat), b);
+  double drift = max_rel(bf16, fp32), exact = max_rel(bf16, rounded);
+  BOOST_TEST_MESSAGE("bf16 linear: drift from fp32 " << drift << " (relative to the largest output), from the "
+                                                       "bf16-rounded product " << exact);
+  BOOST_TEST(drift > 0.0);    // the products really were rounded
+  BOOST_TEST(drift < 2e-2);   // 8 significant bits
+  BOOST_TEST(exact < 1e-4);   // and summed in fp32
+}
+
+BOOST_AUTO_TEST_CASE(bf16_weight_copies_follow_in_place_updates) {
+  torch::manual_seed(6);
+  at::Tensor x = at::randn({4, 16}), w = at::randn({8, 16});
+  torch::NoGradGuard no_grad;
+  PrecisionScope scope(Precision::bf16, kCpu);
+  at::Tensor first = compute::linear(x, w).to(at::kFloat);
+  w.mul_(2);  // an optimiser step: same tensor, new values
+  at::Tensor second = compute::linear(x, w).to(at::kFloat);
+  BOOST_TEST(max_rel(second, 2 * first) < 1e-6);
+}
+
+BOOST_AUTO_TEST_CASE(scopes_nest_and_restore) {
+  BOOST_TEST((compute::current_precision() == Precision::fp32));
+  {
+    PrecisionScope outer(Precision::bf16, kCpu);
+    {
+      PrecisionScope inner(Precision::fp32, kCpu);
+      BOOST_TEST((compute::current_precision() == Precision::fp32));
+    }
+    BOOST_TEST((compute::current_precision() == Precision::bf16));
+  }
+  BOOST_TEST((compute::current_precision() == Precision::fp32));
+}
+
+BOOST_AUTO_TEST_CASE(precision_names_parse) {
+  BOOST_TEST((compute::parse_precision("bf16") == Precision::bf16));
+  BOOST_TEST(std::string(compute::precision_name(Precision::fp32)) == "fp32");
+  test::expect_error([] { compute::parse_precision("fp16"); }, ExitCode::bad_input, {"--precision", "fp16"});
+}
+
+BOOST_AUTO_TEST_CASE(avx512_bf16_probe_agrees_with_the_kernel) {
+  std::ifstream in("/proc/cpuinfo");
+  if (!in) {
+    BOOST_TEST_MESSAGE("no /proc/cpuinfo: probe not compared");
+    return;
+  }
+  std::string line;
+  bool flag = false;
+  while (std::getline(in, line))
+    if (line.rfind("flags", 0) == 0) {
+      std::istringstream words(line);
+      std::string w;
+      while (words >> w) flag = flag || w == "avx512_bf16";
+      break;
+    }
+  BOOST_TEST(compute::cpu_has_avx512_bf16() == flag);
+}
+
+namespace {
+// softmax(q k^T / sqrt(d) + mask) v with plain ATen operations, heads side by side.
+at::Tensor reference_attention(const at::Tensor& qkv, int64_t heads, const at::Tensor& mask) {
+  const int64_t b = qkv.size(0), l = qkv.size(1), w = qkv.size(2) / 3, d = w / heads;
+  std::vector<at::Tensor> out;
+  for (int64_t j = 0; j < heads; ++j) {
+    at::Tensor q = qkv.narrow(2, j * d, d), k = qkv.narrow(2, w + j * d, d), v = qkv.narrow(2, 2 * w + j * d, d);
+    at::Tensor s = at::bmm(q, k.transpose(1, 2)) / std::sqrt(double(d));
+    if (mask.defined()) s = s + mask;
+    out.push_back(at::bmm(s.softmax(-1), v));
+  }
+  return at::cat(out, 2);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(attention_values_and_gradients_equal_the_plain_maths) {
+  torch::manual_seed(8);
+  for (bool masked : {false, true}) {
+    at::Tensor mask = masked ? at::full({9, 9}, -INFINITY).triu_(1) : at::Tensor();
+    at::Tensor base = at::randn({3, 9, 3 * 12}), g = at::randn({3, 9, 12});
+    at::Tensor a = base.clone().requires_grad_(true), b = base.clone().requires_grad_(true);
+    at::Tensor got = compute::attention(a, 3, mask), want = reference_attention(b, 3, mask);
+    BOOST_TEST(max_rel(got, want) < 1e-5, "masked " << masked);
+    (got * g).sum().backward();
+    (want * g).sum().backward();
+    BOOST_TEST(max_rel(a.grad(), b.grad()) < 1e-5, "masked " << masked);
+    torch::NoGradGuard no_grad;  // the path without autograd
+    BOOST_TEST(max_rel(compute::attention(base, 3, mask), want.detach()) < 1e-5, "masked " << masked);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(residual_is_added_with_its_gradient) {
+  torch::manual_seed(9);
+  at::Tensor x = at::randn({2, 5, 16}), w = at::randn({8, 16}), b = at::randn({8});
+  at::Tensor r1 = at::randn({2, 5, 8}).requires_grad_(true), r2 = r1.detach().clone().requires_grad_(true);
+  at::Tensor g = at::randn({2, 5, 8});
+  at::Tensor got = compute::linear(x, w, b, r1), want = r2 + at::linear(x, w, b);
+  BOOST_TEST(max_rel(got, want) < 1e-5);
+  (got * g).sum().backward();
+  (want * g).sum().backward();
+  BOOST_TEST(max_rel(r1.grad(), r2.grad()) < 1e-6);
+  torch::NoGradGuard no_grad;
+  BOOST_TEST(max_rel(compute::linear(x, w, {}, r2), r2 + at::linear(x, w)) < 1e-5);
+}
+
+BOOST_AUTO_TEST_CASE(gemm_kernels_agree) {
+  torch::manual_seed(7);
+  at::Tensor a = at::randn({70, 90}), b = at::randn({90, 50});
+  at::Tensor want = at::mm(a, b);
+  BOOST_TEST(max_rel(compute::matmul_with(compute::GemmKernel::libtorch, a, b), want) < 1e-6);
+  if (!compute::onednn_gemm_available()) {
+    BOOST_TEST_MESSAGE("oneDNN GEMM not in this process: its kernels are not compared");
+    return;
+  }
+  BOOST_TEST(max_rel(compute::matmul_with(compute::GemmKernel::onednn_fp32, a, b), want) < 1e-5);
+  BOOST_TEST(max_rel(compute::matmul_with(compute::GemmKernel::onednn_bf16, a, b), want) < 2e-2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
