@@ -4,6 +4,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "cmclip/h5/samples.hpp"  // kLive
 #include "cmclip/metrics/score_tsv.hpp"
 #include "fuzz_support.hpp"
 

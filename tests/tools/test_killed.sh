@@ -82,7 +82,9 @@ kills() {
       local left=0
       for f in "${files[@]}"; do
         same "$f" "$f.before"
-        left=$((left + $(leftovers "$f" "$schema")))
+        local n
+        n=$(leftovers "$f" "$schema") || exit 1  # (fail, in the subshell, said why)
+        left=$((left + n))
       done
       echo "killed '$(basename "$1")' at $sc $n of $total: previous output intact, $left leftover(s) rejected"
     done
@@ -106,8 +108,9 @@ kills() {
   --images-out img --list-out l.tsv
 kills pwrite64 samples "0 0.5 1" s-train.h5 s-test.h5 -- "$bin/fas-synth" -q --subjects 4 --attacks print --size 32 --frames 2 \
   --split train,test --seed 2 -o s.h5
-"$bin/fas-preprocess" -q --format tsv --list l-train.tsv --detect none --size 32 -o p.h5
-kills pwrite64 samples "0 0.5 1" p.h5 -- "$bin/fas-preprocess" -q --format tsv --list l-train.tsv --detect none --size 24 -o p.h5
+"$bin/fas-preprocess" -q --format tsv --root img --list l-train.tsv --detect none --size 32 -o p.h5
+kills pwrite64 samples "0 0.5 1" p.h5 -- "$bin/fas-preprocess" -q --format tsv --root img --list l-train.tsv --detect none \
+  --size 24 -o p.h5
 
 # --- fas-embed: score files; fas-eval: reports ----------------------------------------------
 "$bin/fas-pretrain" -q --clip builtin:tiny --train s-train.h5 --epochs 0 --batch-size 4 -o m0.h5

@@ -35,9 +35,9 @@ void TextFeatureWriter::append(const std::string& text, int64_t line, const int6
 
 void TextFeatureWriter::commit() {
   const h5::Group& g = *file_;
-  h5::write_provenance(g, kTextFormat, kTextVersion);
   g.set_attr("num_rows", rows_);
   for (const auto& [name, value] : attrs_) g.set_attr(name, value);
+  h5::seal(*file_, kTextFormat, kTextVersion);
   file_->close();
   file_.reset();
   out_->commit();

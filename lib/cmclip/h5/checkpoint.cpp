@@ -83,10 +83,10 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
     h5::Group state = f.create_group("state");
     for (const auto& [k, v] : c.state) state.set_attr(k, v);
     write_named(state, c.state_tensors);
-    // The format attribute last: a temporary file cut short by SIGKILL never claims
-    // to be a checkpoint (the rename below is what makes it one).
+    // The format attribute last (h5::seal): a temporary file cut short by SIGKILL
+    // never claims to be a checkpoint (the rename below is what makes it one).
     f.set_attr("parent", c.parent);
-    h5::write_provenance(f, kCheckpointFormat, kCheckpointVersion);
+    h5::seal(f, kCheckpointFormat, kCheckpointVersion);
     f.close();
   }
   out.commit();

@@ -139,9 +139,9 @@ void SampleWriter::finish() {
     if (a < 0 || a >= static_cast<int16_t>(attack_names_.size()))
       throw std::logic_error(fmt::format("sample store: attack code {} has no name", a));
   g.write_strings("attack_names", attack_names_);
-  h5::write_provenance(g, kSamplesFormat, kSamplesVersion);
   g.set_attr("num_samples", count_);
   for (const auto& [name, value] : attrs_) g.set_attr(name, value);
+  h5::seal(*file_, kSamplesFormat, kSamplesVersion);
   file_->close();
   file_.reset();
   finished_ = true;

@@ -98,9 +98,9 @@ void ScoreWriter::commit() {
   flush_buffer();
   const h5::Group& g = *file_;
   g.write_strings("attack_names", attack_names_);
-  h5::write_provenance(g, kScoresFormat, kScoresVersion);
   g.set_attr("num_rows", count_);
   for (const auto& [name, value] : attrs_) g.set_attr(name, value);
+  h5::seal(*file_, kScoresFormat, kScoresVersion);
   file_->close();
   file_.reset();
   out_->commit();
