@@ -8,11 +8,12 @@
 #      seed reported, then mean ± std; a ROC plot per target.
 # Settings (environment): FAS_BIN (folder of the tools, default: on PATH), CLIP
 # (default ~/.cache/cmclip/ViT-B-16.pt), SHOTS (5), SEEDS ("1 2 3 4 5"), TARGETS
-# ("depth nir"), PRETRAIN_EPOCHS (10), FEWSHOT_EPOCHS (30), BATCH (32), THREADS.
+# ("depth nir"), PRETRAIN_EPOCHS (10), FEWSHOT_EPOCHS (30), BATCH (32), THREADS,
+# METHOD (cm-clip; or coop, cocoop, linear-probe, zero-shot: see fas-pretrain(1)).
 
 : "${CLIP:=${CMCLIP_HOME:-$HOME/.cache/cmclip}/ViT-B-16.pt}"
 : "${SHOTS:=5}" "${SEEDS:=1 2 3 4 5}" "${TARGETS:=depth nir}"
-: "${PRETRAIN_EPOCHS:=10}" "${FEWSHOT_EPOCHS:=30}" "${BATCH:=32}"
+: "${PRETRAIN_EPOCHS:=10}" "${FEWSHOT_EPOCHS:=30}" "${BATCH:=32}" "${METHOD:=cm-clip}"
 
 # fas TOOL ARGS...: runs a tool from $FAS_BIN or PATH.
 fas() {
@@ -39,7 +40,7 @@ run_cross_modal_protocol() {
   cd "$WORK"
   for f in train.h5 dev.h5 test.h5; do require_file "$f" "a preprocessed sample store" || return 1; done
   check_clip || return 1
-  [[ -s pretrain.h5 ]] || fas fas-pretrain --clip "$CLIP" --train train.h5 --modality rgb --dev dev.h5 \
+  [[ -s pretrain.h5 ]] || fas fas-pretrain --clip "$CLIP" --method "$METHOD" --train train.h5 --modality rgb --dev dev.h5 \
     --epochs "$PRETRAIN_EPOCHS" --batch-size "$BATCH" -o pretrain.h5
   for target in $TARGETS; do
     fas fas-embed --model pretrain.h5 --data dev.h5 --modality "$target" -o "$target-dev-before.h5"

@@ -2,18 +2,7 @@
 # fas-preprocess's command-line contract: --help, exit statuses and messages naming the
 # file and line, lists from stdin, the synth -> images+tsv -> preprocess round trip,
 # output independent of --threads, no partial output.
-set -euo pipefail
-bin=$1
-scratch=$2
-rm -rf "$scratch" && mkdir -p "$scratch" && cd "$scratch"
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect() {
-  local want=$1; shift
-  set +e; "$@" >out.txt 2>err.txt; local got=$?; set -e
-  [[ $got == "$want" ]] || { cat err.txt >&2; fail "'$*' exited $got, expected $want"; }
-}
-no_temp_files() { ! ls -A . | grep -q '^\.' || fail "temporary files left: $(ls -A . | grep '^\.')"; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 pre=$bin/fas-preprocess
 
 expect 0 "$pre" --help

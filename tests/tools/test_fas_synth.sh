@@ -2,19 +2,7 @@
 # fas-synth's command-line contract: --help, exit statuses and messages, the files it
 # writes (per split), determinism across runs and thread counts, no partial output
 # (also when interrupted by a signal).
-set -euo pipefail
-bin=$1
-scratch=$2
-rm -rf "$scratch" && mkdir -p "$scratch" && cd "$scratch"
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-# expect STATUS CMD...: runs CMD, checks its exit status; stdout/stderr in out.txt/err.txt.
-expect() {
-  local want=$1; shift
-  set +e; "$@" >out.txt 2>err.txt; local got=$?; set -e
-  [[ $got == "$want" ]] || { cat err.txt >&2; fail "'$*' exited $got, expected $want"; }
-}
-no_temp_files() { ! ls -A . | grep -q '^\.' || fail "temporary files left: $(ls -A . | grep '^\.')"; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 synth=$bin/fas-synth
 
 # Help that teaches, and the version.

@@ -67,6 +67,12 @@ h5diff full.last.h5 cut.last.h5 /params /params >/dev/null || fail "resumed para
 expect 2 "$bin/fas-pretrain" "${base[@]}" --batch-size 16 --epochs 3 --seed 4 --resume -o cut.h5
 grep -q "train_seed" err.txt || fail "resuming with another seed is not refused clearly"
 
+# Zero-shot has nothing to train: the tool says so and writes a model that scores.
+expect 0 "$bin/fas-pretrain" "${common[@]}" --method zero-shot --dev s-dev.h5 -o zs.h5
+grep -q "no trainable parameters" err.txt || fail "zero-shot: no 'nothing to train' message"
+expect 0 "$bin/fas-embed" --model zs.h5 --data s-dev.h5 --modality rgb -o zs-scores.h5
+[[ -s zs-scores.h5 ]] || fail "zero-shot checkpoint does not score"
+
 # Bad usage and bad input: exit 2, a clear message, no checkpoint.
 expect 2 "$bin/fas-pretrain" --clip builtin:tiny --train nope.h5 -o x.h5
 expect 2 "$bin/fas-pretrain" "${base[@]}" --batch-size 7 -o x.h5

@@ -34,11 +34,13 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   return prev[b.size()];
 }
 
+// Option groups and named subcommands alike: an option of any of them is known (CLI11
+// itself then says when it was given to the wrong subcommand).
 void collect_long_names(const CLI::App* app, std::vector<std::string>& out) {
   for (const CLI::Option* o : app->get_options())
     for (const auto& n : o->get_lnames()) out.push_back("--" + n);
   for (const CLI::App* sub : app->get_subcommands([](const CLI::App*) { return true; }))
-    if (sub->get_name().empty()) collect_long_names(sub, out);
+    collect_long_names(sub, out);
 }
 
 // An unknown long option is reported before anything else (CLI11 would first complain
@@ -49,9 +51,9 @@ std::string unknown_option_message(CLI::App& app, int argc, char** argv) {
     if (arg == "--") break;
     if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) continue;
     std::string name = arg.substr(0, arg.find('='));
-    if (app.get_option_no_throw(name)) continue;
     std::vector<std::string> known;
     collect_long_names(&app, known);
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
     std::string best;
     size_t best_d = 3;  // only close matches
     for (const auto& k : known) {

@@ -284,8 +284,11 @@ TrainResult Run::execute() {
     write_checkpoint(last_checkpoint_path(to_.output), c);
     if (best) write_checkpoint(to_.output, c);
   };
-  if (to_.epochs == 0 || steps_per_epoch == 0) {
+  if (to_.epochs == 0 || steps_per_epoch == 0 || model_->trainable().empty()) {
     // Nothing to train (zero-shot, or evaluation of the initial model): write it.
+    if (model_->trainable().empty())
+      log::info("{}: no trainable parameters, so no training; the model is written as it is",
+                model::method_name(model_->method()));
     std::optional<DevMetrics> dev = evaluate_dev();
     if (dev) log::info("dev: AUC {:.4f}, HTER {:.4f} at its EER threshold ({} samples)", dev->auc, dev->hter, dev->samples);
     result.best_dev = dev;

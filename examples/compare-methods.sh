@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The methods side by side on built-in synthetic data: for each --method, RGB
+# pretraining, then K-shot Depth adaptation over several seeds (the protocol of the
+# dataset recipes, examples/lib/cross-modal.sh). Prints the pretraining time per
+# epoch and the Depth dev AUC before and after adaptation (mean ± std over seeds).
+#
+#   FAS_BIN=build/bin examples/compare-methods.sh [WORKDIR]
+#
+# Settings (environment): METHODS ("cm-clip coop cocoop linear-probe zero-shot"),
+# CLIP (builtin:tiny here; a real ViT-B-16.pt works the same), SHOTS (5), SEEDS
+# ("1 2 3"), PRETRAIN_EPOCHS (8), FEWSHOT_EPOCHS (30), BATCH (16), SUBJECTS (60).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${METHODS:=cm-clip coop cocoop linear-probe zero-shot}" "${CLIP:=builtin:tiny}" "${SEEDS:=1 2 3}"
+: "${PRETRAIN_EPOCHS:=8}" "${BATCH:=16}" "${SUBJECTS:=60}"
+TARGETS=depth
+source "$here/lib/cross-modal.sh"
+root=$(mkdir -p "${1:-methods-work}" && cd "${1:-methods-work}" && pwd)
+cd "$root"
+export CMCLIP_PROGRESS_SECONDS=${CMCLIP_PROGRESS_SECONDS:-1000}
+
+[[ -s train.h5 ]] || {
+  fas fas-synth -q --subjects "$SUBJECTS" --attacks print,replay,mask --size 64 --split train,dev,test \
+    --seed 7 -o synth.h5
+  mv synth-train.h5 train.h5; mv synth-dev.h5 dev.h5; mv synth-test.h5 test.h5
+}
+
+# auc FILE ROW: the AUC of ROW (a score file's name, or "mean"/"std") in a fas-eval TSV.
+auc() { awk -F'\t' -v row="$2" '$1 == row && $2 == "auc" { printf "%.3f", $3 }' "$1"; }
+
+table="method         s/epoch   Depth dev AUC before   after ${SHOTS}-shot (seeds: $SEEDS)"
+for method in $METHODS; do
+  WORK=$root/$method
+  mkdir -p "$WORK"
+  for f in train.h5 dev.h5 test.h5; do ln -sf "../$f" "$WORK/$f"; done
+  start=$(date +%s.%N)
+  (cd "$WORK" && [[ -s pretrain.h5 ]] || fas fas-pretrain --clip "$CLIP" --method "$method" --train train.h5 \
+    --modality rgb --dev dev.h5 --epochs "$PRETRAIN_EPOCHS" --batch-size "$BATCH" -o pretrain.h5)
+  per_epoch=$(awk -v a="$start" -v b="$(date +%s.%N)" -v n="$PRETRAIN_EPOCHS" 'BEGIN { printf "%.1f", (b - a) / n }')
+  METHOD=$method run_cross_modal_protocol > /dev/null
+  cd "$WORK"
+  after=()
+  for seed in $SEEDS; do after+=("depth-dev-seed$seed.h5"); done
+  fas fas-eval --test depth-dev-before.h5 --format tsv -o dev-before.tsv 2> /dev/null
+  fas fas-eval --test "${after[@]}" --format tsv -o dev-after.tsv 2> /dev/null
+  if (( ${#after[@]} > 1 )); then
+    after_auc="$(auc dev-after.tsv mean) ± $(auc dev-after.tsv std)"
+  else
+    after_auc=$(auc dev-after.tsv "${after[0]}")
+  fi
+  table+=$'\n'$(printf "%-14s %7s   %-20s   %s" "$method" "$per_epoch" "$(auc dev-before.tsv depth-dev-before.h5)" \
+    "$after_auc")
+done
+echo "$table" | tee "$root/methods.txt"
+echo "(before: the RGB-trained model on Depth; s/epoch: RGB pretraining wall time per epoch, dev evaluation included)"
