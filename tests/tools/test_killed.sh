@@ -204,8 +204,8 @@ same_params mid.last.h5 full.last.h5
 echo "fas-pretrain killed mid-epoch $((epoch + 1)): --resume finished with the parameters of the uninterrupted run"
 
 # fas-fewshot writes its checkpoints the same way.
-few=("$bin/fas-fewshot" -q --init one.h5 --train s-train.h5 --modality depth --shots 1 --epochs 2 --batch-size 4 --seed 1)
-"${few[@]}" -o f.h5
+few=("$bin/fas-fewshot" -q --init one.h5 --train s-train.h5 --modality depth --shots 1 --batch-size 4 --seed 1)
+"${few[@]}" --epochs 2 -o f.h5
 # Kills within its first write (OUT.last.h5; OUT.h5 follows), where both are intact.
 kills pwrite64 checkpoint "0 0.25" f.h5 f.last.h5 -- "${few[@]}" --epochs 1 -o f.h5
 no_temp_files .
