@@ -57,6 +57,8 @@ run_target() {  # TARGET SECONDS
 regress_target() {  # TARGET: every committed input once
   local t=$1 exe=$build/fuzz/fuzz_$1
   [[ -x $exe ]] || { echo "fuzz.sh: $exe is not built" >&2; exit 2; }
+  [[ -d $root/tests/fuzz/findings/$t ]] &&
+    echo "NOTE: $t has open findings in tests/fuzz/findings/$t: only its committed corpus is replayed"
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} "$exe" "$corpus_src/$t"/* > "$build/artifacts-$t-regress.log" 2>&1 || {
     tail -n 60 "$build/artifacts-$t-regress.log" >&2
     echo "fuzz.sh: $t fails on a committed input" >&2
