@@ -378,9 +378,9 @@ BOOST_AUTO_TEST_CASE(other_16_bit_images_keep_their_top_byte_and_channels_are_co
   BOOST_TEST((as_rgb.at<cv::Vec3b>(1, 1) == cv::Vec3b(77, 77, 77)));  // grey replicated
   test::write_text(dir.file("bad.jpg"), "not a jpeg at all");
   expect_error([&] { read_frame(dir.file("bad.jpg"), Modality::rgb, DepthRule{}); }, ExitCode::bad_input,
-               {"bad.jpg", "cannot decode image"});
+               {"bad.jpg", "cannot decode the image"});
   expect_error([&] { read_frame(dir.file("none.png"), Modality::rgb, DepthRule{}); }, ExitCode::bad_input,
-               {"none.png", "no such file"});
+               {"none.png", "No such file"});
 }
 
 BOOST_AUTO_TEST_CASE(folders_of_frames_are_listed_in_natural_order) {
@@ -869,7 +869,7 @@ BOOST_AUTO_TEST_CASE(bad_usage_and_bad_input_are_reported_before_any_output) {
   test::write_text(dir.file("a/ir/1.png"), "garbage");
   x = o;
   x.crop.detect = "none";
-  fails(x, ExitCode::bad_input, {"a/ir/1.png", "cannot decode image"});
+  fails(x, ExitCode::bad_input, {"a/ir/1.png", "line 1 of", "cannot decode the image"});
   // A malformed list line stops the run with its line number.
   test::write_text(dir.file("bad.txt"), "a/color/1.png 0\na/color/1.png maybe\n");
   x = o;

@@ -164,7 +164,7 @@ void embed_image_list(const ClipModelOptions& model, const std::string& list_pat
         try {
           batch[i].copy_(preprocess(read_image(e.path), n_px));
         } catch (const InputError& err) {
-          throw InputError(list_path, fmt::format("line {}", e.line), fmt::format("'{}': {}", e.text, err.what()));
+          throw InputError(list_path, fmt::format("line {}", e.line), fmt::format("'{}': {}", e.text, err.detail()));
         }
       }
     });

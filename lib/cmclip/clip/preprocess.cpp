@@ -12,6 +12,7 @@
 
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
+#include "cmclip/core/image_file.hpp"
 
 namespace cmclip::clip {
 
@@ -192,8 +193,7 @@ Image8 read_image(const std::string& path) {
   check_input_file(path);
   int colour_type, bit_depth;
   png_header(path, &colour_type, &bit_depth);
-  cv::Mat m = cv::imread(path, cv::IMREAD_UNCHANGED);  // no EXIF rotation, like Pillow
-  if (m.empty()) throw InputError(path, "", "cannot decode the image (not an image file, or damaged)");
+  cv::Mat m = read_image_file(path);  // no EXIF rotation, like Pillow
   if (m.depth() == CV_16U) {
     cv::Mat high(m.size(), CV_MAKETYPE(CV_8U, m.channels()));
     const uint16_t* src = m.ptr<uint16_t>();

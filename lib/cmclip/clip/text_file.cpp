@@ -7,7 +7,7 @@ namespace cmclip::clip {
 
 TextFeatureWriter::TextFeatureWriter(const std::string& path, int64_t context_length, int64_t feature_dim)
     : out_(std::make_unique<AtomicOutput>(path)), context_(context_length), dim_(feature_dim) {
-  file_ = std::make_unique<h5::File>(h5::File::create(out_->temp_path()));
+  file_ = std::make_unique<h5::File>(h5::File::create(*out_));
   const h5::Group& g = *file_;
   h5::DatasetOptions column;
   column.extendable = true;
@@ -35,9 +35,9 @@ void TextFeatureWriter::append(const std::string& text, int64_t line, const int6
 
 void TextFeatureWriter::commit() {
   const h5::Group& g = *file_;
-  h5::write_provenance(g, kTextFormat, kTextVersion);
   g.set_attr("num_rows", rows_);
   for (const auto& [name, value] : attrs_) g.set_attr(name, value);
+  h5::seal(*file_, kTextFormat, kTextVersion);
   file_->close();
   file_.reset();
   out_->commit();

@@ -28,13 +28,19 @@ class InputError : public Error {
  public:
   InputError(std::string file, std::string record, const std::string& what)
       : Error(ExitCode::bad_input, located_message(file, record, what)),
-        file_(std::move(file)), record_(std::move(record)) {}
-  explicit InputError(const std::string& what) : Error(ExitCode::bad_input, what) {}
+        file_(std::move(file)), record_(std::move(record)), detail_(what) {}
+  explicit InputError(const std::string& what) : Error(ExitCode::bad_input, what), detail_(what) {}
   const std::string& file() const { return file_; }
   const std::string& record() const { return record_; }
+  const std::string& detail() const { return detail_; }  // the "what" alone
+  // The same error with `record` named, for a caller that knows which record (list line,
+  // sample) a file-level error belongs to; unchanged when it names one already.
+  InputError at(const std::string& record) const {
+    return record_.empty() ? InputError(file_, record, detail_) : *this;
+  }
 
  private:
-  std::string file_, record_;
+  std::string file_, record_, detail_;
 };
 
 // Bad command-line usage (conflicting or out-of-range options). Exit status 2.

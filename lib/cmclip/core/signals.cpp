@@ -48,6 +48,10 @@ void install_handlers() {
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaction(sig, &sa, nullptr);
+  // Past a file-size limit (ulimit -f, a batch system's quota) write(2) then fails with
+  // EFBIG, which the writers report like a full disk (exit 1, no output left), instead
+  // of the process dying of SIGXFSZ with its temporary files behind.
+  ::signal(SIGXFSZ, SIG_IGN);
 }
 
 int register_temp(const std::string& path) {

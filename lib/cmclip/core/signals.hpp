@@ -4,6 +4,7 @@
 //  - Graceful stop (training tools): SIGTERM/SIGINT/SIGUSR1 only set a flag that the
 //    training loop polls; it finishes the step, writes its checkpoint and exits 0.
 //    A second SIGINT/SIGTERM while a stop is pending falls back to cleanup and death.
+//  - SIGXFSZ (a file-size limit) is ignored: the write fails and is reported instead.
 #pragma once
 #include <string>
 

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <set>
 #include <tuple>
@@ -24,6 +26,13 @@ constexpr int kGap = 2, kHeader = 30;
 }  // namespace
 
 void write_contact_sheet(const SampleStore& store, const std::string& png_path, int max_rows, int thumb) {
+  AtomicOutput out(png_path);
+  write_contact_sheet(store, out, max_rows, thumb);
+  out.commit();
+}
+
+void write_contact_sheet(const SampleStore& store, const AtomicOutput& out, int max_rows, int thumb) {
+  const std::string& png_path = out.path();
   int64_t n = std::min(store.size(), kScanLimit);
   if (n == 0) throw InputError(store.path(), "", "empty sample store: nothing to show");
   std::vector<std::string> videos = store.videos(0, n);
@@ -83,14 +92,13 @@ void write_contact_sheet(const SampleStore& store, const std::string& png_path, 
   }
   std::vector<uint8_t> png;
   if (!cv::imencode(".png", sheet, png)) throw RuntimeFailure(png_path, "", "cannot encode PNG");
-  AtomicOutput out(png_path);
   int fd = ::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0 || ::write(fd, png.data(), png.size()) != static_cast<ssize_t>(png.size())) {
+    int err = errno;
     if (fd >= 0) ::close(fd);
-    throw RuntimeFailure(png_path, "", "cannot write");
+    throw RuntimeFailure(png_path, "", std::string("cannot write (disk full?): ") + std::strerror(err));
   }
-  ::close(fd);
-  out.commit();
+  if (::close(fd) != 0) throw RuntimeFailure(png_path, "", std::string("cannot write (disk full?): ") + std::strerror(errno));
 }
 
 }  // namespace cmclip::data

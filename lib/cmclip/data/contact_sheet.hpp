@@ -13,5 +13,8 @@ namespace cmclip::data {
 // thumbnails are the stored images, shrunk to at most `thumb` pixels. Written
 // atomically.
 void write_contact_sheet(const SampleStore& store, const std::string& png_path, int max_rows = 6, int thumb = 128);
+// The same into the temporary file of `out`, committed by the caller (with the tool's
+// other outputs).
+void write_contact_sheet(const SampleStore& store, const AtomicOutput& out, int max_rows = 6, int thumb = 128);
 
 }  // namespace cmclip::data

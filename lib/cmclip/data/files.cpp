@@ -18,9 +18,10 @@ namespace cmclip::data {
 
 namespace fsys = std::filesystem;
 
-void write_bytes(const std::string& path, const void* data, size_t size) {
+void write_bytes(const std::string& path, const void* data, size_t size, const std::string& name) {
+  const std::string& shown = name.empty() ? path : name;
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw RuntimeFailure(path, "", std::string("cannot create: ") + std::strerror(errno));
+  if (fd < 0) throw RuntimeFailure(shown, "", std::string("cannot create: ") + std::strerror(errno));
   const char* p = static_cast<const char*>(data);
   size_t left = size;
   while (left > 0) {
@@ -29,12 +30,12 @@ void write_bytes(const std::string& path, const void* data, size_t size) {
       if (errno == EINTR) continue;
       int err = errno;
       ::close(fd);
-      throw RuntimeFailure(path, "", std::string("cannot write: ") + std::strerror(err));
+      throw RuntimeFailure(shown, "", std::string("cannot write (disk full?): ") + std::strerror(err));
     }
     p += n;
     left -= static_cast<size_t>(n);
   }
-  if (::close(fd) != 0) throw RuntimeFailure(path, "", std::string("cannot write: ") + std::strerror(errno));
+  if (::close(fd) != 0) throw RuntimeFailure(shown, "", std::string("cannot write (disk full?): ") + std::strerror(errno));
 }
 
 StagingFolder::StagingFolder(std::string final_dir) : final_(std::move(final_dir)) {

@@ -6,8 +6,9 @@
 
 namespace cmclip::data {
 
-// Writes `bytes` to `path` (RuntimeFailure naming the file on error).
-void write_bytes(const std::string& path, const void* data, size_t size);
+// Writes `bytes` to `path` (RuntimeFailure naming the file, or `name` when given: the
+// final path of a file written into a staging folder).
+void write_bytes(const std::string& path, const void* data, size_t size, const std::string& name = "");
 
 // A folder filled under a temporary name beside its final path and renamed into place
 // by commit(); destroyed uncommitted, the temporary tree is removed. The final path

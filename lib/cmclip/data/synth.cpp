@@ -1,6 +1,8 @@
 #include "cmclip/data/synth.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -291,7 +293,8 @@ SynthSummary run_synth(const SynthOptions& o, const CommonOptions& common) {
           if (images) {
             std::string dir = rel.substr(0, rel.find_last_of('/'));
             if (made_dirs.insert(dir).second) images->make_dirs(dir);
-            write_bytes(join_path(images->temp_path(), rel), r.png[j].data(), r.png[j].size());
+            write_bytes(join_path(images->temp_path(), rel), r.png[j].data(), r.png[j].size(),
+                        join_path(o.images_out, rel));
             list_streams[static_cast<size_t>(k.split)]
                 << rel << '\t' << (k.kind == Kind::live ? "live" : "attack") << '\t' << modality_name(m) << '\t'
                 << (k.kind == Kind::live ? "" : presentation_name(k.kind)) << '\t' << k.subject << '\t'
@@ -322,25 +325,31 @@ SynthSummary run_synth(const SynthOptions& o, const CommonOptions& common) {
     w.set_attr("frames", int64_t(o.frames));
     w.set_attr("size", int64_t(n));
     w.set_attr("detect", std::string("none"));  // images are whole frames, bbox = the frame
-    w.commit();
+    w.finish();
   }
-  if (images) {
-    for (size_t s = 0; s < lists.size(); ++s) {
-      list_streams[s].close();
-      if (!list_streams[s]) throw RuntimeFailure(lists[s]->path(), "", "write error");
-    }
-    images->commit();
-    for (auto& l : lists) l->commit();
+  // Every output is complete before any is renamed into place: a full disk or a
+  // signal leaves none of them.
+  for (size_t s = 0; s < lists.size(); ++s) {
+    list_streams[s].close();
+    if (!list_streams[s])
+      throw RuntimeFailure(lists[s]->path(), "", std::string("cannot write (disk full?): ") + std::strerror(errno));
   }
+  std::unique_ptr<AtomicOutput> preview;
+  if (!o.preview.empty()) {
+    preview = std::make_unique<AtomicOutput>(o.preview);
+    write_contact_sheet(SampleStore(stores.front()->temp_path()), *preview, 6, 128);
+  }
+  signals::throw_if_stop_requested();
+  for (auto& w : stores) w->commit();
+  if (images) images->commit();
+  for (auto& l : lists) l->commit();
+  if (preview) preview->commit();
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (const auto& p : store_paths) log::info("wrote {}", p);
   if (images) log::info("wrote {} and {} list file(s)", o.images_out, lists.size());
   log::info("{} captures, {} samples in {:.1f} s ({:.1f} captures/s)", sum.captures, sum.samples, sum.seconds,
             sum.captures / std::max(sum.seconds, 1e-9));
-  if (!o.preview.empty()) {
-    write_contact_sheet(SampleStore(store_paths.front()), o.preview, 6, 128);
-    log::info("wrote {}", o.preview);
-  }
+  if (preview) log::info("wrote {}", o.preview);
   return sum;
 }
 

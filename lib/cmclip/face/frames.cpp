@@ -12,6 +12,7 @@
 
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
+#include "cmclip/core/image_file.hpp"
 #include "cmclip/face/list_reader.hpp"
 #include "cmclip/h5/h5.hpp"
 
@@ -127,12 +128,7 @@ cv::Mat to_modality_image(const cv::Mat& decoded, Modality m, const DepthRule& r
 }
 
 cv::Mat read_frame(const std::string& path, Modality m, const DepthRule& rule) {
-  if (!file_exists(path)) throw InputError(path, "", "no such file");
-  cv::Mat decoded = cv::imread(path, cv::IMREAD_UNCHANGED);
-  if (decoded.empty()) {
-    throw InputError(path, "", "cannot decode image (expected JPEG, PNG, BMP or TIFF, 8 or 16 bits)");
-  }
-  return to_modality_image(decoded, m, rule, path);
+  return to_modality_image(read_image_file(path), m, rule, path);
 }
 
 std::vector<std::string> list_frame_files(const std::string& dir) {

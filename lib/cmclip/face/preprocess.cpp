@@ -326,10 +326,16 @@ class Processor {
 
   UnitResult run(const Unit& u) const {
     UnitResult out;
-    switch (u.kind) {
-      case UnitKind::still: run_still(u, out); break;
-      case UnitKind::video: run_video(u, out); break;
-      case UnitKind::container: run_container(u, out); break;
+    try {
+      switch (u.kind) {
+        case UnitKind::still: run_still(u, out); break;
+        case UnitKind::video: run_video(u, out); break;
+        case UnitKind::container: run_container(u, out); break;
+      }
+    } catch (const InputError& e) {
+      // A file's own error (an undecodable frame, a damaged container) is told with the
+      // list line that names the file.
+      throw e.at(fmt::format("line {} of {}", list_.records[static_cast<size_t>(u.record)].line, s_.list_name));
     }
     return out;
   }
@@ -657,13 +663,18 @@ PreprocessSummary run_preprocess(const PreprocessOptions& opts, const CommonOpti
   writer.set_attr("skipped_no_face", sum.no_face_skipped);
   writer.set_attr("skipped_missing", sum.missing_skipped);
   if (!subjects.names.empty()) writer.set_attr("subject_names", subjects.names);
+  // Both outputs complete before either is renamed into place.
+  writer.finish();
+  std::unique_ptr<AtomicOutput> preview;
+  if (!opts.store.preview.empty()) {
+    preview = std::make_unique<AtomicOutput>(opts.store.preview);
+    data::write_contact_sheet(SampleStore(writer.temp_path()), *preview);
+  }
   writer.commit();
+  if (preview) preview->commit();
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   log_summary(sum, s, opts.store.output);
-  if (!opts.store.preview.empty()) {
-    data::write_contact_sheet(SampleStore(opts.store.output), opts.store.preview);
-    log::info("wrote {}", opts.store.preview);
-  }
+  if (preview) log::info("wrote {}", opts.store.preview);
   return sum;
 }
 

@@ -74,9 +74,7 @@ double Checkpoint::config_double(const std::string& key) const {
 void write_checkpoint(const std::string& path, const Checkpoint& c) {
   AtomicOutput out(path);
   {
-    h5::File f = h5::File::create(out.temp_path());
-    h5::write_provenance(f, kCheckpointFormat, kCheckpointVersion);
-    f.set_attr("parent", c.parent);
+    h5::File f = h5::File::create(out);
     h5::Group config = f.create_group("config");
     for (const auto& [k, v] : c.config) config.set_attr(k, v);
     write_named(f.create_group("params"), c.params);
@@ -85,6 +83,10 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
     h5::Group state = f.create_group("state");
     for (const auto& [k, v] : c.state) state.set_attr(k, v);
     write_named(state, c.state_tensors);
+    // The format attribute last (h5::seal): a temporary file cut short by SIGKILL
+    // never claims to be a checkpoint (the rename below is what makes it one).
+    f.set_attr("parent", c.parent);
+    h5::seal(f, kCheckpointFormat, kCheckpointVersion);
     f.close();
   }
   out.commit();

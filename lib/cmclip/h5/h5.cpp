@@ -15,10 +15,12 @@ namespace cmclip::h5 {
 namespace {
 std::recursive_mutex g_mutex;
 
-// The innermost (most specific) message on HDF5's error stack.
+// The innermost (most specific) message on HDF5's error stack: walking downward from
+// the API call, the last one ("truncated file: eof = ...", "checksum verification
+// failed"), not the first ("unable to open file").
 herr_t walk_error(unsigned n, const H5E_error2_t* err, void* data) {
   auto* out = static_cast<std::string*>(data);
-  if (n == 0 && err->desc) *out = err->desc;
+  if (err->desc && *err->desc) *out = err->desc;
   return 0;
 }
 
@@ -26,11 +28,25 @@ std::string hdf5_message() {
   std::string msg;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_error, &msg);
   H5Eclear2(H5E_DEFAULT);
+  // A failed read or write of the file itself carries the system's message among
+  // details for HDF5's developers (time, descriptor, buffer address, the temporary
+  // file's name): keep the system's message ("No space left on device").
+  const std::string tag = "error message = '";
+  size_t at = msg.find(tag);
+  if (at != std::string::npos) {
+    size_t end = msg.find('\'', at + tag.size());
+    if (end != std::string::npos) msg = msg.substr(at + tag.size(), end - at - tag.size());
+  }
   return msg.empty() ? "HDF5 error" : msg;
 }
 
 struct Silencer {
-  Silencer() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+  Silencer() {
+    // No clean-up at exit: every file is closed by its owner, and a file whose close
+    // failed (a full disk) would make HDF5's own clean-up crash at exit (1.10).
+    H5dont_atexit();
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
 } g_silencer;
 
 [[noreturn]] void fail_read(const std::string& file, const std::string& path, const std::string& what) {
@@ -771,6 +787,13 @@ File File::create(const std::string& path) {
   auto f = std::make_shared<Id>(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
   if (f->get() < 0) fail_write(path, "", "cannot create HDF5 file");
   return File(f, path, "/");
+}
+
+File File::create(const AtomicOutput& output) {
+  auto l = lock();
+  auto f = std::make_shared<Id>(H5Fcreate(output.temp_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  if (f->get() < 0) fail_write(output.path(), "", "cannot create HDF5 file");
+  return File(f, output.path(), "/");
 }
 
 void File::flush() const {

@@ -12,6 +12,10 @@
 #include <variant>
 #include <vector>
 
+namespace cmclip {
+class AtomicOutput;
+}
+
 namespace cmclip::h5 {
 
 enum class DType { f16, f32, f64, i8, i16, i32, i64, u8, u16, string, other };
@@ -168,6 +172,9 @@ class File : public Group {
   static File open_rw(const std::string& path);
   // Creates (truncating) a file. Use an AtomicOutput's temporary path.
   static File create(const std::string& path);
+  // Creates the temporary file of `output`; messages (a full disk, say) name the
+  // output's final path, the file the user asked for.
+  static File create(const AtomicOutput& output);
 
   void flush() const;
   // Closes the file now; errors on close (a full disk) surface here.

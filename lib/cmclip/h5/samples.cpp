@@ -38,16 +38,19 @@ SampleWriter::SampleWriter(const std::string& path, int height, int width, int c
     : out_(std::make_unique<AtomicOutput>(path)), h_(height), w_(width), c_(channels) {
   if (height <= 0 || width <= 0 || (channels != 1 && channels != 3))
     throw std::invalid_argument(fmt::format("sample store: bad image shape {}x{}x{}", height, width, channels));
-  file_ = std::make_unique<h5::File>(h5::File::create(out_->temp_path()));
+  file_ = std::make_unique<h5::File>(h5::File::create(*out_));
   const h5::Group& g = *file_;
   auto big = h5::DatasetOptions::compressed({1, h_, w_, c_}, true);
   g.create_dataset("images", h5::DType::u8, {0, h_, w_, c_}, big);
+  // Metadata columns are checksummed too (not the strings: HDF5 cannot), so a flipped
+  // label is an error naming /label, not a silently wrong sample.
   auto meta = [](int64_t rows) {
     h5::DatasetOptions o;
     o.extendable = true;
     o.chunk = {rows};
     o.deflate = 4;
     o.shuffle = true;
+    o.fletcher32 = true;
     return o;
   };
   g.create_dataset("label", h5::DType::i8, {0}, meta(4096))
@@ -128,18 +131,26 @@ void SampleWriter::flush_buffer() {
   metas_.clear();
 }
 
-void SampleWriter::commit() {
+void SampleWriter::finish() {
+  if (finished_) return;
   flush_buffer();
   const h5::Group& g = *file_;
   for (int16_t a : g.dataset("attack").read<int16_t>())
     if (a < 0 || a >= static_cast<int16_t>(attack_names_.size()))
       throw std::logic_error(fmt::format("sample store: attack code {} has no name", a));
   g.write_strings("attack_names", attack_names_);
-  h5::write_provenance(g, kSamplesFormat, kSamplesVersion);
   g.set_attr("num_samples", count_);
   for (const auto& [name, value] : attrs_) g.set_attr(name, value);
+  h5::seal(*file_, kSamplesFormat, kSamplesVersion);
   file_->close();
   file_.reset();
+  finished_ = true;
+}
+
+const std::string& SampleWriter::temp_path() const { return out_->temp_path(); }
+
+void SampleWriter::commit() {
+  finish();
   out_->commit();
 }
 

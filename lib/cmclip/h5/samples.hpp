@@ -54,8 +54,14 @@ class SampleWriter {
   // `image` is H*W*C bytes, row-major HWC (RGB order for colour images).
   void append(const uint8_t* image, const SampleMeta& meta);
   int64_t size() const { return count_; }
-  // Writes what is buffered, the attack names and attributes, and renames the file
-  // into place. Without commit() the output is removed.
+  // Writes what is buffered, the attack names and attributes, and closes the file,
+  // still under its temporary name (temp_path()): the step a full disk fails. A tool
+  // with several outputs finishes them all before it commits any, so a failure
+  // leaves none of them.
+  void finish();
+  const std::string& temp_path() const;
+  // finish() (unless done), then renames the file into place. Without commit() the
+  // output is removed.
   void commit();
 
  private:
@@ -68,6 +74,7 @@ class SampleWriter {
   std::map<std::string, h5::AttrValue> attrs_;
   std::vector<uint8_t> images_;
   std::vector<SampleMeta> metas_;
+  bool finished_ = false;
 };
 
 // A validated, read-only sample store. Small per-sample numbers are loaded at open;

@@ -7,6 +7,11 @@
 
 namespace cmclip::h5 {
 
+void seal(const File& file, const std::string& format, int64_t version) {
+  file.flush();
+  write_provenance(file, format, version);
+}
+
 void write_provenance(const Group& root, const std::string& format, int64_t version) {
   root.set_attr("format", format);
   root.set_attr("format_version", version);

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -220,15 +222,12 @@ std::vector<SummaryFigure> summarise(const std::vector<TestReport>& tests) {
   return out;
 }
 
-void write_atomically(const std::string& path, const std::string& bytes) {
-  AtomicOutput out(path);
-  {
-    std::ofstream f(out.temp_path(), std::ios::binary);
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    f.close();
-    if (!f) throw RuntimeFailure(path, "", "cannot write (disk full?)");
-  }
-  out.commit();
+// Writes `bytes` into the temporary file of `out` (committed by the caller).
+void write_temp(const AtomicOutput& out, const std::string& bytes) {
+  std::ofstream f(out.temp_path(), std::ios::binary);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  f.close();
+  if (!f) throw RuntimeFailure(out.path(), "", std::string("cannot write (disk full?): ") + std::strerror(errno));
 }
 }  // namespace
 
@@ -321,17 +320,25 @@ void run_fas_eval(const EvalOptions& options, const CommonOptions& common) {
                                                  : render_table(e);
   std::vector<std::string> pngs;
   for (PlotKind kind : kinds) pngs.push_back(render_plot(e, kind));
-  if (options.output == "-") {
-    std::cout << report << std::flush;
-    if (!std::cout) throw RuntimeFailure("cannot write the report to stdout");
-  } else {
-    write_atomically(options.output, report);
-    log::info("wrote {}", options.output);
+  // Every file is written in full before any is renamed into place: a full disk
+  // leaves none of them (and the previous ones intact), not a report without its plots.
+  std::vector<std::unique_ptr<AtomicOutput>> files;
+  if (options.output != "-") {
+    files.push_back(std::make_unique<AtomicOutput>(options.output));
+    write_temp(*files.back(), report);
   }
   for (size_t k = 0; k < pngs.size(); ++k) {
-    write_atomically(options.plots[k], pngs[k]);
-    log::info("wrote {} ({})", options.plots[k], kinds[k] == PlotKind::det ? "DET" : "ROC");
+    files.push_back(std::make_unique<AtomicOutput>(options.plots[k]));
+    write_temp(*files.back(), pngs[k]);
   }
+  if (options.output == "-") {
+    std::cout << report << std::flush;
+    if (!std::cout) throw RuntimeFailure("stdout", "", "cannot write the report (disk full? closed pipe?)");
+  }
+  for (auto& f : files) f->commit();
+  if (options.output != "-") log::info("wrote {}", options.output);
+  for (size_t k = 0; k < pngs.size(); ++k)
+    log::info("wrote {} ({})", options.plots[k], kinds[k] == PlotKind::det ? "DET" : "ROC");
 }
 
 }  // namespace cmclip::metrics

@@ -54,7 +54,7 @@ bool tsv_unescape(const std::string& field, std::string& out) {
   return true;
 }
 
-ScoreTsvWriter::ScoreTsvWriter(std::ostream& out) : out_(out) {
+ScoreTsvWriter::ScoreTsvWriter(std::ostream& out, std::string name) : out_(out), name_(std::move(name)) {
   buffer_ = kScoreTsvHeader;
   buffer_ += '\n';
 }
@@ -85,7 +85,7 @@ void ScoreTsvWriter::flush() {
   out_.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
   buffer_.clear();
   out_.flush();
-  if (!out_) throw RuntimeFailure("score TSV: cannot write the output (closed pipe or full disk)");
+  if (!out_) throw RuntimeFailure(name_, "", "cannot write the score TSV (disk full? closed pipe?)");
 }
 
 ScoreTsvWriter::~ScoreTsvWriter() {

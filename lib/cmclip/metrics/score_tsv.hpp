@@ -25,7 +25,8 @@ inline constexpr const char* kScoreTsvHeader = "source\tvideo\tattack_type\tlabe
 // Streams score lines (constant memory): fas-embed prints with it.
 class ScoreTsvWriter {
  public:
-  explicit ScoreTsvWriter(std::ostream& out);  // the header line comes first
+  // The header line comes first; `name` names the output in messages.
+  explicit ScoreTsvWriter(std::ostream& out, std::string name = "stdout");
   ~ScoreTsvWriter();                            // flushes (errors ignored: call flush())
   // `attack_type` must be empty exactly when `label` is kLive.
   void write(const std::string& source, const std::string& video, const std::string& attack_type,
@@ -38,6 +39,7 @@ class ScoreTsvWriter {
 
  private:
   std::ostream& out_;
+  std::string name_;
   std::string buffer_;
   int64_t lines_ = 0;
 };

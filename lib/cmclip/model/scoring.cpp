@@ -63,14 +63,14 @@ class TsvSink : public RowSink {
       file_.open(file_out_->temp_path(), std::ios::binary);
       if (!file_) throw RuntimeFailure(path, "", "cannot create");
     }
-    tsv_ = std::make_unique<metrics::ScoreTsvWriter>(path == "-" ? std::cout : file_);
+    tsv_ = std::make_unique<metrics::ScoreTsvWriter>(path == "-" ? std::cout : file_, path == "-" ? "stdout" : path);
   }
   void add(const ScoreRow& row, const float*) override { tsv_->write(row, names_); }
   void commit() override {
     tsv_->flush();
     if (file_out_) {
       file_.close();
-      if (!file_) throw RuntimeFailure(file_out_->path(), "", "write failed (disk full?)");
+      if (!file_) throw RuntimeFailure(file_out_->path(), "", "cannot write the score TSV (disk full?)");
       file_out_->commit();
     }
   }

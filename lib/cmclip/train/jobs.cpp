@@ -46,6 +46,27 @@ std::string training_device(const std::string& requested) {
   return device;
 }
 
+// Model options on the command line of fas-fewshot --init CHECKPOINT must agree with
+// the checkpoint's: the model adapted is the checkpoint's, and an option that asks for
+// another one (--method coop on a cm-clip checkpoint, say) is refused rather than
+// silently ignored. An option left at its default asks for nothing.
+void check_model_options_agree(const model::ModelOptions& asked, const model::ModelOptions& loaded,
+                               const std::string& init) {
+  std::map<std::string, h5::AttrValue> given, defaults, stored;
+  asked.to_config(given);
+  model::ModelOptions{}.to_config(defaults);
+  loaded.to_config(stored);
+  for (const auto& [key, value] : given) {
+    std::string v = h5::attr_to_string(value);
+    if (v == h5::attr_to_string(defaults.at(key)) || v == h5::attr_to_string(stored.at(key))) continue;
+    throw InputError(init, "/config",
+                     fmt::format("the checkpoint's model has {} = {}, but the command line asks for {}; the model "
+                                 "adapted is the checkpoint's (leave the model options out, or train a new one "
+                                 "with fas-pretrain)",
+                                 key, h5::attr_to_string(stored.at(key)), v));
+  }
+}
+
 void check_outputs(const std::string& output) {
   check_output_path(output);
   check_output_path(last_checkpoint_path(output));
@@ -174,6 +195,7 @@ TrainResult run_fewshot(const FewshotOptions& o, const CommonOptions& common) {
   bool from_checkpoint = is_checkpoint_file(o.init);
   model::LoadedModel m = from_checkpoint ? model::load_model_checkpoint(o.init, o.bpe)
                                          : model::new_model(o.init, o.model, o.bpe, {}, common.seed);
+  if (from_checkpoint) check_model_options_agree(o.model, m.model->options(), o.init);
   check_prompt_modality(m.model, target, "--modality");
   m.model->to(parse_device(device));
   if (from_checkpoint && !o.embed_clip) refer_to_init_weights(m.model->clip(), o.init, o.training.output);

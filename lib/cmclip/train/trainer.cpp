@@ -205,12 +205,24 @@ void Run::try_resume() {
   }
   model_->load_from(c);
   optimizer_.load_state(c.optimizer, last);
-  auto state_int = [&](const char* k) { return std::get<int64_t>(c.state.at(k)); };
-  state_.epoch = state_int("epoch");
-  state_.step_in_epoch = state_int("step_in_epoch");
-  state_.global_step = state_int("global_step");
-  state_.best_epoch = state_int("best_epoch");
-  state_.best_metric = std::get<double>(c.state.at("best_metric"));
+  // A damaged or foreign /state is bad input naming the attribute, not a bare
+  // std::bad_variant_access.
+  auto state_value = [&](const char* key, auto kind) {
+    using T = decltype(kind);
+    auto it = c.state.find(key);
+    if (it == c.state.end()) throw InputError(last, "/state", fmt::format("attribute '{}' is missing", key));
+    if (const T* v = std::get_if<T>(&it->second)) return *v;
+    throw InputError(last, "/state", fmt::format("attribute '{}' should be {}", key,
+                                                 std::is_same_v<T, double> ? "a number" : "an integer"));
+  };
+  state_.epoch = state_value("epoch", int64_t{});
+  state_.step_in_epoch = state_value("step_in_epoch", int64_t{});
+  state_.global_step = state_value("global_step", int64_t{});
+  state_.best_epoch = state_value("best_epoch", int64_t{});
+  state_.best_metric = state_value("best_metric", double{});
+  if (state_.epoch < 0 || state_.epoch > to_.epochs || state_.step_in_epoch < 0 || state_.global_step < 0)
+    throw InputError(last, "/state", fmt::format("epoch {}, step {} of that epoch: not a state of a {}-epoch run",
+                                                 state_.epoch, state_.step_in_epoch, to_.epochs));
   log::info("resuming from {}: epoch {}, step {} of that epoch", last, state_.epoch + 1, state_.step_in_epoch);
 }
 

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Builds and runs the libFuzzer targets (tests/fuzz, man fas-errors(7)) with clang.
+#
+#   scripts/fuzz.sh build                 configure + build in $CMCLIP_FUZZ_BUILD_DIR (build-fuzz/)
+#   scripts/fuzz.sh run TARGET SECONDS    fuzz TARGET for SECONDS
+#   scripts/fuzz.sh all SECONDS           build, then every target for SECONDS
+#   scripts/fuzz.sh regress [TARGET]      replay the committed corpus once
+#
+# Targets: list_reader tokenizer score_tsv image h5_samples h5_scores h5_checkpoint.
+# A run starts from the committed corpus tests/fuzz/corpus/TARGET (seeds and the inputs
+# of every crash fixed so far) and writes what it adds to BUILD_DIR/corpus/TARGET, so the
+# source tree stays clean. A crash leaves its input in BUILD_DIR/artifacts/TARGET/ and
+# fails the run: fix it, then copy the input into tests/fuzz/corpus/TARGET/ as a
+# regression input (name it crash-<what>). Without clang the script says so and exits 77,
+# which ctest reports as a skipped test (neither passed nor failed). Environment: CMCLIP_BPE (the
+# tokenizer target also fuzzes the real BPE vocabulary), CMCLIP_FUZZ_JOBS (build jobs, 2).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cmd=${1:-}
+shift || true
+build=${CMCLIP_FUZZ_BUILD_DIR:-$root/build-fuzz}
+corpus_src=$root/tests/fuzz/corpus
+
+runtime=$(clang++ -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-$(uname -m).a
+if ! command -v clang++ >/dev/null 2>&1 || [[ ! -f $runtime ]]; then
+  echo "SKIPPED: clang++ or its libFuzzer runtime not found (Debian: clang libclang-rt-14-dev)"
+  exit 77
+fi
+
+build_targets() {
+  local generator=()
+  command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+  if [[ ! -f $build/CMakeCache.txt ]]; then
+    cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMCLIP_FUZZ=ON -DCMCLIP_BUILD_TESTS=OFF >/dev/null
+  fi
+  cmake --build "$build" --target fuzz -j "${CMCLIP_FUZZ_JOBS:-2}"
+}
+
+run_target() {  # TARGET SECONDS
+  local t=$1 seconds=$2 exe=$build/fuzz/fuzz_$1
+  [[ -x $exe ]] || { echo "fuzz.sh: $exe is not built (scripts/fuzz.sh build)" >&2; exit 2; }
+  mkdir -p "$build/corpus/$t" "$build/artifacts/$t"
+  # Timeouts and memory: a slow or huge input is a finding too.
+  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1} \
+  UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+    "$exe" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=3072 -print_final_stats=1 \
+      -artifact_prefix="$build/artifacts/$t/" "$build/corpus/$t" "$corpus_src/$t" \
+      > "$build/artifacts/$t.log" 2>&1 || {
+    tail -n 60 "$build/artifacts/$t.log" >&2
+    echo "fuzz.sh: $t crashed; input in $build/artifacts/$t/" >&2
+    exit 1
+  }
+  grep -E "^stat::number_of_executed_units|^#[0-9]+ +DONE" "$build/artifacts/$t.log" | tail -n 2 | sed "s/^/$t: /"
+}
+
+regress_target() {  # TARGET: every committed input once
+  local t=$1 exe=$build/fuzz/fuzz_$1
+  [[ -x $exe ]] || { echo "fuzz.sh: $exe is not built" >&2; exit 2; }
+  [[ -d $root/tests/fuzz/findings/$t ]] &&
+    echo "NOTE: $t has open findings in tests/fuzz/findings/$t: only its committed corpus is replayed"
+  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} "$exe" "$corpus_src/$t"/* > "$build/artifacts-$t-regress.log" 2>&1 || {
+    tail -n 60 "$build/artifacts-$t-regress.log" >&2
+    echo "fuzz.sh: $t fails on a committed input" >&2
+    exit 1
+  }
+  echo "$t: $(ls "$corpus_src/$t" | wc -l) committed inputs replayed"
+}
+
+# The targets built (tests/fuzz/targets.cmake lists them).
+built_targets() { for f in "$build"/fuzz/fuzz_*; do [[ -x $f ]] && basename "$f" | sed 's/^fuzz_//'; done; }
+
+case $cmd in
+  build) build_targets ;;
+  run) run_target "$1" "$2" ;;
+  all)
+    build_targets
+    for t in $(built_targets); do run_target "$t" "$1"; done ;;
+  regress)
+    if [[ $# -ge 1 ]]; then regress_target "$1"; else for t in $(built_targets); do regress_target "$t"; done; fi ;;
+  *) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

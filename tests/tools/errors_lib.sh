@@ -1,0 +1,131 @@
+# Helpers of the error-contract tests (tests/tools/test_errors_*.sh; sourced after
+# lib.sh). Each row of man fas-errors(7) is checked the same way: the exit status, one
+# error message naming what it must name, and the output folder exactly as it was.
+#
+#   bad STATUS 'NEEDLE|NEEDLE...' CMD...   CMD exits STATUS, prints exactly one
+#       "<tool>: error:" line holding every NEEDLE, and leaves out/ as it was (no new
+#       file, no temporary file, previous outputs unchanged).
+#   full_disk 'NEEDLE|...' KIB CMD...      CMD (writing under full/) on a tmpfs with KIB
+#       free beside what full/ holds (previous outputs): exit 1, one message, full/ as
+#       it was. Falls back to ulimit -f KIB.
+#   file_limit 'NEEDLE|...' KIB CMD...     the same under ulimit -f KIB (EFBIG).
+#   read_only 'NEEDLE|...' CMD...          CMD writing under ro/, a read-only folder
+#       (a read-only bind mount; else a non-root user); skipped with a message when
+#       neither is possible.
+#   tamper FILE COMMAND ARGS...            damages an HDF5 file, re-encodes an image or
+#       writes a video (tests/support/tamper.cpp).
+#   corrupt_copy SRC DST                   DST: a copy of SRC truncated to half its size.
+#   summary TOOL                           prints how many bad inputs were tried.
+tried=0
+mkdir -p out
+
+snapshot() { (cd "$1" && find . -mindepth 1 -printf '%P %s\n' | sort && find . -type f -exec md5sum {} + | sort); }
+
+# check_one_error TOOL NEEDLES FILE: one error line holding every needle.
+check_one_error() {
+  local tool=$1 needles=$2 file=$3
+  local lines
+  lines=$(grep -c "^$tool: error: " "$file" || true)
+  [[ $lines == 1 ]] || { cat "$file" >&2; fail "$tool printed $lines error messages, expected one"; }
+  local n
+  IFS='|' read -ra n <<<"$needles"
+  for needle in "${n[@]}"; do
+    grep "^$tool: error: " "$file" | grep -qF -- "$needle" || { cat "$file" >&2; fail "the message lacks '$needle'"; }
+  done
+}
+
+bad() {
+  local want=$1 needles=$2; shift 2
+  local tool before after got
+  tool=$(basename "$1")
+  before=$(snapshot out)
+  set +e; "$@" >out.txt 2>err.txt; got=$?; set -e
+  [[ $got == "$want" ]] || { cat err.txt >&2; fail "'$*' exited $got, expected $want"; }
+  check_one_error "$tool" "$needles" err.txt
+  after=$(snapshot out)
+  [[ $before == "$after" ]] || fail "'$*' changed out/: $(diff <(echo "$before") <(echo "$after"))"
+  tried=$((tried + 1))
+}
+
+tamper() { "$bin/cmclip-test-tamper" "$@" || fail "tamper $*"; }
+
+corrupt_copy() { head -c $(($(stat -c %s "$1") / 2)) "$1" >"$2"; }
+
+# Whether this shell may mount (root with CAP_SYS_ADMIN, in a private mount namespace).
+can_mount() { unshare -m true 2>/dev/null && unshare -m sh -c 'mount -t tmpfs -o size=16k tmpfs /mnt' 2>/dev/null; }
+
+# run_in_namespace SETUP CMD...: runs CMD in a private mount namespace after SETUP;
+# sets $got and leaves out.txt, err.txt and (a listing of full/ after the run) full.after.
+run_in_namespace() {
+  local setup=$1; shift
+  set +e
+  unshare -m bash -c "$setup"' && { "$@" >out.txt 2>err.txt; rc=$?; (cd full && find . -mindepth 1 -printf "%P %s\n" | sort && find . -type f -exec md5sum {} + | sort) >full.after; exit $rc; }' \
+    bash "$@"
+  got=$?
+  set -e
+}
+
+file_limit() {
+  local needles=$1 kib=$2; shift 2
+  local tool before after
+  tool=$(basename "$1")
+  mkdir -p full
+  before=$(snapshot full)
+  set +e; (ulimit -f "$kib"; exec "$@") >out.txt 2>err.txt; got=$?; set -e
+  [[ $got == 1 ]] || { cat err.txt >&2; fail "'$*' under ulimit -f $kib exited $got, expected 1"; }
+  check_one_error "$tool" "$needles" err.txt
+  after=$(snapshot full)
+  [[ $before == "$after" ]] || fail "'$*' changed full/ under ulimit -f: $(diff <(echo "$before") <(echo "$after"))"
+  tried=$((tried + 1))
+}
+
+full_disk() {
+  local needles=$1 kib=$2; shift 2
+  local tool before
+  tool=$(basename "$1")
+  if ! can_mount; then
+    echo "NOTE: cannot mount a tmpfs here; the full disk is simulated with ulimit -f"
+    file_limit "$needles" "$kib" "$@"
+    return
+  fi
+  mkdir -p full
+  # What full/ holds (previous outputs) is copied into the small tmpfs first.
+  rm -rf full.before.d && cp -a full full.before.d
+  before=$(snapshot full)
+  # tmpfs counts whole 4 KiB pages per file.
+  local used
+  used=$(find full -type f -printf '%s\n' | awk '{ kib += int(($1 + 4095) / 4096) * 4 } END { print kib + 0 }')
+  run_in_namespace "mount -t tmpfs -o size=$((used + kib))k tmpfs full && cp -a full.before.d/. full/" "$@"
+  [[ $got == 1 ]] || { cat err.txt >&2; fail "'$*' on a tmpfs with ${kib} KiB free exited $got, expected 1"; }
+  check_one_error "$tool" "$needles" err.txt
+  [[ $before == "$(cat full.after)" ]] || fail "'$*' on a full disk left: $(diff <(echo "$before") full.after)"
+  rm -rf full.before.d
+  tried=$((tried + 1))
+}
+
+read_only() {
+  local needles=$1; shift
+  local tool
+  tool=$(basename "$1")
+  mkdir -p ro
+  if can_mount; then
+    run_in_namespace "mount --bind ro ro && mount -o remount,bind,ro ro && mkdir -p full" "$@"
+  elif command -v setpriv >/dev/null && [[ $(id -u) == 0 ]]; then
+    chmod 555 ro
+    set +e; setpriv --reuid=65534 --regid=65534 --clear-groups "$@" >out.txt 2>err.txt; got=$?; set -e
+    chmod 755 ro
+  elif [[ $(id -u) != 0 ]]; then
+    chmod 555 ro
+    set +e; "$@" >out.txt 2>err.txt; got=$?; set -e
+    chmod 755 ro
+  else
+    echo "SKIPPED: read-only output folder ($tool): cannot mount or change user here"
+    return
+  fi
+  [[ $got == 2 ]] || { cat err.txt >&2; fail "'$*' into a read-only folder exited $got, expected 2"; }
+  check_one_error "$tool" "$needles" err.txt
+  [[ -z $(ls -A ro) ]] || fail "'$*' left files in the read-only folder: $(ls -A ro)"
+  tried=$((tried + 1))
+}
+
+summary() { echo "$1: $tried bad inputs tried; each gave its exit status, one message and no output"; }
