@@ -19,6 +19,8 @@ packages=(
   # tests and benchmarks: the Python baseline, a one-node SLURM, fuzzing, man pages
   python3-torch python3-numpy python3-sklearn python3-h5py slurm-wlm munge clang libclang-rt-14-dev
   man-db groff-base procps
+  # killing a tool at a chosen write call (tests/tools/test_killed.sh); free ports for SLURM
+  strace iproute2
   # scripts/fetch-clip.sh downloads the CLIP weights where the internet is reachable
   curl ca-certificates
 )
