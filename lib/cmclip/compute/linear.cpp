@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <unordered_map>
@@ -18,7 +19,14 @@
 namespace cmclip::compute {
 
 namespace onednn {
+namespace {
+std::atomic<bool> g_libtorch_only{false};
+}
+void use_libtorch_gemm() { g_libtorch_only = true; }
+
 const Api& api() {
+  static const Api none;
+  if (g_libtorch_only.load(std::memory_order_relaxed)) return none;
   static const Api d = [] {
     Api d;
     // CMCLIP_GEMM=libtorch keeps LibTorch's own GEMM (A/B comparisons, debugging).

@@ -16,8 +16,12 @@ struct Api {
   Bf16GemmFn bf16 = nullptr;
 };
 
-// Null entries when this process has no oneDNN GEMM, or CMCLIP_GEMM=libtorch.
+// Null entries when this process has no oneDNN GEMM, or CMCLIP_GEMM=libtorch, or
+// after use_libtorch_gemm().
 const Api& api();
+
+// From now on, LibTorch's own GEMM for every product of this process.
+void use_libtorch_gemm();
 
 // Throws RuntimeFailure naming `what` when a oneDNN call did not succeed.
 void check(int status, const char* what);
