@@ -66,7 +66,9 @@ row() {  # label file row kind(mean/plain)
       if [[ $key == auc ]]; then s=$(awk -v v="$s" 'BEGIN { printf "%.3f", v }'); else s=$(awk -v v="$s" 'BEGIN { printf "%.1f", 100 * v }'); fi
       v="$v±$s"
     fi
-    line+=$(printf " %-13s" "$v")
+    # Pad by characters, not bytes: "±" is two bytes in UTF-8.
+    local LC_ALL=C.UTF-8 width=${#v}
+    line+=" $v$(printf "%*s" $((14 - width)) "")"
   done
   echo "$line"
 }
@@ -75,7 +77,7 @@ cat <<TABLE
 
 cmclip demo: few-shot cross-modal face anti-spoofing, RGB -> Depth (synthetic data, builtin:tiny)
 
-Depth test set (dev EER threshold)  AUC           HTER          ACER          APCER (max)   BPCER
+Depth test set (dev EER threshold)  AUC            HTER           ACER           APCER (max)    BPCER
 $(row "before adaptation (RGB training)" before.tsv test-before.h5)
 $(row "after 5-shot Depth, 3 seeds" after.tsv mean)
 

@@ -74,9 +74,15 @@ void write_contact_sheet(const SampleStore& store, const AtomicOutput& out, int 
       int x = col * (side + kGap);
       std::string name = store.attack_names().at(static_cast<size_t>(a));
       if (name.size() > 12) name = name.substr(0, 12);
-      cv::putText(sheet, name, {x + 2, 12}, cv::FONT_HERSHEY_PLAIN, 0.9, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
-      cv::putText(sheet, modality_name(static_cast<Modality>(m)), {x + 2, 25}, cv::FONT_HERSHEY_PLAIN, 0.9,
-                  cv::Scalar(0, 0, 160), 1, cv::LINE_AA);
+      // Labels shrink to their column, so that a long name does not run into the next.
+      auto label = [&](const std::string& text, int y, const cv::Scalar& colour) {
+        int base = 0;
+        double width = cv::getTextSize(text, cv::FONT_HERSHEY_PLAIN, 0.9, 1, &base).width;
+        double scale = std::min(0.9, 0.9 * (side - 3) / std::max(1.0, width));
+        cv::putText(sheet, text, {x + 2, y}, cv::FONT_HERSHEY_PLAIN, scale, colour, 1, cv::LINE_AA);
+      };
+      label(name, 12, cv::Scalar(0, 0, 0));
+      label(modality_name(static_cast<Modality>(m)), 25, cv::Scalar(0, 0, 160));
       for (int row = 0; row < rows; ++row) {
         auto it = cell.find(std::make_tuple(row, a, m));
         if (it == cell.end()) continue;
