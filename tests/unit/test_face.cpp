@@ -161,6 +161,21 @@ BOOST_AUTO_TEST_CASE(casia_surf_malformed_lines) {
   expect_list_error("\n\n", ListFormat::casia_surf, {"list.txt", "no records"});
 }
 
+// Found by fuzzing: a modality folder at the root of the list gave an empty video id,
+// which K-shot sampling and video aggregation cannot group by.
+BOOST_AUTO_TEST_CASE(modality_folder_at_the_root_gives_the_root_as_video) {
+  auto fas = parse("color/0015.jpg 0\n/ir/0016.jpg 0\n", ListFormat::casia_fas);
+  BOOST_REQUIRE_EQUAL(fas.records.size(), 2u);
+  BOOST_TEST(fas.records[0].video == ".");
+  BOOST_TEST(fas.records[1].video == "/");
+  auto surf = parse("color/1.jpg depth/1.jpg ir/1.jpg 1\n", ListFormat::casia_surf);
+  BOOST_REQUIRE_EQUAL(surf.records.size(), 1u);
+  BOOST_TEST(surf.records[0].video == ".");
+  auto bare = parse("/0001.jpg 0\n", ListFormat::casia_fas);
+  BOOST_REQUIRE_EQUAL(bare.records.size(), 1u);
+  BOOST_TEST(bare.records[0].video == "/");
+}
+
 BOOST_AUTO_TEST_CASE(casia_fas_frames_and_video_folders_with_0_live) {
   auto list = parse(
       "CASIA_SURF/Data/Training/real_part/CLKJ_BS0831/real.rssdk/color/0015.jpg 0\n"

@@ -64,7 +64,8 @@ std::string stem_of(const std::string& name) {
 
 std::string dirname(const std::string& path) {
   size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 // Modality tokens in paths (lower case).
@@ -101,8 +102,11 @@ std::string swap_modality(const std::string& path, int comp, const std::string& 
 std::string capture_folder(const std::string& path, int comp, bool is_frame) {
   auto parts = components(path);
   bool absolute = !path.empty() && path[0] == '/';
-  if (comp >= 0) return join(parts, 0, static_cast<size_t>(comp), absolute);
-  return is_frame ? dirname(path) : path;
+  std::string folder = comp >= 0 ? join(parts, 0, static_cast<size_t>(comp), absolute) : is_frame ? dirname(path) : path;
+  // A modality folder at the top of the list's root ("color/0001.jpg"): the root is
+  // the capture. A video id is never empty (K-shot sampling and aggregation group by it).
+  if (folder.empty()) folder = absolute ? "/" : ".";
+  return folder;
 }
 
 // What a path tells about its capture: real_part/fake_part folders (CASIA-SURF),
