@@ -5,6 +5,8 @@
 #   scripts/fuzz.sh run TARGET SECONDS    fuzz TARGET for SECONDS
 #   scripts/fuzz.sh all SECONDS           build, then every target for SECONDS
 #   scripts/fuzz.sh regress [TARGET]      replay the committed corpus once
+#   scripts/fuzz.sh check TARGET RUNS     replay the corpus, then a seeded campaign of RUNS
+#                                         inputs: the same inputs on every machine (ctest)
 #
 # Targets: list_reader tokenizer score_tsv image h5_samples h5_scores h5_checkpoint.
 # A run starts from the committed corpus tests/fuzz/corpus/TARGET (seeds and the inputs
@@ -13,7 +15,8 @@
 # fails the run: fix it, then copy the input into tests/fuzz/corpus/TARGET/ as a
 # regression input (name it crash-<what>). Without clang the script says so and exits 77,
 # which ctest reports as a skipped test (neither passed nor failed). Environment: CMCLIP_BPE (the
-# tokenizer target also fuzzes the real BPE vocabulary), CMCLIP_FUZZ_JOBS (build jobs, 2).
+# tokenizer target also fuzzes the real BPE vocabulary), CMCLIP_FUZZ_JOBS (build jobs, 2),
+# CMCLIP_FUZZ_SEED (the seed of `check`, 1).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cmd=${1:-}
@@ -37,15 +40,20 @@ build_targets() {
   cmake --build "$build" --target fuzz -j "${CMCLIP_FUZZ_JOBS:-2}"
 }
 
-run_target() {  # TARGET SECONDS
-  local t=$1 seconds=$2 exe=$build/fuzz/fuzz_$1
+# fuzz TARGET CORPUS_OUT LIBFUZZER_OPTIONS...: a campaign from the committed corpus that
+# adds what it finds to CORPUS_OUT.
+fuzz() {
+  local t=$1 out=$2 exe=$build/fuzz/fuzz_$1
+  shift 2
   [[ -x $exe ]] || { echo "fuzz.sh: $exe is not built (scripts/fuzz.sh build)" >&2; exit 2; }
-  mkdir -p "$build/corpus/$t" "$build/artifacts/$t"
-  # Timeouts and memory: a slow or huge input is a finding too.
+  mkdir -p "$out" "$build/artifacts/$t"
+  # Timeouts and memory: a slow or huge input is a finding too. OpenCV reads its pixel
+  # limit once, when it is loaded: the same as the tools' own (kMaxImagePixels).
+  OPENCV_IO_MAX_IMAGE_PIXELS=67108864 \
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-    "$exe" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=3072 -print_final_stats=1 \
-      -artifact_prefix="$build/artifacts/$t/" "$build/corpus/$t" "$corpus_src/$t" \
+    "$exe" "$@" -timeout=20 -rss_limit_mb=3072 -print_final_stats=1 \
+      -artifact_prefix="$build/artifacts/$t/" "$out" "$corpus_src/$t" \
       > "$build/artifacts/$t.log" 2>&1 || {
     tail -n 60 "$build/artifacts/$t.log" >&2
     echo "fuzz.sh: $t crashed; input in $build/artifacts/$t/" >&2
@@ -54,12 +62,23 @@ run_target() {  # TARGET SECONDS
   grep -E "^stat::number_of_executed_units|^#[0-9]+ +DONE" "$build/artifacts/$t.log" | tail -n 2 | sed "s/^/$t: /"
 }
 
+run_target() { fuzz "$1" "$build/corpus/$1" -max_total_time="$2"; }  # TARGET SECONDS
+
+# check TARGET RUNS: what ctest runs. A fixed seed, a fixed number of inputs and a fresh
+# output corpus make the campaign the same on every machine and every run, so the suite
+# answers the same; longer campaigns (run, all) explore further.
+check_target() {
+  local out=$build/check-corpus/$1
+  rm -rf "$out"
+  regress_target "$1"
+  fuzz "$1" "$out" -seed="${CMCLIP_FUZZ_SEED:-1}" -runs="$2"
+}
+
 regress_target() {  # TARGET: every committed input once
   local t=$1 exe=$build/fuzz/fuzz_$1
   [[ -x $exe ]] || { echo "fuzz.sh: $exe is not built" >&2; exit 2; }
-  [[ -d $root/tests/fuzz/findings/$t ]] &&
-    echo "NOTE: $t has open findings in tests/fuzz/findings/$t: only its committed corpus is replayed"
-  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} "$exe" "$corpus_src/$t"/* > "$build/artifacts-$t-regress.log" 2>&1 || {
+  OPENCV_IO_MAX_IMAGE_PIXELS=67108864 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1} \
+    "$exe" -timeout=20 -rss_limit_mb=3072 "$corpus_src/$t"/* > "$build/artifacts-$t-regress.log" 2>&1 || {
     tail -n 60 "$build/artifacts-$t-regress.log" >&2
     echo "fuzz.sh: $t fails on a committed input" >&2
     exit 1
@@ -73,10 +92,11 @@ built_targets() { for f in "$build"/fuzz/fuzz_*; do [[ -x $f ]] && basename "$f"
 case $cmd in
   build) build_targets ;;
   run) run_target "$1" "$2" ;;
+  check) check_target "$1" "$2" ;;
   all)
     build_targets
     for t in $(built_targets); do run_target "$t" "$1"; done ;;
   regress)
     if [[ $# -ge 1 ]]; then regress_target "$1"; else for t in $(built_targets); do regress_target "$t"; done; fi ;;
-  *) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

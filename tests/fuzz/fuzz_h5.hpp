@@ -1,13 +1,21 @@
-// Shared by the HDF5 fuzz targets.
+// Shared by the HDF5 fuzz targets (fuzz_h5_*.cpp).
 #pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <string>
 
 namespace cmclip::fuzz {
 
-// True when the file declares a dataset so large (> 2^24 elements) that reading it
-// would exhaust memory. Such files are valid HDF5 (a dataset's extent is free; unwritten
-// chunks read as the fill value) and the tools end them with exit status 1 ("out of
-// memory"): not the readers' contract under test, and a libFuzzer out-of-memory report.
-bool declares_huge_dataset(const std::string& path);
+// The input as an HDF5 file: `read(path)` must end in a cmclip error or succeed (see
+// expect_clean_errors). Files that declare a dataset so large (> 2^24 elements) that
+// reading it would exhaust memory are left out: they are valid HDF5 (a dataset's
+// extent is free; unwritten chunks read as the fill value), the tools end them with
+// exit status 1 ("out of memory"), and libFuzzer would report the allocation.
+void read_h5_input(const uint8_t* data, size_t size, const std::function<void(const std::string&)>& read);
+
+// For LLVMFuzzerInitialize: quiet logs, and a time limit on the metadata probe
+// (h5::probe_metadata) below libFuzzer's own, so that a hang is the probe's error.
+void init_h5_target();
 
 }  // namespace cmclip::fuzz

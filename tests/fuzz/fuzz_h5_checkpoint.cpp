@@ -13,14 +13,12 @@
 using namespace cmclip;
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  fuzz::quiet_logs();
+  fuzz::init_h5_target();
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string& path = fuzz::write_input_file(data, size, ".h5");
-  if (fuzz::declares_huge_dataset(path)) return 0;
-  fuzz::expect_clean_errors([&] {
+  fuzz::read_h5_input(data, size, [](const std::string& path) {
     if (!is_checkpoint_file(path)) return;
     Checkpoint c = read_checkpoint(path, /*with_optimizer=*/true);
     for (const auto& name : c.trainable) CMCLIP_FUZZ_CHECK(c.find_param(name) != nullptr);

@@ -9,14 +9,12 @@
 using namespace cmclip;
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  fuzz::quiet_logs();
+  fuzz::init_h5_target();
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string& path = fuzz::write_input_file(data, size, ".h5");
-  if (fuzz::declares_huge_dataset(path)) return 0;
-  fuzz::expect_clean_errors([&] {
+  fuzz::read_h5_input(data, size, [](const std::string& path) {
     SampleStore s(path);
     CMCLIP_FUZZ_CHECK(s.labels().size() == size_t(s.size()) && s.modalities().size() == size_t(s.size()));
     std::vector<uint8_t> image(s.image_bytes());

@@ -11,21 +11,19 @@
 using namespace cmclip;
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  fuzz::quiet_logs();
+  fuzz::init_h5_target();
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string& path = fuzz::write_input_file(data, size, ".h5");
-  if (fuzz::declares_huge_dataset(path)) return 0;
-  fuzz::expect_clean_errors([&] {
+  fuzz::read_h5_input(data, size, [](const std::string& path) {
     ScoreSet s = read_scores(path, /*with_features=*/true, /*require_score=*/false);
     CMCLIP_FUZZ_CHECK(s.label.size() == s.size() && s.video.size() == s.size() && s.index.size() == s.size());
     CMCLIP_FUZZ_CHECK(s.features.size() == s.size() * size_t(s.feature_dim));
     for (size_t i = 0; i < s.size(); ++i)
       CMCLIP_FUZZ_CHECK(s.attack[i] >= 0 && size_t(s.attack[i]) < s.attack_names.size());
   });
-  fuzz::expect_clean_errors([&] {
+  fuzz::read_h5_input(data, size, [](const std::string& path) {
     metrics::EvalSet e = metrics::read_eval_set(path, /*with_videos=*/true);
     CMCLIP_FUZZ_CHECK(e.cls.size() == e.score.size() && e.unit.size() == e.score.size());
     for (size_t i = 0; i < e.score.size(); ++i) {

@@ -39,6 +39,12 @@ bad 2 "flipped.h5|/images samples [0, |checksum" "${score[@]}" --data flipped.h5
 cp s-test.h5 flippedlabel.h5 && tamper flippedlabel.h5 flip /label
 bad 2 "flippedlabel.h5|/label|checksum" "${score[@]}" --data flippedlabel.h5 -o out/x.h5
 bad 2 "s-test.h5|no thermal samples" "${score[@]}" --data s-test.h5 --modality thermal -o out/x.h5
+# Files libhdf5 1.10 crashes or loops forever on (fuzz findings, tests/fuzz/corpus).
+corpus=$CMCLIP_SOURCE_DIR/tests/fuzz/corpus
+cp "$corpus/h5_samples/crash-gheap-missing-object" gheap.h5
+bad 2 "gheap.h5: /: damaged file: libhdf5 crashed" "${score[@]}" --data gheap.h5 -o out/x.h5
+cp "$corpus/h5_samples/timeout-gheap-empty-free-space" loop.h5
+bad 2 "loop.h5: /: cannot read attribute 'format'|global heap collection at byte" "${score[@]}" --data loop.h5 -o out/x.h5
 
 # --- the checkpoint (--model) -------------------------------------------------------------
 bad 2 "nope.h5" "$em" --model nope.h5 --data s-test.h5 -o out/x.h5
@@ -55,6 +61,10 @@ cp m.h5 configtype.h5 && tamper configtype.h5 attr /config adapter_dim string ei
 bad 2 "configtype.h5|/config|adapter_dim|should be an integer" "$em" --model configtype.h5 --data s-test.h5 -o out/x.h5
 cp m.h5 nomethod.h5 && tamper nomethod.h5 rmattr /config method
 bad 2 "nomethod.h5|/config|no trained model" "$em" --model nomethod.h5 --data s-test.h5 -o out/x.h5
+cp "$corpus/h5_checkpoint/crash-attribute-table" attrs.h5
+bad 2 "attrs.h5: /config: cannot read its attributes" "$em" --model attrs.h5 --data s-test.h5 -o out/x.h5
+cp "$corpus/h5_checkpoint/crash-gheap-missing-object" gheapm.h5
+bad 2 "gheapm.h5: /config: damaged file: libhdf5 crashed" "$em" --model gheapm.h5 --data s-test.h5 -o out/x.h5
 cp m.h5 flippedm.h5 && tamper flippedm.h5 flip /params/token_embedding.weight
 bad 2 "flippedm.h5|/params/token_embedding.weight|checksum" "$em" --model flippedm.h5 --data s-test.h5 -o out/x.h5
 echo "not an archive" >fake.pt
@@ -94,6 +104,10 @@ for f in half.png half.jpg text.png empty.png; do
   esac
   bad 2 "list.txt|line 4|broken/$f|$what" "$em" --model builtin:tiny --images list.txt -o out/x.h5
 done
+# A header declaring more pixels than the tools read (8192 x 8192), found by fuzzing.
+cp "$corpus/image/timeout-jpeg-180-megapixels" broken/huge.jpg
+{ cat ok.txt; echo broken/huge.jpg; } >list.txt
+bad 2 "list.txt|line 4|broken/huge.jpg|12037x14895 pixels, more than" "$em" --model builtin:tiny --images list.txt -o out/x.h5
 printf 'img/\xff\xfe.png\n' >latin1.txt
 bad 2 "latin1.txt|line 1|not valid UTF-8" "$em" --model builtin:tiny --images latin1.txt -o out/x.h5
 bad 2 "img|expected a file, found a folder" "$em" --model builtin:tiny --images img -o out/x.h5

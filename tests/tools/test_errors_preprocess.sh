@@ -55,12 +55,14 @@ head -c 300 broken/full.jpg >broken/half.jpg
 echo "plain text" >broken/text.png
 : >broken/empty.png
 printf 'BM\x00\x10\x00\x00' >broken/short.bmp
-for f in half.png half.jpg text.png empty.png short.bmp; do
+cp "$CMCLIP_SOURCE_DIR/tests/fuzz/corpus/image/timeout-jpeg-180-megapixels" broken/huge.jpg
+for f in half.png half.jpg text.png empty.png short.bmp huge.jpg; do
   tsv_of "broken/$f" >one.tsv
   case $f in
     half.* | short.bmp) what="truncated" ;;
     text.png) what="cannot decode" ;;
     empty.png) what="empty file" ;;
+    huge.jpg) what="12037x14895 pixels, more than the 67108864" ;;
   esac
   bad 2 "broken/$f|line 2 of one.tsv|$what" "${run[@]}" --list one.tsv -o out/x.h5
 done

@@ -36,6 +36,11 @@ bad 2 "shape.h5|/bbox|expected float32 [" "${train[@]}" --train shape.h5 -o out/
 cp s-train.h5 flipped.h5 && tamper flipped.h5 flip /images
 bad 2 "flipped.h5|/images samples [0, 1)|checksum" "${train[@]}" --train flipped.h5 -o out/x.h5
 bad 2 "scores.h5|expected a cmclip.samples file" "${train[@]}" --train s-train.h5 --dev scores.h5 -o out/x.h5
+# Files libhdf5 1.10 crashes or loops forever on (fuzz findings, tests/fuzz/corpus).
+cp "$CMCLIP_SOURCE_DIR/tests/fuzz/corpus/h5_samples/crash-gheap-missing-object" gheap.h5
+bad 2 "gheap.h5: /: damaged file: libhdf5 crashed" "${train[@]}" --train s-train.h5 --dev gheap.h5 -o out/x.h5
+cp "$CMCLIP_SOURCE_DIR/tests/fuzz/corpus/h5_samples/timeout-gheap-empty-free-space" loop.h5
+bad 2 "loop.h5: /: cannot read attribute 'format'|global heap collection" "${train[@]}" --train loop.h5 -o out/x.h5
 
 # --- CLIP models (--clip) ---------------------------------------------------------------------
 echo "not an archive" >fake.pt
@@ -66,6 +71,8 @@ corrupt_copy m.h5 mhalf.h5
 bad 2 "mhalf.h5|truncated" "${fshot[@]}" --init mhalf.h5 -o out/x.h5
 cp m.h5 mv3.h5 && tamper mv3.h5 attr / format_version int 3
 bad 2 "mv3.h5|version 3 is not supported" "${fshot[@]}" --init mv3.h5 -o out/x.h5
+cp "$CMCLIP_SOURCE_DIR/tests/fuzz/corpus/h5_checkpoint/crash-attribute-table" attrs.h5
+bad 2 "attrs.h5: /config: cannot read its attributes" "${fshot[@]}" --init attrs.h5 -o out/x.h5
 # The model asked for is not the checkpoint's.
 bad 2 "m.h5|/config|method = cm-clip|coop" "${fshot[@]}" --init m.h5 --method coop -o out/x.h5
 bad 2 "m.h5|/config|n_ctx = 16|4" "${fshot[@]}" --init m.h5 --n-ctx 4 -o out/x.h5

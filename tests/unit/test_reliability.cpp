@@ -9,13 +9,17 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <random>
 
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
 #include "cmclip/core/image_file.hpp"
+#include "cmclip/h5/checked_driver.hpp"
 #include "cmclip/h5/checkpoint.hpp"
 #include "cmclip/h5/h5.hpp"
+#include "cmclip/h5/probe.hpp"
 #include "cmclip/h5/samples.hpp"
 #include "cmclip/h5/scores.hpp"
 #include "test_support.hpp"
@@ -217,6 +221,118 @@ BOOST_AUTO_TEST_CASE(reading_an_image_file_names_what_is_wrong) {
   test::write_text(dir.file("text.png"), "hello");
   expect_error([&] { read_image_file(dir.file("text.png")); }, ExitCode::bad_input, {"text.png", "cannot decode"});
   expect_error([&] { read_image_file(dir.file("none.png")); }, ExitCode::bad_input, {"none.png", "cannot open"});
+}
+
+// A header declaring more than kMaxImagePixels is refused before the decoder allocates
+// gigabytes (the image fuzz target's finding: 580 bytes of JPEG declaring 179 MP).
+BOOST_AUTO_TEST_CASE(headers_declaring_too_many_pixels_are_refused_before_decoding) {
+  ScratchDir dir("huge-images");
+  auto put16be = [](std::string& b, size_t at, uint32_t v) { b[at] = char(v >> 8), b[at + 1] = char(v); };
+  auto put32be = [&](std::string& b, size_t at, uint32_t v) { put16be(b, at, v >> 16), put16be(b, at + 2, v); };
+  auto put32le = [](std::string& b, size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[at + i] = char(v >> (8 * i));
+  };
+  std::string png = encode(".png", noise(20, 30, CV_8UC3));
+  put32be(png, 16, 20000), put32be(png, 20, 20000);  // IHDR width, height
+  std::string jpg = encode(".jpg", noise(20, 30, CV_8UC3));
+  size_t sof = jpg.find("\xff\xc0");
+  BOOST_REQUIRE(sof != std::string::npos);
+  put16be(jpg, sof + 5, 60000), put16be(jpg, sof + 7, 2000);  // height, width
+  jpg.insert(jpg.find("\xff\xdb"), "\x01\x02\x03");  // stray bytes before a marker, skipped as libjpeg does
+  std::string bmp = encode(".bmp", noise(20, 30, CV_8UC1));
+  put32le(bmp, 18, 9000), put32le(bmp, 22, uint32_t(-9000));  // a top-down BMP: height < 0
+  const std::string pgm = "P5\n# a comment\n30000 30000\n255\n" + std::string(64, '\0');
+  for (const auto& [name, bytes] : std::vector<std::pair<std::string, std::string>>{
+           {"huge.png", png}, {"huge.jpg", jpg}, {"huge.bmp", bmp}, {"huge.pgm", pgm}}) {
+    test::write_text(dir.file(name), bytes);
+    expect_error([&] { read_image_file(dir.file(name)); }, ExitCode::bad_input, {name, "pixels, more than the 67108864"});
+  }
+  // A format whose header is not read here: checked once decoded (8200 x 8200 > 8192^2).
+  test::write_text(dir.file("huge.tiff"), encode(".tiff", cv::Mat::zeros(8200, 8200, CV_8UC1)));
+  expect_error([&] { read_image_file(dir.file("huge.tiff")); }, ExitCode::bad_input, {"huge.tiff", "8200x8200 pixels"});
+  // At the limit: read.
+  test::write_text(dir.file("ok.png"), encode(".png", cv::Mat::zeros(4, 8192 * 8, CV_8UC1)));
+  BOOST_TEST(read_image_file(dir.file("ok.png")).cols == 8192 * 8);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Files on which libhdf5 1.10 crashes or hangs (the h5_* fuzz targets' findings, kept in
+// tests/fuzz/corpus) are refused with the file and the object named.
+BOOST_AUTO_TEST_SUITE(hostile_hdf5_files)
+
+namespace {
+std::string finding(const std::string& target, const std::string& name) {
+  return std::string(CMCLIP_SOURCE_DIR) + "/tests/fuzz/corpus/" + target + "/" + name;
+}
+
+// A global heap collection of `total` bytes holding one object ("hello") and then the
+// free space, whose length field is `free_length`.
+std::vector<uint8_t> collection(uint64_t total, uint64_t free_length, uint64_t object_length = 5) {
+  std::vector<uint8_t> b(total, 0);
+  auto put = [&](size_t at, uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) b[at + i] = uint8_t(v >> (8 * i));
+  };
+  std::memcpy(b.data(), "GCOL", 4);
+  b[4] = 1;
+  put(8, total, 8);
+  put(16, 1, 2);  // object 1
+  put(24, object_length, 8);
+  std::memcpy(&b[32], "hello", 5);
+  put(40, 0, 2);  // the free space
+  put(48, free_length, 8);
+  return b;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(global_heap_collections_are_checked) {
+  auto sound = collection(4096, 4096 - 40);
+  BOOST_TEST(h5::check_global_heap(sound.data(), sound.size(), 2048) == "");
+  BOOST_TEST(h5::global_heap_size(sound.data(), sound.size()) == 4096u);
+  // Only the header of a collection longer than the bytes read so far.
+  BOOST_TEST(h5::check_global_heap(sound.data(), 1000, 2048) == "");
+  const uint8_t other[8] = {'T', 'R', 'E', 'E', 1, 0, 0, 0};
+  BOOST_TEST(h5::check_global_heap(other, sizeof other, 0) == "");  // not a collection
+  BOOST_TEST(h5::global_heap_size(other, sizeof other) == 0u);
+
+  auto empty_free = collection(4096, 0);  // libhdf5 1.10 loops forever on it
+  BOOST_TEST(h5::check_global_heap(empty_free.data(), empty_free.size(), 2048) ==
+             "global heap collection at byte 2048: free space at byte 2088 is 0 bytes long, shorter than its own header");
+  auto overrun = collection(4096, 4096 - 40, 5000);  // libhdf5 1.10 copies past the end
+  BOOST_TEST(h5::check_global_heap(overrun.data(), overrun.size(), 0).find("longer than the collection") !=
+             std::string::npos);
+  auto free_overrun = collection(4096, 8000);
+  BOOST_TEST(h5::check_global_heap(free_overrun.data(), free_overrun.size(), 0).find("runs past the collection's end") !=
+             std::string::npos);
+  auto version = sound;
+  version[4] = 2;
+  BOOST_TEST(h5::check_global_heap(version.data(), version.size(), 0) == "global heap collection at byte 0: version 2, expected 1");
+}
+
+BOOST_AUTO_TEST_CASE(files_libhdf5_would_crash_or_hang_on_are_refused_by_name) {
+  // The free space of the collection holding the format attribute is 0 bytes long.
+  expect_error([&] { read_scores(finding("h5_scores", "timeout-gheap-empty-free-space")); }, ExitCode::bad_input,
+               {"timeout-gheap-empty-free-space: /: cannot read attribute 'format'",
+                "global heap collection at byte 4096: free space at byte 4592 is 0 bytes long"});
+  expect_error([&] { SampleStore s(finding("h5_samples", "timeout-gheap-empty-free-space")); }, ExitCode::bad_input,
+               {"global heap collection at byte 2048"});
+  // A string names a global heap object that does not exist (found by the metadata probe).
+  expect_error([&] { SampleStore s(finding("h5_samples", "crash-gheap-missing-object")); }, ExitCode::bad_input,
+               {"crash-gheap-missing-object: /: damaged file: libhdf5 crashed (Segmentation fault)"});
+  expect_error([&] { read_checkpoint(finding("h5_checkpoint", "crash-gheap-missing-object")); }, ExitCode::bad_input,
+               {"crash-gheap-missing-object: /config: damaged file: libhdf5 crashed"});
+  // An attribute libhdf5 cannot decode among those it tabulates.
+  expect_error([&] { read_checkpoint(finding("h5_checkpoint", "crash-attribute-table")); }, ExitCode::bad_input,
+               {"crash-attribute-table: /config: cannot read its attributes (damaged object header)",
+                "wrong version number in dataspace message"});
+}
+
+BOOST_AUTO_TEST_CASE(the_probe_time_limit_is_checked) {
+  ::setenv("CMCLIP_H5_PROBE_SECONDS", "soon", 1);
+  expect_error([&] { h5::probe_metadata(finding("h5_scores", "scores.h5")); }, ExitCode::bad_input,
+               {"CMCLIP_H5_PROBE_SECONDS='soon' is not a number of seconds"});
+  ::unsetenv("CMCLIP_H5_PROBE_SECONDS");
+  h5::probe_metadata(finding("h5_scores", "scores.h5"));  // a sound file passes
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -8,6 +8,7 @@
 #pragma once
 #include <opencv2/core/mat.hpp>
 
+#include <cstdint>
 #include <string>
 
 namespace cmclip {
@@ -16,9 +17,15 @@ namespace cmclip {
 // format not checked here: the decoder then decides).
 std::string image_truncation(const std::string& bytes);
 
+// The most pixels an image may have (8192 x 8192): faces need far fewer, and a damaged
+// or hostile header can declare billions in a few bytes (gigabytes to decode, minutes
+// to resize). Checked on the header where the format's is read here (PNG, JPEG, BMP,
+// PNM), before decoding, and on the decoded image.
+constexpr uint64_t kMaxImagePixels = uint64_t(1) << 26;
+
 // Reads and decodes `path` with cv::IMREAD_UNCHANGED (any depth and channels; no EXIF
-// rotation). InputError naming the file: missing, unreadable, empty, truncated, or not
-// decodable.
+// rotation). InputError naming the file: missing, unreadable, empty, truncated, larger
+// than kMaxImagePixels, or not decodable.
 cv::Mat read_image_file(const std::string& path);
 
 }  // namespace cmclip

@@ -9,6 +9,8 @@
 
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
+#include "cmclip/h5/checked_driver.hpp"
+#include "cmclip/h5/probe.hpp"
 
 namespace cmclip::h5 {
 
@@ -28,6 +30,8 @@ std::string hdf5_message() {
   std::string msg;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_error, &msg);
   H5Eclear2(H5E_DEFAULT);
+  // The checking driver's reason is more precise than libhdf5's "read failed".
+  if (std::string why = take_rejection(); !why.empty()) return why;
   // A failed read or write of the file itself carries the system's message among
   // details for HDF5's developers (time, descriptor, buffer address, the temporary
   // file's name): keep the system's message ("No space left on device").
@@ -273,6 +277,11 @@ bool Object::has_attr(const std::string& name) const {
 
 std::vector<std::string> Object::attr_names() const {
   auto l = lock();
+  // libhdf5 1.10 crashes when an attribute it cannot decode turns up while it builds
+  // its table of an object's attributes (what the by-index calls below do). Looking up
+  // a name no attribute has decodes them all one by one and fails cleanly instead.
+  if (H5Aexists(id(), "\x01cmclip: no such attribute") < 0)
+    fail_read(file_, path_, "cannot read its attributes (damaged object header)");
   std::vector<std::string> names;
   H5O_info_t info;
   if (H5Oget_info2(id(), &info, H5O_INFO_NUM_ATTRS) < 0) return names;
@@ -768,7 +777,9 @@ File File::open(const std::string& path) {
   htri_t is = H5Fis_hdf5(path.c_str());
   if (is == 0) throw InputError(path, "", "not an HDF5 file");
   if (is < 0) fail_read(path, "", "cannot open (truncated or damaged HDF5 file?)");
-  auto f = std::make_shared<Id>(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  probe_metadata(path);  // libhdf5 crashes on some damaged files: found out in a child
+  take_rejection();      // nothing stale from an earlier file
+  auto f = std::make_shared<Id>(H5Fopen(path.c_str(), H5F_ACC_RDONLY, checked_read_fapl()));
   if (f->get() < 0) fail_read(path, "", "cannot open (truncated or damaged HDF5 file?)");
   return File(f, path, "/");
 }

@@ -22,11 +22,9 @@ void write_provenance(const Group& root, const std::string& format, int64_t vers
 
 std::string format_of(const File& file) {
   if (!file.has_attr("format")) return "";
-  try {
-    return file.attr_string("format");
-  } catch (const InputError&) {
-    return "";
-  }
+  // A format attribute that cannot be read (damaged) is an error of its own, not "no
+  // format": the message says what is wrong with it.
+  return file.attr_string("format");
 }
 
 void check_format(const File& file, const std::string& format, int64_t newest_supported) {

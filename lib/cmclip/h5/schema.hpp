@@ -22,7 +22,8 @@ void seal(const File& file, const std::string& format, int64_t version);
 // file is instead (another cmclip schema, or not a cmclip file at all).
 void check_format(const File& file, const std::string& format, int64_t newest_supported);
 
-// The format attribute of an HDF5 file, or "" when it has none.
+// The format attribute of an HDF5 file, or "" when it has none; an InputError when it
+// cannot be read (a damaged file) or is not a string.
 std::string format_of(const File& file);
 
 }  // namespace cmclip::h5
