@@ -8,7 +8,7 @@
 #   scripts/fuzz.sh check TARGET RUNS     replay the corpus, then a seeded campaign of RUNS
 #                                         inputs: the same inputs on every machine (ctest)
 #
-# Targets: list_reader tokenizer score_tsv image h5_samples h5_scores h5_checkpoint.
+# Targets: list_reader text_lists tokenizer bpe_file score_tsv image h5_samples h5_scores h5_checkpoint.
 # A run starts from the committed corpus tests/fuzz/corpus/TARGET (seeds and the inputs
 # of every crash fixed so far) and writes what it adds to BUILD_DIR/corpus/TARGET, so the
 # source tree stays clean. A crash leaves its input in BUILD_DIR/artifacts/TARGET/ and

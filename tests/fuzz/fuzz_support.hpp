@@ -70,4 +70,11 @@ inline const std::string& write_input_file(const uint8_t* data, size_t size, con
 // Warnings of the readers (skipped lines, ...) would flood the fuzzer's output.
 inline void quiet_logs() { log::set_level(log::Level::error); }
 
+// The LLVMFuzzerInitialize of a target that needs nothing else.
+#define CMCLIP_FUZZ_QUIET_INITIALIZE                          \
+  extern "C" int LLVMFuzzerInitialize(int*, char***) {        \
+    cmclip::fuzz::quiet_logs();                               \
+    return 0;                                                 \
+  }
+
 }  // namespace cmclip::fuzz

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cmclip/clip/text_lists.hpp"
 #include "cmclip/compute/precision.hpp"
 
 namespace cmclip::clip {
@@ -31,24 +32,6 @@ struct EmbedOptions {
   std::string device = "cpu";
   void register_on(CLI::App& app);
 };
-
-// One entry of an image list: a path per line, relative to the list's folder.
-struct ImageListEntry {
-  int64_t line = 0;   // 1-based line number in the list
-  std::string text;   // the line as written (kept as /source)
-  std::string path;   // resolved against the list's folder
-};
-// Reads a list (blank lines are not entries; their count is logged). A line that is
-// not valid UTF-8 or names no readable file fails with an InputError naming the
-// list and the line.
-std::vector<ImageListEntry> read_image_list(const std::string& list_path);
-
-// Prompts, one per line (UTF-8); blank lines are not prompts (their count is logged).
-struct Prompt {
-  int64_t line = 0;
-  std::string text;
-};
-std::vector<Prompt> read_prompt_file(const std::string& path);
 
 // fas-embed --images: features float32 [N, D] and /source in a cmclip.scores file
 // without /score.
