@@ -48,9 +48,10 @@ void read_h5_input(const uint8_t* data, size_t size, const std::function<void(co
   expect_clean_errors([&] { read(path); });
 }
 
-void init_h5_target() {
-  quiet_logs();
-  ::setenv("CMCLIP_H5_PROBE_SECONDS", "10", 0);
-}
-
 }  // namespace cmclip::fuzz
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  cmclip::fuzz::quiet_logs();
+  ::setenv("CMCLIP_H5_PROBE_SECONDS", "10", 0);
+  return 0;
+}

@@ -14,8 +14,8 @@ namespace cmclip::fuzz {
 // exit status 1 ("out of memory"), and libFuzzer would report the allocation.
 void read_h5_input(const uint8_t* data, size_t size, const std::function<void(const std::string&)>& read);
 
-// For LLVMFuzzerInitialize: quiet logs, and a time limit on the metadata probe
-// (h5::probe_metadata) below libFuzzer's own, so that a hang is the probe's error.
-void init_h5_target();
+// fuzz_h5.cpp also defines the targets' LLVMFuzzerInitialize: quiet logs, and a time
+// limit on the metadata probe (h5::probe_metadata) below libFuzzer's own, so that a
+// hang is the probe's error.
 
 }  // namespace cmclip::fuzz

@@ -10,11 +10,6 @@
 
 using namespace cmclip;
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  fuzz::init_h5_target();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::read_h5_input(data, size, [](const std::string& path) {
     ScoreSet s = read_scores(path, /*with_features=*/true, /*require_score=*/false);

@@ -15,6 +15,13 @@
 #   tamper FILE COMMAND ARGS...            damages an HDF5 file, re-encodes an image or
 #       writes a video (tests/support/tamper.cpp).
 #   corrupt_copy SRC DST                   DST: a copy of SRC truncated to half its size.
+#   bad_sample_stores STORE SCORES OPTION CMD...
+#                                          every row about a sample store given to CMD
+#                                          as OPTION (STORE: a sound one; SCORES: a score
+#                                          file, the wrong schema).
+#   broken_images DIR IMAGE                writes damaged images into DIR (made from the
+#                                          PNG IMAGE); image_problem NAME: what the
+#                                          message says of each.
 #   summary TOOL                           prints how many bad inputs were tried.
 tried=0
 mkdir -p out
@@ -126,6 +133,66 @@ read_only() {
   check_one_error "$tool" "$needles" err.txt
   [[ -z $(ls -A ro) ]] || fail "'$*' left files in the read-only folder: $(ls -A ro)"
   tried=$((tried + 1))
+}
+
+corpus=$CMCLIP_SOURCE_DIR/tests/fuzz/corpus  # fuzz findings, kept as regression inputs
+
+bad_sample_stores() {
+  local store=$1 scores=$2 option=$3; shift 3
+  bad 2 "nope.h5" "$@" "$option" nope.h5 -o out/x.h5
+  echo "not hdf5" >text.h5
+  bad 2 "text.h5|not an HDF5 file" "$@" "$option" text.h5 -o out/x.h5
+  corrupt_copy "$store" half.h5
+  bad 2 "half.h5|truncated" "$@" "$option" half.h5 -o out/x.h5
+  bad 2 "$scores|expected a cmclip.samples file, found cmclip.scores" "$@" "$option" "$scores" -o out/x.h5
+  cp "$store" v7.h5 && tamper v7.h5 attr / format_version int 7
+  bad 2 "v7.h5|version 7 is not supported" "$@" "$option" v7.h5 -o out/x.h5
+  cp "$store" noimages.h5 && tamper noimages.h5 rm /images
+  bad 2 "noimages.h5|/images|missing dataset" "$@" "$option" noimages.h5 -o out/x.h5
+  cp "$store" nolabel.h5 && tamper nolabel.h5 rm /label
+  bad 2 "nolabel.h5|/label|missing dataset" "$@" "$option" nolabel.h5 -o out/x.h5
+  cp "$store" dtype.h5 && tamper dtype.h5 retype /label int32
+  bad 2 "dtype.h5|/label|expected int8" "$@" "$option" dtype.h5 -o out/x.h5
+  cp "$store" dtype2.h5 && tamper dtype2.h5 retype /modality float32
+  bad 2 "dtype2.h5|/modality|expected int8" "$@" "$option" dtype2.h5 -o out/x.h5
+  cp "$store" shape.h5 && tamper shape.h5 rows /subject 5
+  bad 2 "shape.h5|/subject|expected int32 [" "$@" "$option" shape.h5 -o out/x.h5
+  cp "$store" shape2.h5 && tamper shape2.h5 rows /bbox 2
+  bad 2 "shape2.h5|/bbox|expected float32 [" "$@" "$option" shape2.h5 -o out/x.h5
+  cp "$store" code.h5 && tamper code.h5 set /attack 0 9
+  bad 2 "code.h5|/attack[0]|code 9" "$@" "$option" code.h5 -o out/x.h5
+  # A flipped bit in an image: found when the batch is read (mid-training).
+  cp "$store" flipped.h5 && tamper flipped.h5 flip /images
+  bad 2 "flipped.h5|/images samples [0, |checksum" "$@" "$option" flipped.h5 -o out/x.h5
+  cp "$store" flippedlabel.h5 && tamper flippedlabel.h5 flip /label
+  bad 2 "flippedlabel.h5|/label|checksum" "$@" "$option" flippedlabel.h5 -o out/x.h5
+  # Files libhdf5 1.10 crashes or loops forever on.
+  cp "$corpus/h5_samples/crash-gheap-missing-object" gheap.h5
+  bad 2 "gheap.h5: /: damaged file: libhdf5 crashed" "$@" "$option" gheap.h5 -o out/x.h5
+  cp "$corpus/h5_samples/timeout-gheap-empty-free-space" loop.h5
+  bad 2 "loop.h5: /: cannot read attribute 'format'|global heap collection at byte" "$@" "$option" loop.h5 -o out/x.h5
+}
+
+broken_images() {
+  local dir=$1 image=$2
+  mkdir -p "$dir"
+  head -c 150 "$image" >"$dir/half.png"
+  tamper "$dir/full.jpg" image "$image"
+  head -c 300 "$dir/full.jpg" >"$dir/half.jpg"
+  echo "plain text" >"$dir/text.png"
+  : >"$dir/empty.png"
+  printf 'BM\x00\x10\x00\x00' >"$dir/short.bmp"
+  cp "$corpus/image/timeout-jpeg-180-megapixels" "$dir/huge.jpg"  # a header claiming 179 MP
+  rm "$dir/full.jpg"
+}
+
+image_problem() {
+  case $1 in
+    half.* | short.bmp) echo "truncated" ;;
+    text.png) echo "cannot decode" ;;
+    empty.png) echo "empty file" ;;
+    huge.jpg) echo "12037x14895 pixels, more than the 67108864" ;;
+  esac
 }
 
 summary() { echo "$1: $tried bad inputs tried; each gave its exit status, one message and no output"; }

@@ -48,23 +48,10 @@ bad 2 "comment.txt|no records" "$pre" --format casia-fas --list comment.txt -o o
 # --- frames --------------------------------------------------------------------------------
 tsv_of img/missing.png >missing.tsv
 bad 2 "img/missing.png|line 2 of missing.tsv|no such rgb file" "${run[@]}" --list missing.tsv -o out/x.h5
-mkdir -p broken
-head -c 150 "img/$rgb" >broken/half.png
-tamper broken/full.jpg image "img/$rgb"
-head -c 300 broken/full.jpg >broken/half.jpg
-echo "plain text" >broken/text.png
-: >broken/empty.png
-printf 'BM\x00\x10\x00\x00' >broken/short.bmp
-cp "$CMCLIP_SOURCE_DIR/tests/fuzz/corpus/image/timeout-jpeg-180-megapixels" broken/huge.jpg
+broken_images broken "img/$rgb"
 for f in half.png half.jpg text.png empty.png short.bmp huge.jpg; do
   tsv_of "broken/$f" >one.tsv
-  case $f in
-    half.* | short.bmp) what="truncated" ;;
-    text.png) what="cannot decode" ;;
-    empty.png) what="empty file" ;;
-    huge.jpg) what="12037x14895 pixels, more than the 67108864" ;;
-  esac
-  bad 2 "broken/$f|line 2 of one.tsv|$what" "${run[@]}" --list one.tsv -o out/x.h5
+  bad 2 "broken/$f|line 2 of one.tsv|$(image_problem $f)" "${run[@]}" --list one.tsv -o out/x.h5
 done
 mkdir -p frames/empty
 printf '%s\nframes/empty\tlive\trgb\t\t1\tv1\t\n' "$header" >folder.tsv

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <mutex>
 #include <set>
 #include <tuple>
@@ -29,6 +30,10 @@ namespace {
 // Values read per attribute or string dataset; more is not a file the tools wrote
 // (their readers refuse such shapes before reading them).
 constexpr hssize_t kMaxValues = hssize_t(1) << 22;
+constexpr size_t kMaxBytes = size_t(1) << 28;
+
+// How libhdf5 dies on a damaged file.
+constexpr int kCrashSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTRAP};
 
 // ----- the child -----
 
@@ -59,7 +64,7 @@ void read_values(hid_t object, bool dataset, hid_t type, hid_t space) {
   hid_t mem = H5Tget_native_type(type, H5T_DIR_DEFAULT);
   if (mem < 0) return;
   size_t size = H5Tget_size(mem);
-  if (size > 0 && size <= (size_t(1) << 16)) {
+  if (size > 0 && size <= (size_t(1) << 16) && size_t(n) * size <= kMaxBytes) {
     std::vector<unsigned char> buffer(size_t(n) * size);
     herr_t rc = dataset ? H5Dread(object, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data())
                         : H5Aread(object, mem, buffer.data());
@@ -106,14 +111,16 @@ herr_t visit(hid_t file, const char* name, const H5O_info_t* info, void* data) {
 }
 
 [[noreturn]] void run_child(const std::string& path, int progress_fd) {
-  // The parent's handlers are not the child's business: a stop signal must not remove
-  // the parent's temporary files, and a crash must end the child as a plain signal
-  // (not in a sanitizer's or fuzzer's report about the parent's input).
-  struct sigaction plain {};
-  plain.sa_handler = SIG_DFL;
-  sigemptyset(&plain.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT})
-    sigaction(sig, &plain, nullptr);
+  // The parent's handlers are not the child's business. Stop signals are the parent's
+  // to act on (its handlers would remove its temporary files; a job's whole process
+  // group gets them): the child ignores them. A crash must end the child as a plain
+  // signal, not in a sanitizer's or fuzzer's report about the parent's input.
+  struct sigaction action {};
+  sigemptyset(&action.sa_mask);
+  action.sa_handler = SIG_IGN;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) sigaction(sig, &action, nullptr);
+  action.sa_handler = SIG_DFL;
+  for (int sig : kCrashSignals) sigaction(sig, &action, nullptr);
   Child child{progress_fd};
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, checked_read_fapl());
@@ -213,10 +220,14 @@ void probe_metadata(const std::string& path) {
     throw InputError(path, object,
                      fmt::format("libhdf5 did not finish reading the file's structure in {} s (a damaged file?"
                                  " CMCLIP_H5_PROBE_SECONDS sets the limit)", limit));
-  if (WIFSIGNALED(status))
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    if (std::find(std::begin(kCrashSignals), std::end(kCrashSignals), sig) == std::end(kCrashSignals))
+      throw RuntimeFailure(path, object,  // killed from outside (the OOM killer, say): not the file's fault
+                           fmt::format("the check of the file's structure was killed ({})", strsignal(sig)));
     throw InputError(path, object,
-                     fmt::format("damaged file: libhdf5 crashed ({}) reading this object's metadata",
-                                 strsignal(WTERMSIG(status))));
+                     fmt::format("damaged file: libhdf5 crashed ({}) reading this object's metadata", strsignal(sig)));
+  }
   if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
     throw InputError(path, object,
                      fmt::format("damaged file: libhdf5 failed (exit status {}) reading this object's metadata",
