@@ -53,6 +53,10 @@ done
 [[ -f "$scratch/prefix/share/man/man5/fas-formats.5" && -f "$scratch/prefix/share/man/man7/fas-pipeline.7" ]] \
   || fail "fas-formats.5 or fas-pipeline.7 not installed"
 [[ -f "$scratch/prefix/include/cmclip/h5/samples.hpp" ]] || fail "headers not installed"
+# The helper of the HDF5 structure check (fas-errors(7)), found by the installed tools.
+[[ -x "$scratch/prefix/libexec/cmclip/cmclip-h5-probe" ]] || fail "cmclip-h5-probe not installed"
+expect 2 "$scratch/prefix/bin/fas-eval" --test "$CMCLIP_SOURCE_DIR/tests/fuzz/corpus/h5_samples/crash-gheap-missing-object"
+grep -q "damaged file: libhdf5 crashed" err.txt || fail "the installed fas-eval does not check HDF5 files: $(cat err.txt)"
 
 # Every page renders without warnings.
 for page in "$src"/man/*.[157]; do

@@ -1,9 +1,9 @@
 #include "cmclip/h5/probe.hpp"
 
 #include <fcntl.h>
-#include <hdf5.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,113 +22,16 @@
 #include <fmt/format.h>
 
 #include "cmclip/core/error.hpp"
-#include "cmclip/h5/checked_driver.hpp"
+#include "cmclip/core/fs.hpp"
+#include "cmclip/core/log.hpp"
 
 namespace cmclip::h5 {
 
 namespace {
-// Values read per attribute or string dataset; more is not a file the tools wrote
-// (their readers refuse such shapes before reading them).
-constexpr hssize_t kMaxValues = hssize_t(1) << 22;
-constexpr size_t kMaxBytes = size_t(1) << 28;
+constexpr const char* kHelperName = "cmclip-h5-probe";
 
 // How libhdf5 dies on a damaged file.
 constexpr int kCrashSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTRAP};
-
-// ----- the child -----
-
-struct Child {
-  int progress_fd;
-  // The object about to be read, one line each: the parent names the last one.
-  void starting(const char* name) const {
-    std::string line = name[0] == '.' && name[1] == '\0' ? "/" : std::string("/") + name;
-    line += '\n';
-    for (size_t done = 0; done < line.size();) {
-      ssize_t n = ::write(progress_fd, line.data() + done, line.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) ::_exit(0);  // the parent has gone
-      done += size_t(n);
-    }
-  }
-};
-
-bool holds_variable_length(hid_t type) {
-  return H5Tis_variable_str(type) > 0 || H5Tdetect_class(type, H5T_VLEN) > 0;
-}
-
-// Reads all values of an attribute (dataset: `dataset` true) in their native form, as
-// the readers would, and frees what libhdf5 allocated for variable-length ones.
-void read_values(hid_t object, bool dataset, hid_t type, hid_t space) {
-  hssize_t n = H5Sget_simple_extent_npoints(space);
-  if (n <= 0 || n > kMaxValues) return;
-  hid_t mem = H5Tget_native_type(type, H5T_DIR_DEFAULT);
-  if (mem < 0) return;
-  size_t size = H5Tget_size(mem);
-  if (size > 0 && size <= (size_t(1) << 16) && size_t(n) * size <= kMaxBytes) {
-    std::vector<unsigned char> buffer(size_t(n) * size);
-    herr_t rc = dataset ? H5Dread(object, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data())
-                        : H5Aread(object, mem, buffer.data());
-    if (rc >= 0 && holds_variable_length(mem)) H5Dvlen_reclaim(mem, space, H5P_DEFAULT, buffer.data());
-  }
-  H5Tclose(mem);
-}
-
-void probe_attributes(hid_t object) {
-  // A name no attribute has: libhdf5 decodes them all one by one, failing cleanly on a
-  // bad one (the by-index calls below would crash on it; h5::Object::attr_names checks
-  // the same way).
-  if (H5Aexists(object, "\x01cmclip: no such attribute") < 0) return;
-  H5O_info_t info;
-  if (H5Oget_info2(object, &info, H5O_INFO_NUM_ATTRS) < 0) return;
-  for (hsize_t i = 0; i < info.num_attrs; ++i) {
-    hid_t attr = H5Aopen_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT);
-    if (attr < 0) continue;
-    hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
-    if (type >= 0 && space >= 0) read_values(attr, false, type, space);
-    if (type >= 0) H5Tclose(type);
-    if (space >= 0) H5Sclose(space);
-    H5Aclose(attr);
-  }
-}
-
-void probe_dataset(hid_t dataset) {
-  H5Dget_storage_size(dataset);  // walks the chunk index
-  hid_t type = H5Dget_type(dataset), space = H5Dget_space(dataset);
-  // Strings live in the global heap; numbers are bulk data, not read here.
-  if (type >= 0 && space >= 0 && holds_variable_length(type)) read_values(dataset, true, type, space);
-  if (type >= 0) H5Tclose(type);
-  if (space >= 0) H5Sclose(space);
-}
-
-herr_t visit(hid_t file, const char* name, const H5O_info_t* info, void* data) {
-  static_cast<const Child*>(data)->starting(name);
-  hid_t object = H5Oopen(file, name, H5P_DEFAULT);
-  if (object < 0) return 0;
-  probe_attributes(object);
-  if (info->type == H5O_TYPE_DATASET) probe_dataset(object);
-  H5Oclose(object);
-  return 0;
-}
-
-[[noreturn]] void run_child(const std::string& path, int progress_fd) {
-  // The parent's handlers are not the child's business. Stop signals are the parent's
-  // to act on (its handlers would remove its temporary files; a job's whole process
-  // group gets them): the child ignores them. A crash must end the child as a plain
-  // signal, not in a sanitizer's or fuzzer's report about the parent's input.
-  struct sigaction action {};
-  sigemptyset(&action.sa_mask);
-  action.sa_handler = SIG_IGN;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) sigaction(sig, &action, nullptr);
-  action.sa_handler = SIG_DFL;
-  for (int sig : kCrashSignals) sigaction(sig, &action, nullptr);
-  Child child{progress_fd};
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, checked_read_fapl());
-  if (file >= 0) H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_NATIVE, visit, &child, H5O_INFO_BASIC);
-  ::_exit(0);  // no clean-up: nothing of the parent's may be flushed or removed
-}
-
-// ----- the parent -----
 
 double now_seconds() {
   timespec t;
@@ -184,6 +87,27 @@ std::string last_line(const std::string& progress) {
   start = start == std::string::npos || start >= end ? 0 : start + 1;
   return progress.substr(start, end - start);
 }
+
+// The helper program: $CMCLIP_H5_PROBE, else beside the running program (the tools in
+// the build's bin/) or in ../libexec/cmclip from it (installed tools, wherever the
+// prefix), else where `cmake --install` puts it by default, else in this build's bin/
+// (the unit tests, the fuzz targets). Empty when none exists.
+std::string find_helper() {
+  if (const char* env = std::getenv("CMCLIP_H5_PROBE"); env && *env) return env;
+  std::vector<std::string> candidates;
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    const std::string dir = dirname_of(std::string(self, size_t(n)));
+    candidates.push_back(join_path(dir, kHelperName));
+    candidates.push_back(join_path(dir, std::string("../libexec/cmclip/") + kHelperName));  // an installed tool
+  }
+  candidates.push_back(CMCLIP_H5_PROBE_INSTALLED);
+  candidates.push_back(CMCLIP_H5_PROBE_BUILT);
+  for (const auto& c : candidates)
+    if (::access(c.c_str(), X_OK) == 0) return c;
+  return "";
+}
 }  // namespace
 
 void probe_metadata(const std::string& path) {
@@ -195,17 +119,32 @@ void probe_metadata(const std::string& path) {
     std::lock_guard<std::mutex> l(g_probed_mutex);
     if (g_probed.count(state)) return;
   }
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return;  // no child possible: read without the net
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
+  static const std::string helper = find_helper();
+  if (helper.empty()) {
+    static bool warned = false;
+    if (!warned)
+      log::warn("{} not found (set CMCLIP_H5_PROBE): HDF5 files are read without the check of their "
+                "structure, and a damaged one can crash this program",
+                kHelperName);
+    warned = true;
     return;
   }
-  if (pid == 0) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw RuntimeFailure(path, "", "cannot create a pipe for the structure check");
+  // posix_spawn, not fork: a forked copy of a threaded program can deadlock on a lock
+  // another thread held, and copies (page tables, copy-on-write) a large process.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  pid_t pid = -1;
+  std::string path_arg = path;
+  char* argv[] = {const_cast<char*>(helper.c_str()), const_cast<char*>(path_arg.c_str()), nullptr};
+  const int spawned = ::posix_spawn(&pid, helper.c_str(), &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) {
     ::close(fds[0]);
-    run_child(path, fds[1]);
+    ::close(fds[1]);
+    throw RuntimeFailure(path, "", fmt::format("cannot run {}: {}", helper, std::strerror(spawned)));
   }
   ::close(fds[1]);
   std::string progress;

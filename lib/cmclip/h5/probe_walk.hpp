@@ -1,0 +1,13 @@
+// What the metadata probe (probe.hpp) does in its own process, the helper program
+// cmclip-h5-probe: reads everything libhdf5 parses on the way to the data of an HDF5
+// file (every object, attribute and string, the chunk index of every dataset; not the
+// bulk data), writing the path of each object to `progress_fd` ("/", "/params/x", one
+// per line) before reading it. Errors libhdf5 reports are ignored (the tools' readers
+// report them); what matters is whether this returns at all.
+#pragma once
+
+namespace cmclip::h5 {
+
+void walk_metadata(const char* path, int progress_fd);
+
+}  // namespace cmclip::h5
