@@ -162,7 +162,10 @@ VideoFrames::VideoFrames(std::string path) : path_(std::move(path)) { rewind(); 
 
 void VideoFrames::rewind() {
   cap_.release();
-  if (!cap_.open(path_, cv::CAP_ANY)) {
+  // FFmpeg only: CAP_ANY also tries GStreamer (which lists the USB devices, leaks, and
+  // prints half a dozen warnings) and the image-sequence backend, each complaining
+  // about a file that none of them reads.
+  if (!cap_.open(path_, cv::CAP_FFMPEG)) {
     if (!file_exists(path_)) throw InputError(path_, "", "no such file");
     throw InputError(path_, "", "cannot open video (no OpenCV backend decodes it)");
   }
