@@ -49,7 +49,7 @@ double time_limit() {
   return s;
 }
 
-// The child's progress until it closes its end or `deadline` passes; false on timeout.
+// The helper's progress until it closes its end or `deadline` passes; false on timeout.
 bool follow(int fd, double deadline, std::string& progress) {
   char buffer[4096];
   while (true) {

@@ -17,16 +17,16 @@ namespace {
 constexpr hssize_t kMaxValues = hssize_t(1) << 22;
 constexpr size_t kMaxBytes = size_t(1) << 28;
 
-struct Child {
+struct Progress {
   int progress_fd;
-  // The object about to be read, one line each: the parent names the last one.
+  // The object about to be read, one line each: the tool names the last one.
   void starting(const char* name) const {
     std::string line = name[0] == '.' && name[1] == '\0' ? "/" : std::string("/") + name;
     line += '\n';
     for (size_t done = 0; done < line.size();) {
       ssize_t n = ::write(progress_fd, line.data() + done, line.size() - done);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) ::_exit(0);  // the parent has gone
+      if (n <= 0) ::_exit(0);  // the tool has gone
       done += size_t(n);
     }
   }
@@ -81,7 +81,7 @@ void probe_dataset(hid_t dataset) {
 }
 
 herr_t visit(hid_t file, const char* name, const H5O_info_t* info, void* data) {
-  static_cast<const Child*>(data)->starting(name);
+  static_cast<const Progress*>(data)->starting(name);
   hid_t object = H5Oopen(file, name, H5P_DEFAULT);
   if (object < 0) return 0;
   probe_attributes(object);
@@ -92,10 +92,10 @@ herr_t visit(hid_t file, const char* name, const H5O_info_t* info, void* data) {
 }  // namespace
 
 void walk_metadata(const char* path, int progress_fd) {
-  Child child{progress_fd};
+  Progress progress{progress_fd};
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   hid_t file = H5Fopen(path, H5F_ACC_RDONLY, checked_read_fapl());
-  if (file >= 0) H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_NATIVE, visit, &child, H5O_INFO_BASIC);
+  if (file >= 0) H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_NATIVE, visit, &progress, H5O_INFO_BASIC);
 }
 
 }  // namespace cmclip::h5
