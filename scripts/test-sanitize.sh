@@ -36,7 +36,7 @@ start=$(date +%s)
 cmake --build "$build" -j "${CMCLIP_JOBS:-$(nproc)}"
 echo "sanitize: built in $(($(date +%s) - start)) s ($build)" >&2
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:suppressions=$root/tests/sanitize/lsan.supp:detect_stack_use_after_return=0:allocator_may_return_null=1:abort_on_error=0:halt_on_error=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=0:allocator_may_return_null=1:abort_on_error=0:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/sanitize/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 cd "$build"
