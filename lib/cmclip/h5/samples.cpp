@@ -44,15 +44,7 @@ SampleWriter::SampleWriter(const std::string& path, int height, int width, int c
   g.create_dataset("images", h5::DType::u8, {0, h_, w_, c_}, big);
   // Metadata columns are checksummed too (not the strings: HDF5 cannot), so a flipped
   // label is an error naming /label, not a silently wrong sample.
-  auto meta = [](int64_t rows) {
-    h5::DatasetOptions o;
-    o.extendable = true;
-    o.chunk = {rows};
-    o.deflate = 4;
-    o.shuffle = true;
-    o.fletcher32 = true;
-    return o;
-  };
+  auto meta = [](int64_t rows) { return h5::DatasetOptions::compressed({rows}, true); };
   g.create_dataset("label", h5::DType::i8, {0}, meta(4096))
       .set_attr("meaning", "1 = live (bona fide), 0 = attack");
   g.create_dataset("attack", h5::DType::i16, {0}, meta(4096))

@@ -17,15 +17,7 @@ constexpr size_t kChunkRows = 4096;
 
 // A column: chunked, compressed, and checksummed (Fletcher-32; HDF5 skips it for the
 // string columns), so a flipped bit in /score is an error naming it, not a wrong figure.
-h5::DatasetOptions column(int64_t rows) {
-  h5::DatasetOptions o;
-  o.extendable = true;
-  o.chunk = {rows};
-  o.deflate = 4;
-  o.shuffle = true;
-  o.fletcher32 = true;
-  return o;
-}
+h5::DatasetOptions column(int64_t rows) { return h5::DatasetOptions::compressed({rows}, true); }
 }  // namespace
 
 ScoreWriter::ScoreWriter(const std::string& path, int64_t feature_dim, bool with_score)
