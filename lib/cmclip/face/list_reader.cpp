@@ -344,7 +344,9 @@ ListRecord read_wmca(const LineContext& at, const std::vector<std::string>& f, L
     if (us == std::string::npos) break;
     start = us + 1;
   }
-  if (parts.size() == 5 && std::all_of(parts.begin(), parts.end(), all_digits)) {
+  // The type field is one digit in the dataset; a longer run of digits is not this naming
+  // (and would overflow std::stoi).
+  if (parts.size() == 5 && parts[3].size() <= 6 && std::all_of(parts.begin(), parts.end(), all_digits)) {
     int type = std::stoi(parts[3]);
     facts.subject = strip_zeros(parts[0]);
     facts.live = type == 0 ? 1 : 0;
