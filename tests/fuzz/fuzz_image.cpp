@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 // The reference resize costs about 12 multiply-adds per input pixel, which the coverage
 // instrumentation slows some hundredfold: a valid 11-megapixel frame (a truncated JPEG
 // of 506 bytes, kept in the corpus) took over 20 s here and 0.5 s in fas-embed. Past a
-// megapixel the resize is still decoded and checked, but not resized: arithmetic on a
+// megapixel a frame is still decoded and checked, but not resized: arithmetic on a
 // well-formed image is not what this target hunts.
 constexpr size_t kFuzzResizePixels = size_t(1) << 20;
 

@@ -74,6 +74,7 @@ BOOST_AUTO_TEST_CASE(device_parsing) {
   BOOST_TEST(parse_device("cpu").is_cpu());
   test::expect_error([] { parse_device("gpu"); }, ExitCode::bad_input, {"expected cpu, cuda or cuda:N"});
   test::expect_error([] { parse_device("cuda:x"); }, ExitCode::bad_input, {"expected cpu, cuda or cuda:N"});
+  test::expect_error([] { parse_device("cuda:99999999999"); }, ExitCode::bad_input, {"expected cpu, cuda or cuda:N"});
   if (!torch::cuda::is_available())
     test::expect_error([] { parse_device("cuda"); }, ExitCode::bad_input, {"CUDA is not available"});
 }

@@ -96,7 +96,8 @@ c10::Device parse_device(const std::string& spec) {
   if (spec.rfind("cuda", 0) == 0) {
     int index = 0;
     if (spec.size() > 4) {
-      if (spec[4] != ':' || spec.size() == 5 ||
+      // At most 4 digits: a device index, and never past what std::stoi can hold.
+      if (spec[4] != ':' || spec.size() == 5 || spec.size() > 9 ||
           spec.find_first_not_of("0123456789", 5) != std::string::npos)
         throw UsageError(fmt::format("--device '{}': expected cpu, cuda or cuda:N", spec));
       index = std::stoi(spec.substr(5));

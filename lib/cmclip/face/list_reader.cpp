@@ -344,8 +344,8 @@ ListRecord read_wmca(const LineContext& at, const std::vector<std::string>& f, L
     if (us == std::string::npos) break;
     start = us + 1;
   }
-  // The type field is one digit in the dataset; a longer run of digits is not this naming
-  // (and would overflow std::stoi).
+  // The type field is a single digit in the dataset; a run of more than 6 digits is not
+  // this naming (and would overflow std::stoi), as in digit_groups.
   if (parts.size() == 5 && parts[3].size() <= 6 && std::all_of(parts.begin(), parts.end(), all_digits)) {
     int type = std::stoi(parts[3]);
     facts.subject = strip_zeros(parts[0]);
