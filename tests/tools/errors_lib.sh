@@ -168,9 +168,9 @@ bad_sample_stores() {
   bad 2 "flippedlabel.h5|/label|checksum" "$@" "$option" flippedlabel.h5 -o out/x.h5
   # Files libhdf5 1.10 crashes or loops forever on.
   cp "$corpus/h5_samples/crash-gheap-missing-object" gheap.h5
-  bad 2 "gheap.h5: /: damaged file: libhdf5 crashed" "$@" "$option" gheap.h5 -o out/x.h5
+  bad 2 "gheap.h5: /: damaged file: value 0 names object 4278190098" "$@" "$option" gheap.h5 -o out/x.h5
   cp "$corpus/h5_samples/timeout-gheap-empty-free-space" loop.h5
-  bad 2 "loop.h5: /: cannot read attribute 'format'|global heap collection at byte" "$@" "$option" loop.h5 -o out/x.h5
+  bad 2 "loop.h5: /: damaged file: value 0: global heap collection at byte 2048: free space" "$@" "$option" loop.h5 -o out/x.h5
 }
 
 broken_images() {

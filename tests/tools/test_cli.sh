@@ -56,7 +56,14 @@ done
 # The helper of the HDF5 structure check (fas-errors(7)), found by the installed tools.
 [[ -x "$scratch/prefix/libexec/cmclip/cmclip-h5-probe" ]] || fail "cmclip-h5-probe not installed"
 expect 2 "$scratch/prefix/bin/fas-eval" --test "$CMCLIP_SOURCE_DIR/tests/fuzz/corpus/h5_samples/crash-gheap-missing-object"
-grep -q "damaged file: libhdf5 crashed" err.txt || fail "the installed fas-eval does not check HDF5 files: $(cat err.txt)"
+grep -q "damaged file: value 0 names object" err.txt || fail "the installed fas-eval does not check HDF5 files: $(cat err.txt)"
+# libhdf5 crashing inside the helper (a stand-in that dies of SIGSEGV after naming an
+# object): the file is refused with that object, and the tool lives.
+printf '#!/bin/sh\necho /attack\nkill -SEGV $$\n' >crashing-probe && chmod +x crashing-probe
+CMCLIP_H5_PROBE=$PWD/crashing-probe expect 2 "$scratch/prefix/bin/fas-eval" \
+  --test "$CMCLIP_SOURCE_DIR/tests/fuzz/corpus/h5_samples/rgb.h5"
+grep -q "rgb.h5: /attack: damaged file: libhdf5 crashed (Segmentation fault)" err.txt \
+  || fail "a crashing probe is not reported as a damaged file: $(cat err.txt)"
 
 # Every page renders without warnings.
 for page in "$src"/man/*.[157]; do

@@ -13,12 +13,15 @@
 #include <cstring>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
 #include "cmclip/core/image_file.hpp"
 #include "cmclip/h5/checked_driver.hpp"
 #include "cmclip/h5/checkpoint.hpp"
 #include "cmclip/h5/h5.hpp"
+#include "cmclip/h5/header_check.hpp"
 #include "cmclip/h5/probe.hpp"
 #include "cmclip/h5/samples.hpp"
 #include "cmclip/h5/scores.hpp"
@@ -316,15 +319,176 @@ BOOST_AUTO_TEST_CASE(files_libhdf5_would_crash_or_hang_on_are_refused_by_name) {
                 "global heap collection at byte 4096: free space at byte 4592 is 0 bytes long"});
   expect_error([&] { SampleStore s(finding("h5_samples", "timeout-gheap-empty-free-space")); }, ExitCode::bad_input,
                {"global heap collection at byte 2048"});
-  // A string names a global heap object that does not exist (found by the metadata probe).
+  // A string names a global heap object that does not exist, or the collection's free
+  // space (libhdf5 would copy from past the collection): found by the values check.
   expect_error([&] { SampleStore s(finding("h5_samples", "crash-gheap-missing-object")); }, ExitCode::bad_input,
-               {"crash-gheap-missing-object: /: damaged file: libhdf5 crashed (Segmentation fault)"});
+               {"crash-gheap-missing-object: /: damaged file: value 0 names object 4278190098 of the global heap "
+                "collection at byte 2048, which holds none"});
   expect_error([&] { read_checkpoint(finding("h5_checkpoint", "crash-gheap-missing-object")); }, ExitCode::bad_input,
-               {"crash-gheap-missing-object: /config: damaged file: libhdf5 crashed"});
-  // An attribute libhdf5 cannot decode among those it tabulates.
+               {"crash-gheap-missing-object: /config: damaged file: value 1 names object"});
+  expect_error([&] { SampleStore s(finding("h5_samples", "crash-attr-strings-heap-overflow")); }, ExitCode::bad_input,
+               {"crash-attr-strings-heap-overflow: /: damaged file: value 0 names object 0 of the global heap "
+                "collection at byte 2048, which holds none"});
+  // Attribute messages libhdf5 would decode from beyond their object header: found by
+  // the header check.
   expect_error([&] { read_checkpoint(finding("h5_checkpoint", "crash-attribute-table")); }, ExitCode::bad_input,
-               {"crash-attribute-table: /config: cannot read its attributes (damaged object header)",
-                "wrong version number in dataspace message"});
+               {"crash-attribute-table: /config: damaged file: object header at byte 800: attribute "
+                "'adapter_dropout': its dataspace has version 0, expected 1 or 2"});
+  expect_error([&] { read_checkpoint(finding("h5_checkpoint", "crash-attr-names-heap-overflow")); }, ExitCode::bad_input,
+               {"crash-attr-names-heap-overflow: /config: damaged file: object header at byte 800: attribute "
+                "'n_ctx': its dataspace (65520 bytes) does not fit in the message"});
+  // A string attribute libhdf5 took 82 s to read (it cleared gigabytes for its length).
+  expect_error([&] { read_scores(finding("h5_scores", "timeout-attribute-data-past-message")); }, ExitCode::bad_input,
+               {"timeout-attribute-data-past-message: /: damaged file: object header at byte 96: attribute "
+                "'created_by': its dataspace (2048 bytes) does not fit in the message"});
+}
+
+BOOST_AUTO_TEST_CASE(a_damaged_file_is_refused_again_without_another_probe) {
+  const std::string file = finding("h5_samples", "crash-attr-strings-heap-overflow");
+  expect_error([&] { h5::probe_metadata(file); }, ExitCode::bad_input, {"damaged file: value 0 names object 0"});
+  // A helper started again could not finish in a microsecond: the verdict is remembered.
+  ::setenv("CMCLIP_H5_PROBE_SECONDS", "0.000001", 1);
+  expect_error([&] { h5::probe_metadata(file); }, ExitCode::bad_input, {"damaged file: value 0 names object 0"});
+  ::unsetenv("CMCLIP_H5_PROBE_SECONDS");
+}
+
+namespace {
+// An attribute message (version 1) named `name`, of 8-byte floats, with `points` values
+// declared in its dataspace and `stored` values of data after it.
+std::vector<uint8_t> attribute_message(const std::string& name, uint64_t points, uint64_t stored) {
+  std::vector<uint8_t> m(8);
+  auto put = [&](size_t at, uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) m[at + size_t(i)] = uint8_t(v >> (8 * i));
+  };
+  m[0] = 1;
+  put(2, name.size() + 1, 2);
+  put(4, 20, 2);  // a float's datatype: 8 bytes of header, 12 of properties
+  put(6, 16, 2);  // a rank-1 version 1 dataspace: 8 bytes of header, one 8-byte extent
+  m.resize(8 + ((name.size() + 1 + 7) & ~size_t(7)));  // the name, padded to 8 bytes
+  std::memcpy(m.data() + 8, name.data(), name.size());
+  std::vector<uint8_t> type(24, 0), space(16, 0);
+  type[0] = 0x11;  // version 1, class 1 (floating point)
+  type[4] = 8;     // size
+  space[0] = 1;
+  space[1] = 1;  // rank
+  for (int i = 0; i < 8; ++i) space[8 + size_t(i)] = uint8_t(points >> (8 * i));
+  m.insert(m.end(), type.begin(), type.end());
+  m.insert(m.end(), space.begin(), space.end());
+  m.resize(m.size() + stored * 8, 0);
+  return m;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(attribute_messages_are_checked_before_libhdf5_decodes_them) {
+  const h5::FileWidths widths;
+  auto sound = attribute_message("lr", 3, 3);
+  BOOST_TEST(h5::check_attribute_message(sound.data(), sound.size(), widths) == "");
+  auto short_data = attribute_message("lr", 4, 3);
+  BOOST_TEST(h5::check_attribute_message(short_data.data(), short_data.size(), widths) ==
+             "attribute 'lr': its data (4 values of 8 bytes) runs past the message (24 bytes left)");
+  auto huge = attribute_message("lr", uint64_t(1) << 62, 3);  // points * 8 overflows 64 bits
+  BOOST_TEST(h5::check_attribute_message(huge.data(), huge.size(), widths).find("runs past the message") !=
+             std::string::npos);
+  auto unterminated = sound;
+  for (size_t i = 8; i < 16; ++i) unterminated[i] = 'x';
+  BOOST_TEST(h5::check_attribute_message(unterminated.data(), unterminated.size(), widths) ==
+             "an attribute message whose name is not terminated");
+  auto shared = sound;
+  shared[0] = 2;
+  shared[1] = 1;  // its datatype is shared
+  BOOST_TEST(h5::check_attribute_message(shared.data(), shared.size(), widths).find("shared datatype") !=
+             std::string::npos);
+  auto space_version = sound;
+  space_version[16 + 24] = 7;
+  BOOST_TEST(h5::check_attribute_message(space_version.data(), space_version.size(), widths) ==
+             "attribute 'lr': its dataspace has version 7, expected 1 or 2");
+  auto long_name = sound;
+  long_name[2] = 200;
+  BOOST_TEST(h5::check_attribute_message(long_name.data(), long_name.size(), widths).find("does not fit") !=
+             std::string::npos);
+  BOOST_TEST(h5::check_attribute_message(sound.data(), 6, widths).find("shorter than its fixed fields") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(global_heap_objects_are_found_by_index) {
+  auto sound = collection(4096, 4096 - 40);  // object 1 ("hello", 5 bytes), then free space
+  BOOST_TEST(h5::global_heap_object_size(sound.data(), sound.size(), 1).value_or(999) == 5u);
+  BOOST_TEST(!h5::global_heap_object_size(sound.data(), sound.size(), 0));  // the free space is no value
+  BOOST_TEST(!h5::global_heap_object_size(sound.data(), sound.size(), 2));
+  BOOST_TEST(!h5::global_heap_object_size(sound.data(), 1000, 1));  // not the whole collection
+  auto empty_free = collection(4096, 0);
+  BOOST_TEST(!h5::global_heap_object_size(empty_free.data(), empty_free.size(), 1));  // not a sound one
+}
+
+namespace {
+// An HDF5 file as other programs write them: `latest` selects version 2 object headers,
+// `attributes` attributes on the root group (a version 2 header keeps more than 8 in
+// dense storage; a version 1 header this full needs continuation chunks), variable-length
+// strings (an empty one among them) and sequences, in attributes and a chunked,
+// compressed dataset.
+void write_foreign_file(const std::string& path, bool latest, int attributes) {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (latest) H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+  hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  BOOST_REQUIRE(file >= 0);
+  hid_t text = H5Tcopy(H5T_C_S1);
+  H5Tset_size(text, H5T_VARIABLE);
+  const char* strings[] = {"print", "", "a longer string, to make the heap objects differ in size"};
+  hsize_t three = 3;
+  hid_t space3 = H5Screate_simple(1, &three, nullptr), scalar = H5Screate(H5S_SCALAR);
+  for (int i = 0; i < attributes; ++i) {
+    hid_t a = H5Acreate2(file, fmt::format("note_{:02}", i).c_str(), text, space3, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, text, strings);
+    H5Aclose(a);
+  }
+  hid_t ints = H5Tvlen_create(H5T_NATIVE_INT);
+  int values[] = {1, 2, 3, 4};
+  hvl_t sequences[] = {{4, values}, {0, nullptr}, {1, values + 2}};
+  hid_t a = H5Acreate2(file, "sequences", ints, space3, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(a, ints, sequences);
+  H5Aclose(a);
+  double lr = 0.5;
+  a = H5Acreate2(file, "lr", H5T_IEEE_F64LE, scalar, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(a, H5T_NATIVE_DOUBLE, &lr);
+  H5Aclose(a);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, 1, &three);
+  H5Pset_deflate(dcpl, 4);
+  hid_t d = H5Dcreate2(file, "names", text, space3, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  H5Dwrite(d, text, H5S_ALL, H5S_ALL, H5P_DEFAULT, strings);
+  H5Dclose(d);
+  for (hid_t id : {dcpl, fapl}) H5Pclose(id);
+  for (hid_t id : {text, ints}) H5Tclose(id);
+  for (hid_t id : {space3, scalar}) H5Sclose(id);
+  BOOST_REQUIRE(H5Fclose(file) >= 0);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(files_other_programs_write_pass_the_checks) {
+  ScratchDir dir("foreign-h5");
+  const std::string v1 = dir.file("v1.h5"), v2 = dir.file("v2.h5"), dense = dir.file("dense.h5");
+  write_foreign_file(v1, false, 40);
+  write_foreign_file(v2, true, 6);
+  write_foreign_file(dense, true, 12);
+  h5::probe_metadata(v1);
+  h5::probe_metadata(v2);
+  expect_error([&] { h5::probe_metadata(dense); }, ExitCode::bad_input,
+               {"dense.h5: /: damaged file: object header at byte", "attributes in dense storage"});
+  // A global heap object one byte shorter than its string says (56 bytes: the walk
+  // through the collection stays the same) is found by the values check.
+  std::string bytes = read_file(v2);
+  const size_t at = bytes.find("a longer string");
+  BOOST_REQUIRE(at != std::string::npos);
+  BOOST_REQUIRE(uint8_t(bytes[at - 8]) == 56);
+  bytes[at - 8] = char(55);
+  const std::string shortened = dir.file("shortened.h5");
+  std::FILE* out = std::fopen(shortened.c_str(), "wb");
+  BOOST_REQUIRE(out);
+  BOOST_REQUIRE(std::fwrite(bytes.data(), 1, bytes.size(), out) == bytes.size());
+  std::fclose(out);
+  expect_error([&] { h5::probe_metadata(shortened); }, ExitCode::bad_input,
+               {"shortened.h5: /", "damaged file: value 2 is 56 elements of 1 bytes long, but its global heap object",
+                "holds 55 bytes"});
 }
 
 BOOST_AUTO_TEST_CASE(the_probe_time_limit_is_checked) {

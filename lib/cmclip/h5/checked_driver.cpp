@@ -6,9 +6,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "cmclip/h5/file_format.hpp"
 
 namespace cmclip::h5 {
 
@@ -16,13 +19,8 @@ namespace {
 // What the driver last refused (read under h5::lock(), like every driver call).
 std::string g_rejection;
 
-uint64_t decode_le(const uint8_t* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
-constexpr uint64_t align8(uint64_t n) { return (n + 7) & ~uint64_t(7); }
+using format::align8;
+using format::decode_le;
 
 // Layout of a global heap collection (HDF5 file format specification, "Global Heap"):
 // "GCOL", version 1, 3 reserved bytes, the collection size (a length), padded to 8
@@ -38,15 +36,14 @@ uint64_t global_heap_size(const uint8_t* bytes, size_t size, int length_size) {
   return decode_le(bytes + 8, length_size);
 }
 
-std::string check_global_heap(const uint8_t* bytes, size_t size, uint64_t addr, int length_size) {
-  if (size < 4 || std::memcmp(bytes, "GCOL", 4) != 0) return "";
-  const std::string where = fmt::format("global heap collection at byte {}", addr);
-  if (size < size_t(8 + length_size)) return "";  // libhdf5 reads the header first
-  if (bytes[4] != 1) return fmt::format("{}: version {}, expected 1", where, bytes[4]);
-  const uint64_t total = decode_le(bytes + 8, length_size);
+namespace {
+// Walks the objects of the whole collection `bytes` (`total` bytes) as libhdf5 does,
+// calling visit(index, offset, length) for each; returns what is wrong ("" if nothing),
+// `where` naming the collection.
+template <class Visit>
+std::string walk_global_heap(const uint8_t* bytes, uint64_t total, uint64_t addr, int length_size,
+                             const std::string& where, Visit&& visit) {
   const size_t header = collection_header_size(length_size), object_header = object_header_size(length_size);
-  if (total < header) return fmt::format("{}: size {} is smaller than its header", where, total);
-  if (total > size) return "";  // checked when the rest has been read
   uint64_t at = header;
   while (at < total) {
     if (total - at < object_header) break;  // a tail too short for an object is free space
@@ -67,9 +64,32 @@ std::string check_global_heap(const uint8_t* bytes, size_t size, uint64_t addr, 
     if (step > total - at)
       return fmt::format("{}: object {} at byte {} ({} bytes) runs past the collection's end ({} bytes)", where,
                          index, addr + at, step, total);
+    visit(index, at, length);
     at += step;
   }
   return "";
+}
+}  // namespace
+
+std::string check_global_heap(const uint8_t* bytes, size_t size, uint64_t addr, int length_size) {
+  if (size < 4 || std::memcmp(bytes, "GCOL", 4) != 0) return "";
+  const std::string where = fmt::format("global heap collection at byte {}", addr);
+  if (size < size_t(8 + length_size)) return "";  // libhdf5 reads the header first
+  if (bytes[4] != 1) return fmt::format("{}: version {}, expected 1", where, bytes[4]);
+  const uint64_t total = decode_le(bytes + 8, length_size);
+  if (total < collection_header_size(length_size)) return fmt::format("{}: size {} is smaller than its header", where, total);
+  if (total > size) return "";  // checked when the rest has been read
+  return walk_global_heap(bytes, total, addr, length_size, where, [](unsigned, uint64_t, uint64_t) {});
+}
+
+std::optional<uint64_t> global_heap_object_size(const uint8_t* bytes, size_t size, unsigned index, int length_size) {
+  const uint64_t total = global_heap_size(bytes, size, length_size);
+  if (index == 0 || total > size || !check_global_heap(bytes, size, 0, length_size).empty()) return std::nullopt;
+  std::optional<uint64_t> found;
+  walk_global_heap(bytes, total, 0, length_size, "", [&](unsigned i, uint64_t, uint64_t length) {
+    if (i == index) found = length;  // libhdf5 keeps the last object of an index
+  });
+  return found;
 }
 
 std::string take_rejection() {
@@ -174,9 +194,11 @@ int compare(const H5FD_t* a, const H5FD_t* b) {
   return 0;
 }
 
+// Without H5FD_FEAT_ACCUMULATE_METADATA: libhdf5 would serve a global heap collection
+// from metadata it read before, and the driver would not see (and check) it.
 herr_t query(const H5FD_t*, unsigned long* flags) {
   if (flags)
-    *flags = H5FD_FEAT_AGGREGATE_METADATA | H5FD_FEAT_ACCUMULATE_METADATA | H5FD_FEAT_DATA_SIEVE |
+    *flags = H5FD_FEAT_AGGREGATE_METADATA | H5FD_FEAT_DATA_SIEVE |
              H5FD_FEAT_AGGREGATE_SMALLDATA | H5FD_FEAT_POSIX_COMPAT_HANDLE;
   return 0;
 }

@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace cmclip::h5 {
@@ -38,5 +39,11 @@ std::string check_global_heap(const uint8_t* bytes, size_t size, uint64_t addr, 
 
 // The size of a global heap collection that `bytes` starts (0 if it starts none).
 uint64_t global_heap_size(const uint8_t* bytes, size_t size, int length_size = 8);
+
+// The length of object `index` of the whole, sound collection `bytes`; none where the
+// collection is not whole or sound or has no such object (index 0 is its free space,
+// never a value: libhdf5 would copy it with 16 bytes from beyond the collection).
+std::optional<uint64_t> global_heap_object_size(const uint8_t* bytes, size_t size, unsigned index,
+                                                int length_size = 8);
 
 }  // namespace cmclip::h5

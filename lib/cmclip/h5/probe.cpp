@@ -14,8 +14,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
+#include <map>
 #include <mutex>
-#include <set>
+#include <optional>
 #include <tuple>
 #include <vector>
 
@@ -24,6 +25,7 @@
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
 #include "cmclip/core/log.hpp"
+#include "cmclip/h5/probe_walk.hpp"
 
 namespace cmclip::h5 {
 
@@ -67,11 +69,21 @@ bool follow(int fd, double deadline, std::string& progress) {
   }
 }
 
-// Files probed in this process, as they were then: a file opened again (is it a
-// checkpoint? then read it) is not probed again unless it has changed.
+// Files probed in this process, as they were then, with the error found ("" for none):
+// a file opened again (is it a checkpoint? then read it) is not probed again unless it
+// has changed. A damaged file is refused again at once, not after another time limit.
 using FileState = std::tuple<dev_t, ino_t, off_t, time_t, long>;
+struct Verdict {
+  bool input_error = false;  // else a RuntimeFailure
+  std::string object, message;
+};
 std::mutex g_probed_mutex;
-std::set<FileState> g_probed;
+std::map<FileState, std::optional<Verdict>> g_probed;
+
+[[noreturn]] void raise(const std::string& path, const Verdict& v) {
+  if (v.input_error) throw InputError(path, v.object, v.message);
+  throw RuntimeFailure(path, v.object, v.message);
+}
 
 bool file_state(const std::string& path, FileState& state) {
   struct stat st;
@@ -80,11 +92,14 @@ bool file_state(const std::string& path, FileState& state) {
   return true;
 }
 
-std::string last_line(const std::string& progress) {
+// The `back`-th complete line from the end of the helper's output (0: the last).
+std::string line_from_end(const std::string& progress, int back) {
   size_t end = progress.find_last_of('\n');
+  for (; end != std::string::npos && back > 0; --back)
+    end = end == 0 ? std::string::npos : progress.find_last_of('\n', end - 1);
   if (end == std::string::npos) return "";
-  size_t start = progress.find_last_of('\n', end == 0 ? 0 : end - 1);
-  start = start == std::string::npos || start >= end ? 0 : start + 1;
+  size_t start = end == 0 ? std::string::npos : progress.find_last_of('\n', end - 1);
+  start = start == std::string::npos ? 0 : start + 1;
   return progress.substr(start, end - start);
 }
 
@@ -108,6 +123,31 @@ std::string find_helper() {
     if (::access(c.c_str(), X_OK) == 0) return c;
   return "";
 }
+
+// What the helper's end says about the file: nothing (it read every object) or an error
+// naming the last object it started on.
+std::optional<Verdict> judge(bool finished, int status, double limit, const std::string& progress) {
+  std::string object = line_from_end(progress, 0);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kDamagedStatus && object.rfind(kDamagedPrefix, 0) == 0)
+    return Verdict{true, line_from_end(progress, 1), "damaged file: " + object.substr(std::strlen(kDamagedPrefix))};
+  if (!finished)
+    return Verdict{true, object,
+                   fmt::format("libhdf5 did not finish reading the file's structure in {} s (a damaged file?"
+                               " CMCLIP_H5_PROBE_SECONDS sets the limit)", limit)};
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    if (std::find(std::begin(kCrashSignals), std::end(kCrashSignals), sig) == std::end(kCrashSignals))
+      return Verdict{false, object,  // killed from outside (the OOM killer, say): not the file's fault
+                     fmt::format("the check of the file's structure was killed ({})", strsignal(sig))};
+    return Verdict{true, object,
+                   fmt::format("damaged file: libhdf5 crashed ({}) reading this object's metadata", strsignal(sig))};
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+    return Verdict{true, object,
+                   fmt::format("damaged file: libhdf5 failed (exit status {}) reading this object's metadata",
+                               WEXITSTATUS(status))};
+  return std::nullopt;
+}
 }  // namespace
 
 void probe_metadata(const std::string& path) {
@@ -117,7 +157,11 @@ void probe_metadata(const std::string& path) {
   const bool known = file_state(path, state);
   if (known) {
     std::lock_guard<std::mutex> l(g_probed_mutex);
-    if (g_probed.count(state)) return;
+    auto seen = g_probed.find(state);
+    if (seen != g_probed.end()) {
+      if (seen->second) raise(path, *seen->second);
+      return;
+    }
   }
   static const std::string helper = find_helper();
   if (helper.empty()) {
@@ -154,27 +198,13 @@ void probe_metadata(const std::string& path) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  const std::string object = last_line(progress);
-  if (!finished)
-    throw InputError(path, object,
-                     fmt::format("libhdf5 did not finish reading the file's structure in {} s (a damaged file?"
-                                 " CMCLIP_H5_PROBE_SECONDS sets the limit)", limit));
-  if (WIFSIGNALED(status)) {
-    const int sig = WTERMSIG(status);
-    if (std::find(std::begin(kCrashSignals), std::end(kCrashSignals), sig) == std::end(kCrashSignals))
-      throw RuntimeFailure(path, object,  // killed from outside (the OOM killer, say): not the file's fault
-                           fmt::format("the check of the file's structure was killed ({})", strsignal(sig)));
-    throw InputError(path, object,
-                     fmt::format("damaged file: libhdf5 crashed ({}) reading this object's metadata", strsignal(sig)));
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-    throw InputError(path, object,
-                     fmt::format("damaged file: libhdf5 failed (exit status {}) reading this object's metadata",
-                                 WEXITSTATUS(status)));
-  if (known) {
+  const std::optional<Verdict> verdict = judge(finished, status, limit, progress);
+  // A probe killed from outside says nothing about the file: not remembered.
+  if (known && (!verdict || verdict->input_error)) {
     std::lock_guard<std::mutex> l(g_probed_mutex);
-    g_probed.insert(state);
+    g_probed[state] = verdict;
   }
+  if (verdict) raise(path, *verdict);
 }
 
 }  // namespace cmclip::h5

@@ -1,13 +1,18 @@
 #include "cmclip/h5/probe_walk.hpp"
 
+#include <fcntl.h>
 #include <hdf5.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "cmclip/h5/checked_driver.hpp"
+#include "cmclip/h5/header_check.hpp"
+#include "cmclip/h5/vlen_check.hpp"
 
 namespace cmclip::h5 {
 
@@ -17,11 +22,25 @@ namespace {
 constexpr hssize_t kMaxValues = hssize_t(1) << 22;
 constexpr size_t kMaxBytes = size_t(1) << 28;
 
-struct Progress {
+// The file being walked, as the checks made before libhdf5's own reads see it.
+struct Walk {
   int progress_fd;
+  int fd;  // the file, opened again for the checks' own reads
+  uint64_t file_size;
+  FileWidths widths;
+
   // The object about to be read, one line each: the tool names the last one.
   void starting(const char* name) const {
-    std::string line = name[0] == '.' && name[1] == '\0' ? "/" : std::string("/") + name;
+    write_line(name[0] == '.' && name[1] == '\0' ? "/" : std::string("/") + name);
+  }
+  // A check found the object damaged: says why (kDamagedPrefix) and ends the helper.
+  [[noreturn]] void damaged(const std::string& why) const {
+    write_line(kDamagedPrefix + why);
+    ::_exit(kDamagedStatus);
+  }
+
+ private:
+  void write_line(std::string line) const {
     line += '\n';
     for (size_t done = 0; done < line.size();) {
       ssize_t n = ::write(progress_fd, line.data() + done, line.size() - done);
@@ -36,11 +55,28 @@ bool holds_variable_length(hid_t type) {
   return H5Tis_variable_str(type) > 0 || H5Tdetect_class(type, H5T_VLEN) > 0;
 }
 
+// A variable-length string, or a sequence of fixed-size values: what the values check
+// knows (and all the readers read). Other types that hold variable-length values are
+// not read here, and the readers refuse them by their type.
+bool checkable_variable_length(hid_t type) {
+  if (H5Tis_variable_str(type) > 0) return true;
+  if (H5Tget_class(type) != H5T_VLEN) return false;
+  hid_t base = H5Tget_super(type);
+  const bool fixed = base >= 0 && !holds_variable_length(base) && H5Tget_class(base) != H5T_COMPOUND;
+  if (base >= 0) H5Tclose(base);
+  return fixed;
+}
+
 // Reads all values of an attribute (dataset: `dataset` true) in their native form, as
 // the readers would, and frees what libhdf5 allocated for variable-length ones.
-void read_values(hid_t object, bool dataset, hid_t type, hid_t space) {
+void read_values(const Walk& walk, hid_t object, bool dataset, hid_t type, hid_t space) {
   hssize_t n = H5Sget_simple_extent_npoints(space);
   if (n <= 0 || n > kMaxValues) return;
+  if (holds_variable_length(type)) {
+    if (!checkable_variable_length(type)) return;
+    std::string why = check_variable_length_values(object, dataset, type, walk.fd, walk.file_size, walk.widths);
+    if (!why.empty()) walk.damaged(why);
+  }
   hid_t mem = H5Tget_native_type(type, H5T_DIR_DEFAULT);
   if (mem < 0) return;
   size_t size = H5Tget_size(mem);
@@ -53,7 +89,7 @@ void read_values(hid_t object, bool dataset, hid_t type, hid_t space) {
   H5Tclose(mem);
 }
 
-void probe_attributes(hid_t object) {
+void probe_attributes(const Walk& walk, hid_t object) {
   // A name no attribute has: libhdf5 decodes them all one by one, failing cleanly on a
   // bad one (the by-index calls below would crash on it; h5::Object::attr_names checks
   // the same way).
@@ -64,38 +100,53 @@ void probe_attributes(hid_t object) {
     hid_t attr = H5Aopen_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT);
     if (attr < 0) continue;
     hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
-    if (type >= 0 && space >= 0) read_values(attr, false, type, space);
+    if (type >= 0 && space >= 0) read_values(walk, attr, false, type, space);
     if (type >= 0) H5Tclose(type);
     if (space >= 0) H5Sclose(space);
     H5Aclose(attr);
   }
 }
 
-void probe_dataset(hid_t dataset) {
+void probe_dataset(const Walk& walk, hid_t dataset) {
   H5Dget_storage_size(dataset);  // walks the chunk index
   hid_t type = H5Dget_type(dataset), space = H5Dget_space(dataset);
   // Strings live in the global heap; numbers are bulk data, not read here.
-  if (type >= 0 && space >= 0 && holds_variable_length(type)) read_values(dataset, true, type, space);
+  if (type >= 0 && space >= 0 && holds_variable_length(type)) read_values(walk, dataset, true, type, space);
   if (type >= 0) H5Tclose(type);
   if (space >= 0) H5Sclose(space);
 }
 
 herr_t visit(hid_t file, const char* name, const H5O_info_t* info, void* data) {
-  static_cast<const Progress*>(data)->starting(name);
+  const Walk& walk = *static_cast<const Walk*>(data);
+  walk.starting(name);
+  // libhdf5 decodes attribute messages trusting their sizes: checked first.
+  std::string why = check_object_attributes(walk.fd, walk.file_size, info->addr, walk.widths);
+  if (!why.empty()) walk.damaged(why);
   hid_t object = H5Oopen(file, name, H5P_DEFAULT);
   if (object < 0) return 0;
-  probe_attributes(object);
-  if (info->type == H5O_TYPE_DATASET) probe_dataset(object);
+  probe_attributes(walk, object);
+  if (info->type == H5O_TYPE_DATASET) probe_dataset(walk, object);
   H5Oclose(object);
   return 0;
 }
 }  // namespace
 
 void walk_metadata(const char* path, int progress_fd) {
-  Progress progress{progress_fd};
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   hid_t file = H5Fopen(path, H5F_ACC_RDONLY, checked_read_fapl());
-  if (file >= 0) H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_NATIVE, visit, &progress, H5O_INFO_BASIC);
+  if (file < 0) return;  // the tool's own open fails the same way, and says why
+  Walk walk{progress_fd, ::open(path, O_RDONLY | O_CLOEXEC), 0, {}};
+  struct stat st;
+  if (walk.fd < 0 || ::fstat(walk.fd, &st) != 0) walk.damaged(std::string("cannot read it: ") + std::strerror(errno));
+  walk.file_size = uint64_t(st.st_size);
+  hid_t creation = H5Fget_create_plist(file);
+  size_t offset_size = 8, length_size = 8;
+  if (creation >= 0) {
+    H5Pget_sizes(creation, &offset_size, &length_size);
+    H5Pclose(creation);
+  }
+  walk.widths = {int(offset_size), int(length_size)};
+  H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_NATIVE, visit, &walk, H5O_INFO_BASIC);
 }
 
 }  // namespace cmclip::h5

@@ -4,9 +4,17 @@
 // bulk data), writing the path of each object to `progress_fd` ("/", "/params/x", one
 // per line) before reading it. Errors libhdf5 reports are ignored (the tools' readers
 // report them); what matters is whether this returns at all.
+//
+// Before libhdf5 decodes an object's attributes or converts variable-length values,
+// the checks of header_check.hpp and vlen_check.hpp look at the same bytes; when one
+// finds damage, the helper writes kDamagedPrefix and what is wrong as its last line and
+// exits with kDamagedStatus.
 #pragma once
 
 namespace cmclip::h5 {
+
+constexpr const char* kDamagedPrefix = "!damaged: ";
+constexpr int kDamagedStatus = 3;
 
 void walk_metadata(const char* path, int progress_fd);
 

@@ -1,0 +1,194 @@
+#include "cmclip/h5/header_check.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cmclip/h5/file_format.hpp"
+
+namespace cmclip::h5 {
+
+using format::align8;
+using format::decode_le;
+
+namespace {
+// Message types (file format specification, "Header Message Types").
+constexpr unsigned kAttributeMessage = 0x0C, kContinuationMessage = 0x10, kAttributeInfoMessage = 0x15;
+// Datatype classes that need more than their size field to size a value, or that
+// cmclip's files never hold in an attribute.
+constexpr unsigned kCompoundClass = 6, kVariableLengthClass = 9, kArrayClass = 10;
+constexpr unsigned kMaxRank = 32;         // H5S_MAX_RANK
+constexpr uint64_t kMaxChunk = 1u << 26;  // larger object header chunks are not headers libhdf5 wrote
+constexpr size_t kMaxChunks = 1u << 12;
+
+// An attribute name fit for a message: printable ASCII, at most 64 characters.
+std::string printable(const char* name) {
+  std::string out;
+  for (const char* c = name; *c && out.size() < 64; ++c) out += (*c >= 32 && *c < 127) ? *c : '?';
+  return out;
+}
+
+// Number of values a dataspace message describes, or what is wrong with it.
+std::string dataspace_points(const uint8_t* ds, uint64_t size, int length_size, uint64_t& points) {
+  if (size < 4) return fmt::format("its dataspace is {} bytes long, shorter than its fixed fields", size);
+  const unsigned version = ds[0], rank = ds[1], flags = ds[2];
+  if (version != 1 && version != 2) return fmt::format("its dataspace has version {}, expected 1 or 2", version);
+  if (rank > kMaxRank) return fmt::format("its dataspace has rank {}, more than {}", rank, kMaxRank);
+  const uint64_t fixed = version == 1 ? 8 : 4;
+  uint64_t need = fixed + uint64_t(rank) * length_size * ((flags & 1) ? 2 : 1);
+  if (version == 1 && (flags & 2)) need += uint64_t(rank) * 4;  // permutation indices
+  if (need > size) return fmt::format("its dataspace needs {} bytes, and has {}", need, size);
+  points = 1;
+  if (version == 2 && ds[3] == 2) points = 0;  // a null dataspace
+  for (unsigned d = 0; d < rank && points; ++d) {
+    const uint64_t extent = decode_le(ds + fixed + uint64_t(d) * length_size, length_size);
+    points = extent != 0 && points > UINT64_MAX / extent ? UINT64_MAX : points * extent;
+  }
+  return "";
+}
+
+}  // namespace
+
+bool read_exactly(int fd, uint64_t addr, uint64_t size, std::vector<uint8_t>& out) {
+  out.resize(size_t(size));
+  for (size_t done = 0; done < out.size();) {
+    ssize_t n = ::pread(fd, out.data() + done, out.size() - done, off_t(addr + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += size_t(n);
+  }
+  return true;
+}
+
+std::string check_attribute_message(const uint8_t* b, size_t size, FileWidths widths) {
+  if (size < 8) return fmt::format("an attribute message of {} bytes, shorter than its fixed fields", size);
+  const unsigned version = b[0];
+  if (version < 1 || version > 3) return fmt::format("an attribute message of version {}, expected 1 to 3", version);
+  const unsigned flags = version == 1 ? 0 : b[1];
+  const uint64_t name_size = decode_le(b + 2, 2), type_size = decode_le(b + 4, 2), space_size = decode_le(b + 6, 2);
+  // Version 1 pads the name, datatype and dataspace to 8 bytes; version 3 adds the
+  // name's character set.
+  auto padded = [&](uint64_t n) { return version == 1 ? align8(n) : n; };
+  uint64_t at = version == 3 ? 9 : 8;
+  if (name_size == 0 || padded(name_size) > size - at)
+    return fmt::format("an attribute message whose name ({} bytes) does not fit in it ({} bytes)", name_size, size);
+  const char* name_bytes = reinterpret_cast<const char*>(b + at);
+  if (!std::memchr(name_bytes, 0, size_t(name_size))) return "an attribute message whose name is not terminated";
+  const std::string name = printable(name_bytes);
+  at += padded(name_size);
+  if (flags & 3)
+    return fmt::format("attribute '{}' has a shared datatype or dataspace, which cmclip's files never hold", name);
+  if (type_size < 8 || padded(type_size) > size - at)
+    return fmt::format("attribute '{}': its datatype ({} bytes) does not fit in the message", name, type_size);
+  const uint8_t* type = b + at;
+  at += padded(type_size);
+  if (padded(space_size) > size - at)
+    return fmt::format("attribute '{}': its dataspace ({} bytes) does not fit in the message", name, space_size);
+  uint64_t points = 0;
+  if (std::string why = dataspace_points(b + at, space_size, widths.length_size, points); !why.empty())
+    return fmt::format("attribute '{}': {}", name, why);
+  at += padded(space_size);
+
+  const unsigned type_class = type[0] & 0x0f;
+  if (type_class == kCompoundClass || type_class == kArrayClass)
+    return fmt::format("attribute '{}' has a compound or array datatype, which cmclip's files never hold", name);
+  uint64_t value_size = decode_le(type + 4, 4);
+  if (type_class == kVariableLengthClass) {
+    // In the file a value is its length, the global heap collection's address and
+    // the object's index; the base type follows the 8 bytes of the datatype's header.
+    value_size = 4 + uint64_t(widths.offset_size) + 4;
+    if (type_size < 16) return fmt::format("attribute '{}': its variable-length datatype lacks a base type", name);
+    const unsigned base_class = type[8] & 0x0f;
+    if (base_class == kCompoundClass || base_class == kArrayClass || base_class == kVariableLengthClass)
+      return fmt::format("attribute '{}' holds variable-length values of a compound, array or variable-length "
+                         "type, which cmclip's files never hold",
+                         name);
+  }
+  // libhdf5 copies points * value_size bytes of data from here.
+  const uint64_t left = size - at;
+  if (value_size != 0 && points > left / value_size)
+    return fmt::format("attribute '{}': its data ({} values of {} bytes) runs past the message ({} bytes left)", name,
+                       points, value_size, left);
+  return "";
+}
+
+std::string check_object_attributes(int fd, uint64_t file_size, uint64_t header_addr, FileWidths widths) {
+  const std::string where = fmt::format("object header at byte {}", header_addr);
+  std::vector<uint8_t> bytes;
+  // The prefix: version 1 is 16 bytes; version 2 at most 4 + 2 + 16 + 4 + 8.
+  const uint64_t prefix_read = std::min<uint64_t>(34, file_size > header_addr ? file_size - header_addr : 0);
+  if (prefix_read < 16 || !read_exactly(fd, header_addr, prefix_read, bytes))
+    return where + ": past the end of the file";
+  const bool v2 = std::memcmp(bytes.data(), "OHDR", 4) == 0;
+  if (!v2 && bytes[0] != 1) return fmt::format("{}: version {}, expected 1 or 2", where, bytes[0]);
+  uint64_t prefix = 16, chunk_size = decode_le(bytes.data() + 8, 4), message_header = 8;
+  if (v2) {
+    const unsigned flags = bytes[5];
+    prefix = 6 + ((flags & 0x20) ? 16 : 0) + ((flags & 0x10) ? 4 : 0);
+    const int size_bytes = 1 << (flags & 3);
+    if (prefix + size_bytes > bytes.size()) return where + ": past the end of the file";
+    chunk_size = decode_le(bytes.data() + prefix, size_bytes);
+    prefix += size_bytes;
+    message_header = (flags & 0x04) ? 6 : 4;
+  }
+  struct Chunk {
+    uint64_t addr, size;
+  };
+  std::vector<Chunk> chunks{{header_addr + prefix, chunk_size}};
+  std::set<uint64_t> seen{header_addr + prefix};
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    Chunk chunk = chunks[c];
+    if (chunk.size > kMaxChunk || chunk.addr > file_size || chunk.size > file_size - chunk.addr)
+      return fmt::format("{}: a chunk of {} bytes at byte {} runs past the end of the file ({} bytes)", where,
+                         chunk.size, chunk.addr, file_size);
+    if (!read_exactly(fd, chunk.addr, chunk.size, bytes)) return fmt::format("{}: cannot read byte {}", where, chunk.addr);
+    uint64_t at = 0, end = chunk.size;
+    if (v2 && c > 0) {  // a continuation chunk: "OCHK", messages, checksum
+      if (end < 8 || std::memcmp(bytes.data(), "OCHK", 4) != 0)
+        return fmt::format("{}: the continuation chunk at byte {} lacks its signature", where, chunk.addr);
+      at = 4;
+      end -= 4;
+    }
+    while (end - at >= message_header) {
+      const uint8_t* m = bytes.data() + at;
+      const unsigned type = v2 ? m[0] : unsigned(decode_le(m, 2));
+      const uint64_t size = decode_le(m + (v2 ? 1 : 2), 2);
+      const unsigned flags = m[v2 ? 3 : 4];
+      at += message_header;
+      if (size > end - at)
+        return fmt::format("{}: a message of {} bytes at byte {} runs past its chunk", where, size, chunk.addr + at);
+      const uint8_t* data = bytes.data() + at;
+      if (type == kAttributeMessage) {
+        if (flags & 0x02) return where + ": a shared attribute message, which cmclip's files never hold";
+        if (std::string why = check_attribute_message(data, size_t(size), widths); !why.empty())
+          return where + ": " + why;
+      } else if (type == kContinuationMessage) {
+        if (size < uint64_t(widths.offset_size + widths.length_size))
+          return fmt::format("{}: a continuation message of {} bytes", where, size);
+        const uint64_t next = decode_le(data, widths.offset_size);
+        const uint64_t length = decode_le(data + widths.offset_size, widths.length_size);
+        if (seen.insert(next).second) {
+          if (chunks.size() >= kMaxChunks) return fmt::format("{}: more than {} chunks", where, kMaxChunks);
+          chunks.push_back({next, length});
+        }
+      } else if (type == kAttributeInfoMessage) {
+        // Attributes kept in a fractal heap ("dense storage") instead of messages.
+        const uint64_t heap_at = 2 + ((size >= 2 && (data[1] & 1)) ? 2 : 0);
+        if (size < heap_at + widths.offset_size)
+          return fmt::format("{}: an attribute info message of {} bytes", where, size);
+        if (!format::is_undefined_address(data + heap_at, widths.offset_size))
+          return where + ": attributes in dense storage, which cmclip's files never hold";
+      }
+      at += size;
+    }
+  }
+  return "";
+}
+
+}  // namespace cmclip::h5
