@@ -380,33 +380,33 @@ std::vector<uint8_t> attribute_message(const std::string& name, uint64_t points,
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(attribute_messages_are_checked_before_libhdf5_decodes_them) {
-  const h5::FileWidths widths;
+  const h5::FileLayout layout;
   auto sound = attribute_message("lr", 3, 3);
-  BOOST_TEST(h5::check_attribute_message(sound.data(), sound.size(), widths) == "");
+  BOOST_TEST(h5::check_attribute_message(sound.data(), sound.size(), layout) == "");
   auto short_data = attribute_message("lr", 4, 3);
-  BOOST_TEST(h5::check_attribute_message(short_data.data(), short_data.size(), widths) ==
+  BOOST_TEST(h5::check_attribute_message(short_data.data(), short_data.size(), layout) ==
              "attribute 'lr': its data (4 values of 8 bytes) runs past the message (24 bytes left)");
   auto huge = attribute_message("lr", uint64_t(1) << 62, 3);  // points * 8 overflows 64 bits
-  BOOST_TEST(h5::check_attribute_message(huge.data(), huge.size(), widths).find("runs past the message") !=
+  BOOST_TEST(h5::check_attribute_message(huge.data(), huge.size(), layout).find("runs past the message") !=
              std::string::npos);
   auto unterminated = sound;
   for (size_t i = 8; i < 16; ++i) unterminated[i] = 'x';
-  BOOST_TEST(h5::check_attribute_message(unterminated.data(), unterminated.size(), widths) ==
+  BOOST_TEST(h5::check_attribute_message(unterminated.data(), unterminated.size(), layout) ==
              "an attribute message whose name is not terminated");
   auto shared = sound;
   shared[0] = 2;
   shared[1] = 1;  // its datatype is shared
-  BOOST_TEST(h5::check_attribute_message(shared.data(), shared.size(), widths).find("shared datatype") !=
+  BOOST_TEST(h5::check_attribute_message(shared.data(), shared.size(), layout).find("shared datatype") !=
              std::string::npos);
   auto space_version = sound;
   space_version[16 + 24] = 7;
-  BOOST_TEST(h5::check_attribute_message(space_version.data(), space_version.size(), widths) ==
+  BOOST_TEST(h5::check_attribute_message(space_version.data(), space_version.size(), layout) ==
              "attribute 'lr': its dataspace has version 7, expected 1 or 2");
   auto long_name = sound;
   long_name[2] = 200;
-  BOOST_TEST(h5::check_attribute_message(long_name.data(), long_name.size(), widths).find("does not fit") !=
+  BOOST_TEST(h5::check_attribute_message(long_name.data(), long_name.size(), layout).find("does not fit") !=
              std::string::npos);
-  BOOST_TEST(h5::check_attribute_message(sound.data(), 6, widths).find("shorter than its fixed fields") !=
+  BOOST_TEST(h5::check_attribute_message(sound.data(), 6, layout).find("shorter than its fixed fields") !=
              std::string::npos);
 }
 
@@ -425,11 +425,13 @@ namespace {
 // `attributes` attributes on the root group (a version 2 header keeps more than 8 in
 // dense storage; a version 1 header this full needs continuation chunks), variable-length
 // strings (an empty one among them) and sequences, in attributes and a chunked,
-// compressed dataset.
-void write_foreign_file(const std::string& path, bool latest, int attributes) {
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+// compressed dataset; `user_block` bytes before the superblock (the file's addresses
+// count from there).
+void write_foreign_file(const std::string& path, bool latest, int attributes, hsize_t user_block = 0) {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = H5Pcreate(H5P_FILE_CREATE);
   if (latest) H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
-  hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  if (user_block) H5Pset_userblock(fcpl, user_block);
+  hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, fapl);
   BOOST_REQUIRE(file >= 0);
   hid_t text = H5Tcopy(H5T_C_S1);
   H5Tset_size(text, H5T_VARIABLE);
@@ -457,7 +459,7 @@ void write_foreign_file(const std::string& path, bool latest, int attributes) {
   hid_t d = H5Dcreate2(file, "names", text, space3, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   H5Dwrite(d, text, H5S_ALL, H5S_ALL, H5P_DEFAULT, strings);
   H5Dclose(d);
-  for (hid_t id : {dcpl, fapl}) H5Pclose(id);
+  for (hid_t id : {dcpl, fapl, fcpl}) H5Pclose(id);
   for (hid_t id : {text, ints}) H5Tclose(id);
   for (hid_t id : {space3, scalar}) H5Sclose(id);
   BOOST_REQUIRE(H5Fclose(file) >= 0);
@@ -467,8 +469,8 @@ void write_foreign_file(const std::string& path, bool latest, int attributes) {
 BOOST_AUTO_TEST_CASE(files_other_programs_write_pass_the_checks) {
   ScratchDir dir("foreign-h5");
   const std::string v1 = dir.file("v1.h5"), v2 = dir.file("v2.h5"), dense = dir.file("dense.h5");
-  write_foreign_file(v1, false, 40);
-  write_foreign_file(v2, true, 6);
+  write_foreign_file(v1, false, 40, 1024);
+  write_foreign_file(v2, true, 6, 512);
   write_foreign_file(dense, true, 12);
   h5::probe_metadata(v1);
   h5::probe_metadata(v2);

@@ -55,10 +55,11 @@ std::string dataspace_points(const uint8_t* ds, uint64_t size, int length_size, 
 
 }  // namespace
 
-bool read_exactly(int fd, uint64_t addr, uint64_t size, std::vector<uint8_t>& out) {
-  out.resize(size_t(size));
+bool FileBytes::read(uint64_t addr, uint64_t count, std::vector<uint8_t>& out) const {
+  if (addr > end() || count > end() - addr) return false;
+  out.resize(size_t(count));
   for (size_t done = 0; done < out.size();) {
-    ssize_t n = ::pread(fd, out.data() + done, out.size() - done, off_t(addr + done));
+    ssize_t n = ::pread(fd, out.data() + done, out.size() - done, off_t(base + addr + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     done += size_t(n);
@@ -66,7 +67,7 @@ bool read_exactly(int fd, uint64_t addr, uint64_t size, std::vector<uint8_t>& ou
   return true;
 }
 
-std::string check_attribute_message(const uint8_t* b, size_t size, FileWidths widths) {
+std::string check_attribute_message(const uint8_t* b, size_t size, FileLayout layout) {
   if (size < 8) return fmt::format("an attribute message of {} bytes, shorter than its fixed fields", size);
   const unsigned version = b[0];
   if (version < 1 || version > 3) return fmt::format("an attribute message of version {}, expected 1 to 3", version);
@@ -91,7 +92,7 @@ std::string check_attribute_message(const uint8_t* b, size_t size, FileWidths wi
   if (padded(space_size) > size - at)
     return fmt::format("attribute '{}': its dataspace ({} bytes) does not fit in the message", name, space_size);
   uint64_t points = 0;
-  if (std::string why = dataspace_points(b + at, space_size, widths.length_size, points); !why.empty())
+  if (std::string why = dataspace_points(b + at, space_size, layout.length_size, points); !why.empty())
     return fmt::format("attribute '{}': {}", name, why);
   at += padded(space_size);
 
@@ -102,7 +103,7 @@ std::string check_attribute_message(const uint8_t* b, size_t size, FileWidths wi
   if (type_class == kVariableLengthClass) {
     // In the file a value is its length, the global heap collection's address and
     // the object's index; the base type follows the 8 bytes of the datatype's header.
-    value_size = 4 + uint64_t(widths.offset_size) + 4;
+    value_size = 4 + uint64_t(layout.offset_size) + 4;
     if (type_size < 16) return fmt::format("attribute '{}': its variable-length datatype lacks a base type", name);
     const unsigned base_class = type[8] & 0x0f;
     if (base_class == kCompoundClass || base_class == kArrayClass || base_class == kVariableLengthClass)
@@ -118,12 +119,12 @@ std::string check_attribute_message(const uint8_t* b, size_t size, FileWidths wi
   return "";
 }
 
-std::string check_object_attributes(int fd, uint64_t file_size, uint64_t header_addr, FileWidths widths) {
+std::string check_object_attributes(const FileBytes& file, uint64_t header_addr, FileLayout layout) {
   const std::string where = fmt::format("object header at byte {}", header_addr);
   std::vector<uint8_t> bytes;
   // The prefix: version 1 is 16 bytes; version 2 at most 4 + 2 + 16 + 4 + 8.
-  const uint64_t prefix_read = std::min<uint64_t>(34, file_size > header_addr ? file_size - header_addr : 0);
-  if (prefix_read < 16 || !read_exactly(fd, header_addr, prefix_read, bytes))
+  const uint64_t prefix_read = std::min<uint64_t>(34, file.end() > header_addr ? file.end() - header_addr : 0);
+  if (prefix_read < 16 || !file.read(header_addr, prefix_read, bytes))
     return where + ": past the end of the file";
   const bool v2 = std::memcmp(bytes.data(), "OHDR", 4) == 0;
   if (!v2 && bytes[0] != 1) return fmt::format("{}: version {}, expected 1 or 2", where, bytes[0]);
@@ -144,10 +145,9 @@ std::string check_object_attributes(int fd, uint64_t file_size, uint64_t header_
   std::set<uint64_t> seen{header_addr + prefix};
   for (size_t c = 0; c < chunks.size(); ++c) {
     Chunk chunk = chunks[c];
-    if (chunk.size > kMaxChunk || chunk.addr > file_size || chunk.size > file_size - chunk.addr)
+    if (chunk.size > kMaxChunk || !file.read(chunk.addr, chunk.size, bytes))
       return fmt::format("{}: a chunk of {} bytes at byte {} runs past the end of the file ({} bytes)", where,
-                         chunk.size, chunk.addr, file_size);
-    if (!read_exactly(fd, chunk.addr, chunk.size, bytes)) return fmt::format("{}: cannot read byte {}", where, chunk.addr);
+                         chunk.size, chunk.addr, file.end());
     uint64_t at = 0, end = chunk.size;
     if (v2 && c > 0) {  // a continuation chunk: "OCHK", messages, checksum
       if (end < 8 || std::memcmp(bytes.data(), "OCHK", 4) != 0)
@@ -166,13 +166,13 @@ std::string check_object_attributes(int fd, uint64_t file_size, uint64_t header_
       const uint8_t* data = bytes.data() + at;
       if (type == kAttributeMessage) {
         if (flags & 0x02) return where + ": a shared attribute message, which cmclip's files never hold";
-        if (std::string why = check_attribute_message(data, size_t(size), widths); !why.empty())
+        if (std::string why = check_attribute_message(data, size_t(size), layout); !why.empty())
           return where + ": " + why;
       } else if (type == kContinuationMessage) {
-        if (size < uint64_t(widths.offset_size + widths.length_size))
+        if (size < uint64_t(layout.offset_size + layout.length_size))
           return fmt::format("{}: a continuation message of {} bytes", where, size);
-        const uint64_t next = decode_le(data, widths.offset_size);
-        const uint64_t length = decode_le(data + widths.offset_size, widths.length_size);
+        const uint64_t next = decode_le(data, layout.offset_size);
+        const uint64_t length = decode_le(data + layout.offset_size, layout.length_size);
         if (seen.insert(next).second) {
           if (chunks.size() >= kMaxChunks) return fmt::format("{}: more than {} chunks", where, kMaxChunks);
           chunks.push_back({next, length});
@@ -180,9 +180,9 @@ std::string check_object_attributes(int fd, uint64_t file_size, uint64_t header_
       } else if (type == kAttributeInfoMessage) {
         // Attributes kept in a fractal heap ("dense storage") instead of messages.
         const uint64_t heap_at = 2 + ((size >= 2 && (data[1] & 1)) ? 2 : 0);
-        if (size < heap_at + widths.offset_size)
+        if (size < heap_at + layout.offset_size)
           return fmt::format("{}: an attribute info message of {} bytes", where, size);
-        if (!format::is_undefined_address(data + heap_at, widths.offset_size))
+        if (!format::is_undefined_address(data + heap_at, layout.offset_size))
           return where + ": attributes in dense storage, which cmclip's files never hold";
       }
       at += size;

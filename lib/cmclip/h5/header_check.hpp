@@ -19,21 +19,30 @@
 namespace cmclip::h5 {
 
 // Sizes of file offsets and lengths, from the file's superblock.
-struct FileWidths {
+struct FileLayout {
   int offset_size = 8;
   int length_size = 8;
 };
 
+// An HDF5 file open for the checks' own reads, at the addresses the file holds: relative
+// to its base address (where the superblock is: past the user block, if any).
+struct FileBytes {
+  int fd = -1;
+  uint64_t size = 0;  // of the whole file
+  uint64_t base = 0;
+  // Addresses [0, end()) lie in the file.
+  uint64_t end() const { return size > base ? size - base : 0; }
+  // Reads `count` bytes at `addr` into `out`; false where they do not all lie in the file.
+  bool read(uint64_t addr, uint64_t count, std::vector<uint8_t>& out) const;
+};
+
 // Empty when the attribute message `bytes` (its data, without the message header) is
 // sound, else what is wrong with it.
-std::string check_attribute_message(const uint8_t* bytes, size_t size, FileWidths widths);
+std::string check_attribute_message(const uint8_t* bytes, size_t size, FileLayout layout);
 
-// Reads the object header at `header_addr` of the open file `fd` (`file_size` bytes)
-// with its continuation chunks and checks each attribute message in it; empty when all
-// are sound, else what is wrong (naming the attribute where it can).
-std::string check_object_attributes(int fd, uint64_t file_size, uint64_t header_addr, FileWidths widths);
-
-// Reads `size` bytes at `addr` of the open file `fd` into `out`; false past its end.
-bool read_exactly(int fd, uint64_t addr, uint64_t size, std::vector<uint8_t>& out);
+// Reads the object header at `header_addr` of `file` with its continuation chunks and
+// checks each attribute message in it; empty when all are sound, else what is wrong
+// (naming the attribute where it can).
+std::string check_object_attributes(const FileBytes& file, uint64_t header_addr, FileLayout layout);
 
 }  // namespace cmclip::h5

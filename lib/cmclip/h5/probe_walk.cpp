@@ -25,9 +25,8 @@ constexpr size_t kMaxBytes = size_t(1) << 28;
 // The file being walked, as the checks made before libhdf5's own reads see it.
 struct Walk {
   int progress_fd;
-  int fd;  // the file, opened again for the checks' own reads
-  uint64_t file_size;
-  FileWidths widths;
+  FileBytes file;  // opened again for the checks' own reads
+  FileLayout layout;
 
   // The object about to be read, one line each: the tool names the last one.
   void starting(const char* name) const {
@@ -74,7 +73,7 @@ void read_values(const Walk& walk, hid_t object, bool dataset, hid_t type, hid_t
   if (n <= 0 || n > kMaxValues) return;
   if (holds_variable_length(type)) {
     if (!checkable_variable_length(type)) return;
-    std::string why = check_variable_length_values(object, dataset, type, walk.fd, walk.file_size, walk.widths);
+    std::string why = check_variable_length_values(object, dataset, type, walk.file, walk.layout);
     if (!why.empty()) walk.damaged(why);
   }
   hid_t mem = H5Tget_native_type(type, H5T_DIR_DEFAULT);
@@ -120,7 +119,7 @@ herr_t visit(hid_t file, const char* name, const H5O_info_t* info, void* data) {
   const Walk& walk = *static_cast<const Walk*>(data);
   walk.starting(name);
   // libhdf5 decodes attribute messages trusting their sizes: checked first.
-  std::string why = check_object_attributes(walk.fd, walk.file_size, info->addr, walk.widths);
+  std::string why = check_object_attributes(walk.file, info->addr, walk.layout);
   if (!why.empty()) walk.damaged(why);
   hid_t object = H5Oopen(file, name, H5P_DEFAULT);
   if (object < 0) return 0;
@@ -135,17 +134,22 @@ void walk_metadata(const char* path, int progress_fd) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   hid_t file = H5Fopen(path, H5F_ACC_RDONLY, checked_read_fapl());
   if (file < 0) return;  // the tool's own open fails the same way, and says why
-  Walk walk{progress_fd, ::open(path, O_RDONLY | O_CLOEXEC), 0, {}};
+  Walk walk{progress_fd, {}, {}};
+  walk.file.fd = ::open(path, O_RDONLY | O_CLOEXEC);
   struct stat st;
-  if (walk.fd < 0 || ::fstat(walk.fd, &st) != 0) walk.damaged(std::string("cannot read it: ") + std::strerror(errno));
-  walk.file_size = uint64_t(st.st_size);
+  if (walk.file.fd < 0 || ::fstat(walk.file.fd, &st) != 0)
+    walk.damaged(std::string("cannot read it: ") + std::strerror(errno));
+  walk.file.size = uint64_t(st.st_size);
   hid_t creation = H5Fget_create_plist(file);
   size_t offset_size = 8, length_size = 8;
+  hsize_t user_block = 0;  // the file's addresses count from its end
   if (creation >= 0) {
     H5Pget_sizes(creation, &offset_size, &length_size);
+    H5Pget_userblock(creation, &user_block);
     H5Pclose(creation);
   }
-  walk.widths = {int(offset_size), int(length_size)};
+  walk.file.base = user_block;
+  walk.layout = {int(offset_size), int(length_size)};
   H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_NATIVE, visit, &walk, H5O_INFO_BASIC);
 }
 

@@ -44,7 +44,7 @@ void register_file_form_conversion() {
 // Collections read so far, by address: the values of one file share a few.
 class Collections {
  public:
-  Collections(int fd, uint64_t file_size, int length_size) : fd_(fd), file_size_(file_size), length_size_(length_size) {}
+  Collections(const FileBytes& file, int length_size) : file_(file), length_size_(length_size) {}
 
   // The length of object `index` of the collection at `addr`, or what is wrong.
   std::string object_size(uint64_t addr, unsigned index, std::optional<uint64_t>& size) {
@@ -62,25 +62,22 @@ class Collections {
   std::string read(uint64_t addr, std::vector<uint8_t>& bytes) {
     const std::string where = fmt::format("the global heap collection at byte {}", addr);
     const uint64_t header = 8 + uint64_t(length_size_);
-    if (addr > file_size_ || file_size_ - addr < header || !read_exactly(fd_, addr, header, bytes))
-      return where + " lies past the end of the file";
+    if (!file_.read(addr, header, bytes)) return where + " lies past the end of the file";
     const uint64_t total = global_heap_size(bytes.data(), bytes.size(), length_size_);
     if (total == 0) return where + " is not one";
-    if (total > kMaxCollection || total > file_size_ - addr)
+    if (total > kMaxCollection || !file_.read(addr, total, bytes))
       return fmt::format("{} is {} bytes long, past the end of the file", where, total);
-    if (!read_exactly(fd_, addr, total, bytes)) return where + " cannot be read";
     return check_global_heap(bytes.data(), bytes.size(), addr, length_size_);
   }
 
-  int fd_;
-  uint64_t file_size_;
+  const FileBytes& file_;
   int length_size_;
   std::map<uint64_t, std::vector<uint8_t>> read_;
 };
 }  // namespace
 
-std::string check_variable_length_values(hid_t object, bool dataset, hid_t type, int fd, uint64_t file_size,
-                                         FileWidths widths) {
+std::string check_variable_length_values(hid_t object, bool dataset, hid_t type, const FileBytes& file,
+                                         FileLayout layout) {
   register_file_form_conversion();
   // Bytes per element of the sequence in the file: 1 for a string.
   uint64_t element_size = 1;
@@ -94,7 +91,7 @@ std::string check_variable_length_values(hid_t object, bool dataset, hid_t type,
   const hssize_t count = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
   if (space >= 0) H5Sclose(space);
   if (count < 0) return "its dataspace cannot be read";
-  const size_t value_size = size_t(4 + widths.offset_size + 4);
+  const size_t value_size = size_t(4 + layout.offset_size + 4);
   hid_t file_form = H5Tcreate(H5T_OPAQUE, value_size);
   H5Tset_tag(file_form, kFileFormTag);
   std::vector<uint8_t> values(size_t(count) * value_size);
@@ -103,12 +100,12 @@ std::string check_variable_length_values(hid_t object, bool dataset, hid_t type,
   H5Tclose(file_form);
   if (rc < 0) return "";  // libhdf5 refused before converting anything: the real read fails the same way
 
-  Collections collections(fd, file_size, widths.length_size);
+  Collections collections(file, layout.length_size);
   for (hssize_t i = 0; i < count; ++i) {
     const uint8_t* v = values.data() + size_t(i) * value_size;
     const uint64_t length = format::decode_le(v, 4);
-    const uint64_t addr = format::decode_le(v + 4, widths.offset_size);
-    const unsigned index = unsigned(format::decode_le(v + 4 + widths.offset_size, 4));
+    const uint64_t addr = format::decode_le(v + 4, layout.offset_size);
+    const unsigned index = unsigned(format::decode_le(v + 4 + layout.offset_size, 4));
     if (addr == 0) continue;  // no value (a null string)
     std::optional<uint64_t> size;
     if (std::string why = collections.object_size(addr, index, size); !why.empty())
