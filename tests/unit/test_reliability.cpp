@@ -337,6 +337,10 @@ BOOST_AUTO_TEST_CASE(files_libhdf5_would_crash_or_hang_on_are_refused_by_name) {
   expect_error([&] { read_checkpoint(finding("h5_checkpoint", "crash-attr-names-heap-overflow")); }, ExitCode::bad_input,
                {"crash-attr-names-heap-overflow: /config: damaged file: object header at byte 800: attribute "
                 "'n_ctx': its dataspace (65520 bytes) does not fit in the message"});
+  // Strings of 134217729-byte characters: libhdf5 cleared gigabytes to read one.
+  expect_error([&] { read_checkpoint(finding("h5_checkpoint", "slow-string-character-size")); }, ExitCode::bad_input,
+               {"slow-string-character-size: /config: damaged file: object header at byte 800: attribute 'method': "
+                "variable-length strings of 134217729-byte characters (expected 1)"});
   // A string attribute libhdf5 took 82 s to read (it cleared gigabytes for its length).
   expect_error([&] { read_scores(finding("h5_scores", "timeout-attribute-data-past-message")); }, ExitCode::bad_input,
                {"timeout-attribute-data-past-message: /: damaged file: object header at byte 96: attribute "
@@ -408,6 +412,28 @@ BOOST_AUTO_TEST_CASE(attribute_messages_are_checked_before_libhdf5_decodes_them)
              std::string::npos);
   BOOST_TEST(h5::check_attribute_message(sound.data(), 6, layout).find("shorter than its fixed fields") !=
              std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(variable_length_string_types_are_checked) {
+  // A variable-length string: class 9, string, 16 bytes; its base, 1-byte integers.
+  std::vector<uint8_t> type(20, 0);
+  type[0] = 0x19;
+  type[1] = 0x01;
+  type[4] = 16;
+  type[8] = 0x10;
+  type[12] = 1;
+  BOOST_TEST(h5::check_variable_length_type(type.data(), type.size()) == "");
+  // libhdf5 would clear length * 134217729 bytes before reading each string.
+  type[15] = 8;
+  BOOST_TEST(h5::check_variable_length_type(type.data(), type.size()) ==
+             "variable-length strings of 134217729-byte characters (expected 1)");
+  type[1] = 0;  // a sequence of 134217729-byte values: checked against its heap objects instead
+  BOOST_TEST(h5::check_variable_length_type(type.data(), type.size()) == "");
+  type[8] = 0x19;  // of variable-length values
+  BOOST_TEST(h5::check_variable_length_type(type.data(), type.size()).find("never hold") != std::string::npos);
+  BOOST_TEST(h5::check_variable_length_type(type.data(), 12) == "its variable-length datatype lacks a base type");
+  type[0] = 0x11;  // not variable-length: nothing to check here
+  BOOST_TEST(h5::check_variable_length_type(type.data(), type.size()) == "");
 }
 
 BOOST_AUTO_TEST_CASE(global_heap_objects_are_found_by_index) {

@@ -19,7 +19,7 @@ using format::decode_le;
 
 namespace {
 // Message types (file format specification, "Header Message Types").
-constexpr unsigned kAttributeMessage = 0x0C, kContinuationMessage = 0x10, kAttributeInfoMessage = 0x15;
+constexpr unsigned kDatatypeMessage = 0x03, kAttributeMessage = 0x0C, kContinuationMessage = 0x10, kAttributeInfoMessage = 0x15;
 // Datatype classes that need more than their size field to size a value, or that
 // cmclip's files never hold in an attribute.
 constexpr unsigned kCompoundClass = 6, kVariableLengthClass = 9, kArrayClass = 10;
@@ -54,6 +54,20 @@ std::string dataspace_points(const uint8_t* ds, uint64_t size, int length_size, 
 }
 
 }  // namespace
+
+std::string check_variable_length_type(const uint8_t* type, size_t size) {
+  if (size < 8 || (type[0] & 0x0f) != kVariableLengthClass) return "";
+  // The base type follows the 8 bytes of the datatype's header.
+  if (size < 16) return "its variable-length datatype lacks a base type";
+  const unsigned base_class = type[8] & 0x0f;
+  if (base_class == kCompoundClass || base_class == kArrayClass || base_class == kVariableLengthClass)
+    return "variable-length values of a compound, array or variable-length type, which cmclip's files never hold";
+  // libhdf5 sizes a string's buffer as its length times the size of the base type.
+  const uint64_t base_size = decode_le(type + 12, 4);
+  if ((type[1] & 0x0f) == 1 && base_size != 1)
+    return fmt::format("variable-length strings of {}-byte characters (expected 1)", base_size);
+  return "";
+}
 
 bool FileBytes::read(uint64_t addr, uint64_t count, std::vector<uint8_t>& out) const {
   if (addr > end() || count > end() - addr) return false;
@@ -99,18 +113,12 @@ std::string check_attribute_message(const uint8_t* b, size_t size, FileLayout la
   const unsigned type_class = type[0] & 0x0f;
   if (type_class == kCompoundClass || type_class == kArrayClass)
     return fmt::format("attribute '{}' has a compound or array datatype, which cmclip's files never hold", name);
-  uint64_t value_size = decode_le(type + 4, 4);
-  if (type_class == kVariableLengthClass) {
-    // In the file a value is its length, the global heap collection's address and
-    // the object's index; the base type follows the 8 bytes of the datatype's header.
-    value_size = 4 + uint64_t(layout.offset_size) + 4;
-    if (type_size < 16) return fmt::format("attribute '{}': its variable-length datatype lacks a base type", name);
-    const unsigned base_class = type[8] & 0x0f;
-    if (base_class == kCompoundClass || base_class == kArrayClass || base_class == kVariableLengthClass)
-      return fmt::format("attribute '{}' holds variable-length values of a compound, array or variable-length "
-                         "type, which cmclip's files never hold",
-                         name);
-  }
+  if (std::string why = check_variable_length_type(type, type_size); !why.empty())
+    return fmt::format("attribute '{}': {}", name, why);
+  // In the file a variable-length value is its length, the global heap collection's
+  // address and the object's index.
+  const uint64_t value_size =
+      type_class == kVariableLengthClass ? 4 + uint64_t(layout.offset_size) + 4 : decode_le(type + 4, 4);
   // libhdf5 copies points * value_size bytes of data from here.
   const uint64_t left = size - at;
   if (value_size != 0 && points > left / value_size)
@@ -164,7 +172,10 @@ std::string check_object_attributes(const FileBytes& file, uint64_t header_addr,
       if (size > end - at)
         return fmt::format("{}: a message of {} bytes at byte {} runs past its chunk", where, size, chunk.addr + at);
       const uint8_t* data = bytes.data() + at;
-      if (type == kAttributeMessage) {
+      if (type == kDatatypeMessage && !(flags & 0x02)) {  // a dataset's (not shared)
+        if (std::string why = check_variable_length_type(data, size_t(size)); !why.empty())
+          return fmt::format("{}: its datatype: {}", where, why);
+      } else if (type == kAttributeMessage) {
         if (flags & 0x02) return where + ": a shared attribute message, which cmclip's files never hold";
         if (std::string why = check_attribute_message(data, size_t(size), layout); !why.empty())
           return where + ": " + why;

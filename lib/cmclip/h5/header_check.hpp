@@ -36,6 +36,10 @@ struct FileBytes {
   bool read(uint64_t addr, uint64_t count, std::vector<uint8_t>& out) const;
 };
 
+// Empty when the datatype message `type` (`size` bytes) is not variable-length or is one
+// libhdf5 reads safely, else what is wrong with it.
+std::string check_variable_length_type(const uint8_t* type, size_t size);
+
 // Empty when the attribute message `bytes` (its data, without the message header) is
 // sound, else what is wrong with it.
 std::string check_attribute_message(const uint8_t* bytes, size_t size, FileLayout layout);
