@@ -341,6 +341,10 @@ BOOST_AUTO_TEST_CASE(files_libhdf5_would_crash_or_hang_on_are_refused_by_name) {
   expect_error([&] { read_checkpoint(finding("h5_checkpoint", "slow-string-character-size")); }, ExitCode::bad_input,
                {"slow-string-character-size: /config: damaged file: object header at byte 800: attribute 'method': "
                 "variable-length strings of 134217729-byte characters (expected 1)"});
+  // A filter whose name runs past its pipeline message: libhdf5 used freed memory.
+  expect_error([&] { read_scores(finding("h5_scores", "crash-filter-name-past-message")); }, ExitCode::bad_input,
+               {"crash-filter-name-past-message: /attack: damaged file: object header at byte 1968: filter 0 of "
+                "the pipeline: its name (528 bytes) runs past the message"});
   // A string attribute libhdf5 took 82 s to read (it cleared gigabytes for its length).
   expect_error([&] { read_scores(finding("h5_scores", "timeout-attribute-data-past-message")); }, ExitCode::bad_input,
                {"timeout-attribute-data-past-message: /: damaged file: object header at byte 96: attribute "
@@ -434,6 +438,36 @@ BOOST_AUTO_TEST_CASE(variable_length_string_types_are_checked) {
   BOOST_TEST(h5::check_variable_length_type(type.data(), 12) == "its variable-length datatype lacks a base type");
   type[0] = 0x11;  // not variable-length: nothing to check here
   BOOST_TEST(h5::check_variable_length_type(type.data(), type.size()) == "");
+}
+
+BOOST_AUTO_TEST_CASE(filter_pipelines_are_checked) {
+  // Version 1, two filters: fletcher32 (id 3, no parameters) and deflate (id 1, level 4:
+  // one parameter and 4 bytes of padding).
+  std::vector<uint8_t> v1 = {1, 2, 0, 0, 0, 0, 0, 0,                                   //
+                             3, 0, 16, 0, 0, 0, 0, 0, 'f', 'l', 'e', 't', 'c', 'h', 'e', 'r',  //
+                             '3', '2', 0, 0, 0, 0, 0, 0,                                //
+                             1, 0, 8, 0, 1, 0, 1, 0, 'd', 'e', 'f', 'l', 'a', 't', 'e', 0, 4, 0, 0, 0, 0, 0, 0, 0};
+  BOOST_TEST(h5::check_filter_pipeline(v1.data(), v1.size()) == "");
+  auto long_name = v1;
+  long_name[11] = 2;  // 528 bytes of name (the h5_scores finding: libhdf5 used freed memory)
+  BOOST_TEST(h5::check_filter_pipeline(long_name.data(), long_name.size()) ==
+             "filter 0 of the pipeline: its name (528 bytes) runs past the message");
+  auto parameters = v1;
+  parameters[38] = 9;  // deflate's 9 parameters
+  BOOST_TEST(h5::check_filter_pipeline(parameters.data(), parameters.size()) ==
+             "filter 1 of the pipeline: its 9 parameters run past the message");
+  auto unterminated = v1;
+  for (size_t i = 16; i < 32; ++i) unterminated[i] = 'x';
+  BOOST_TEST(h5::check_filter_pipeline(unterminated.data(), unterminated.size()) ==
+             "filter 0 of the pipeline: its name is not terminated");
+  auto many = v1;
+  many[1] = 3;
+  BOOST_TEST(h5::check_filter_pipeline(many.data(), many.size()) == "filter 2 of the pipeline runs past the message");
+  // Version 2: no names for ids under 256, no padding.
+  std::vector<uint8_t> v2 = {2, 2, 3, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 4, 0, 0, 0};
+  BOOST_TEST(h5::check_filter_pipeline(v2.data(), v2.size()) == "");
+  BOOST_TEST(h5::check_filter_pipeline(v2.data(), v2.size() - 1) ==
+             "filter 1 of the pipeline: its 1 parameters run past the message");
 }
 
 BOOST_AUTO_TEST_CASE(global_heap_objects_are_found_by_index) {

@@ -19,7 +19,8 @@ using format::decode_le;
 
 namespace {
 // Message types (file format specification, "Header Message Types").
-constexpr unsigned kDatatypeMessage = 0x03, kAttributeMessage = 0x0C, kContinuationMessage = 0x10, kAttributeInfoMessage = 0x15;
+constexpr unsigned kDatatypeMessage = 0x03, kExternalFilesMessage = 0x07, kFilterPipelineMessage = 0x0B,
+                   kAttributeMessage = 0x0C, kContinuationMessage = 0x10, kAttributeInfoMessage = 0x15;
 // Datatype classes that need more than their size field to size a value, or that
 // cmclip's files never hold in an attribute.
 constexpr unsigned kCompoundClass = 6, kVariableLengthClass = 9, kArrayClass = 10;
@@ -66,6 +67,37 @@ std::string check_variable_length_type(const uint8_t* type, size_t size) {
   const uint64_t base_size = decode_le(type + 12, 4);
   if ((type[1] & 0x0f) == 1 && base_size != 1)
     return fmt::format("variable-length strings of {}-byte characters (expected 1)", base_size);
+  return "";
+}
+
+std::string check_filter_pipeline(const uint8_t* b, size_t size) {
+  if (size < 2) return fmt::format("a filter pipeline message of {} bytes", size);
+  const unsigned version = b[0], filters = b[1];
+  if (version != 1 && version != 2) return fmt::format("a filter pipeline message of version {}, expected 1 or 2", version);
+  if (filters > 32) return fmt::format("a filter pipeline of {} filters, more than 32", filters);
+  // Version 1: an 8-byte header; per filter its id, name length, flags and number of
+  // parameters (2 bytes each), the name padded to 8 bytes, the 4-byte parameters and
+  // 4 bytes of padding after an odd number of them. Version 2: a 2-byte header; the
+  // name length and name only for ids from 256; no padding.
+  uint64_t at = version == 1 ? 8 : 2;
+  for (unsigned f = 0; f < filters; ++f) {
+    const std::string which = fmt::format("filter {} of the pipeline", f);
+    if (size - std::min<uint64_t>(at, size) < 2) return which + " runs past the message";
+    const uint64_t id = decode_le(b + at, 2);
+    const bool named = version == 1 || id >= 256;
+    const uint64_t fixed = named ? 8 : 6;
+    if (size - at < fixed) return which + " runs past the message";
+    const uint64_t name_length = named ? decode_le(b + at + 2, 2) : 0;
+    const uint64_t parameters = decode_le(b + at + fixed - 2, 2);
+    at += fixed;
+    if (name_length > size - at) return fmt::format("{}: its name ({} bytes) runs past the message", which, name_length);
+    if (name_length > 0 && !std::memchr(b + at, 0, size_t(name_length))) return which + ": its name is not terminated";
+    at += name_length;
+    const uint64_t parameter_bytes = parameters * 4 + (version == 1 && parameters % 2 ? 4 : 0);
+    if (parameter_bytes > size - at)
+      return fmt::format("{}: its {} parameters run past the message", which, parameters);
+    at += parameter_bytes;
+  }
   return "";
 }
 
@@ -172,7 +204,11 @@ std::string check_object_attributes(const FileBytes& file, uint64_t header_addr,
       if (size > end - at)
         return fmt::format("{}: a message of {} bytes at byte {} runs past its chunk", where, size, chunk.addr + at);
       const uint8_t* data = bytes.data() + at;
-      if (type == kDatatypeMessage && !(flags & 0x02)) {  // a dataset's (not shared)
+      if (type == kExternalFilesMessage)
+        return where + ": a dataset stored in external files, which cmclip's files never hold";
+      if (type == kFilterPipelineMessage && !(flags & 0x02)) {
+        if (std::string why = check_filter_pipeline(data, size_t(size)); !why.empty()) return where + ": " + why;
+      } else if (type == kDatatypeMessage && !(flags & 0x02)) {  // a dataset's (not shared)
         if (std::string why = check_variable_length_type(data, size_t(size)); !why.empty())
           return fmt::format("{}: its datatype: {}", where, why);
       } else if (type == kAttributeMessage) {

@@ -7,9 +7,12 @@
 // metadata probe alone cannot catch it). The probe helper (cmclip-h5-probe) runs this
 // check on every object before it asks libhdf5 for the object's attributes.
 //
+// The same reading checks the messages libhdf5 decodes when it opens a dataset: filter
+// pipelines and variable-length datatypes (a damaged pipeline made it use freed memory).
+//
 // What cmclip's files never hold is refused rather than checked: attributes with a
 // shared (committed) datatype or dataspace, shared attribute messages, compound and
-// array datatypes in attributes, and dense attribute storage.
+// array datatypes in attributes, dense attribute storage, and external storage.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +42,10 @@ struct FileBytes {
 // Empty when the datatype message `type` (`size` bytes) is not variable-length or is one
 // libhdf5 reads safely, else what is wrong with it.
 std::string check_variable_length_type(const uint8_t* type, size_t size);
+
+// Empty when the filter pipeline message `bytes` (`size` bytes) is sound: each filter's
+// name and parameters lie in it (libhdf5 1.10 reads past it otherwise).
+std::string check_filter_pipeline(const uint8_t* bytes, size_t size);
 
 // Empty when the attribute message `bytes` (its data, without the message header) is
 // sound, else what is wrong with it.
