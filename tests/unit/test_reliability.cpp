@@ -8,9 +8,14 @@
 #include <hdf5.h>
 #include <opencv2/imgcodecs.hpp>
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <random>
 
 #include <fmt/format.h>
@@ -23,6 +28,7 @@
 #include "cmclip/h5/h5.hpp"
 #include "cmclip/h5/header_check.hpp"
 #include "cmclip/h5/probe.hpp"
+#include "cmclip/h5/probe_walk.hpp"
 #include "cmclip/h5/samples.hpp"
 #include "cmclip/h5/scores.hpp"
 #include "test_support.hpp"
@@ -349,6 +355,33 @@ BOOST_AUTO_TEST_CASE(files_libhdf5_would_crash_or_hang_on_are_refused_by_name) {
   expect_error([&] { read_scores(finding("h5_scores", "timeout-attribute-data-past-message")); }, ExitCode::bad_input,
                {"timeout-attribute-data-past-message: /: damaged file: object header at byte 96: attribute "
                 "'created_by': its dataspace (2048 bytes) does not fit in the message"});
+}
+
+// The checks of the probe helper, run in this process (under the sanitizers in
+// scripts/test-sanitize.sh: the helper itself never is) on every HDF5 file of the fuzz
+// corpus: each ends the walk cleanly (exit status 0) or finds damage (kDamagedStatus),
+// never a crash or a sanitizer report (status 1).
+BOOST_AUTO_TEST_CASE(the_probe_checks_walk_every_corpus_file_without_crashing) {
+  int walked = 0;
+  for (const char* target : {"h5_samples", "h5_scores", "h5_checkpoint"}) {
+    const std::string dir = std::string(CMCLIP_SOURCE_DIR) + "/tests/fuzz/corpus/" + target;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      const std::string file = entry.path().string();
+      pid_t child = ::fork();
+      BOOST_REQUIRE(child >= 0);
+      if (child == 0) {
+        int null = ::open("/dev/null", O_WRONLY);
+        h5::walk_metadata(file.c_str(), null);
+        ::_exit(0);
+      }
+      int status = 0;
+      BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
+      BOOST_TEST_INFO(file);
+      BOOST_TEST((WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == h5::kDamagedStatus)));
+      ++walked;
+    }
+  }
+  BOOST_TEST(walked >= 16);
 }
 
 BOOST_AUTO_TEST_CASE(a_damaged_file_is_refused_again_without_another_probe) {
