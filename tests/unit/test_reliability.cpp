@@ -449,6 +449,10 @@ BOOST_AUTO_TEST_CASE(attribute_messages_are_checked_before_libhdf5_decodes_them)
              std::string::npos);
   BOOST_TEST(h5::check_attribute_message(sound.data(), 6, layout).find("shorter than its fixed fields") !=
              std::string::npos);
+  // Version 3 has 9 fixed bytes: an 8-byte message must not be read past its end.
+  std::vector<uint8_t> v3_short = {3, 0, 2, 0, 8, 0, 8, 0};
+  BOOST_TEST(h5::check_attribute_message(v3_short.data(), v3_short.size(), layout).find("does not fit") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(variable_length_string_types_are_checked) {

@@ -82,7 +82,7 @@ std::string check_filter_pipeline(const uint8_t* b, size_t size) {
   uint64_t at = version == 1 ? 8 : 2;
   for (unsigned f = 0; f < filters; ++f) {
     const std::string which = fmt::format("filter {} of the pipeline", f);
-    if (size - std::min<uint64_t>(at, size) < 2) return which + " runs past the message";
+    if (at > size || size - at < 2) return which + " runs past the message";
     const uint64_t id = decode_le(b + at, 2);
     const bool named = version == 1 || id >= 256;
     const uint64_t fixed = named ? 8 : 6;
@@ -123,7 +123,7 @@ std::string check_attribute_message(const uint8_t* b, size_t size, FileLayout la
   // name's character set.
   auto padded = [&](uint64_t n) { return version == 1 ? align8(n) : n; };
   uint64_t at = version == 3 ? 9 : 8;
-  if (name_size == 0 || padded(name_size) > size - at)
+  if (at > size || name_size == 0 || padded(name_size) > size - at)
     return fmt::format("an attribute message whose name ({} bytes) does not fit in it ({} bytes)", name_size, size);
   const char* name_bytes = reinterpret_cast<const char*>(b + at);
   if (!std::memchr(name_bytes, 0, size_t(name_size))) return "an attribute message whose name is not terminated";

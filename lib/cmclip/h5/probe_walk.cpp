@@ -1,12 +1,10 @@
 #include "cmclip/h5/probe_walk.hpp"
 
-#include <fcntl.h>
 #include <hdf5.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -73,7 +71,7 @@ void read_values(const Walk& walk, hid_t object, bool dataset, hid_t type, hid_t
   if (n <= 0 || n > kMaxValues) return;
   if (holds_variable_length(type)) {
     if (!checkable_variable_length(type)) return;
-    std::string why = check_variable_length_values(object, dataset, type, walk.file, walk.layout);
+    std::string why = check_variable_length_values(object, dataset, type, size_t(n), walk.file, walk.layout);
     if (!why.empty()) walk.damaged(why);
   }
   hid_t mem = H5Tget_native_type(type, H5T_DIR_DEFAULT);
@@ -134,15 +132,18 @@ void walk_metadata(const char* path, int progress_fd) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   hid_t file = H5Fopen(path, H5F_ACC_RDONLY, checked_read_fapl());
   if (file < 0) return;  // the tool's own open fails the same way, and says why
+  // The checks read through libhdf5's own descriptor: the very file it reads, even if
+  // another is renamed into place meanwhile (every driver it can use hands out an int).
   Walk walk{progress_fd, {}, {}};
-  walk.file.fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  void* handle = nullptr;
   struct stat st;
-  if (walk.file.fd < 0 || ::fstat(walk.file.fd, &st) != 0)
-    walk.damaged(std::string("cannot read it: ") + std::strerror(errno));
+  if (H5Fget_vfd_handle(file, H5P_DEFAULT, &handle) < 0 || !handle || ::fstat(*static_cast<int*>(handle), &st) != 0)
+    walk.damaged("libhdf5 opened it, but its descriptor cannot be read");
+  walk.file.fd = *static_cast<int*>(handle);
   walk.file.size = uint64_t(st.st_size);
   hid_t creation = H5Fget_create_plist(file);
   size_t offset_size = 8, length_size = 8;
-  hsize_t user_block = 0;  // the file's addresses count from its end
+  hsize_t user_block = 0;  // the file's addresses count from the user block's end
   if (creation >= 0) {
     H5Pget_sizes(creation, &offset_size, &length_size);
     H5Pget_userblock(creation, &user_block);

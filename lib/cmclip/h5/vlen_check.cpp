@@ -76,7 +76,7 @@ class Collections {
 };
 }  // namespace
 
-std::string check_variable_length_values(hid_t object, bool dataset, hid_t type, const FileBytes& file,
+std::string check_variable_length_values(hid_t object, bool dataset, hid_t type, size_t count, const FileBytes& file,
                                          FileLayout layout) {
   register_file_form_conversion();
   // Bytes per element of the sequence in the file: 1 for a string.
@@ -87,22 +87,18 @@ std::string check_variable_length_values(hid_t object, bool dataset, hid_t type,
     if (base >= 0) H5Tclose(base);
     if (element_size == 0) return "a variable-length type without a base type";
   }
-  hid_t space = dataset ? H5Dget_space(object) : H5Aget_space(object);
-  const hssize_t count = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
-  if (space >= 0) H5Sclose(space);
-  if (count < 0) return "its dataspace cannot be read";
   const size_t value_size = size_t(4 + layout.offset_size + 4);
   hid_t file_form = H5Tcreate(H5T_OPAQUE, value_size);
   H5Tset_tag(file_form, kFileFormTag);
-  std::vector<uint8_t> values(size_t(count) * value_size);
+  std::vector<uint8_t> values(count * value_size);
   const herr_t rc = dataset ? H5Dread(object, file_form, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data())
                             : H5Aread(object, file_form, values.data());
   H5Tclose(file_form);
   if (rc < 0) return "";  // libhdf5 refused before converting anything: the real read fails the same way
 
   Collections collections(file, layout.length_size);
-  for (hssize_t i = 0; i < count; ++i) {
-    const uint8_t* v = values.data() + size_t(i) * value_size;
+  for (size_t i = 0; i < count; ++i) {
+    const uint8_t* v = values.data() + i * value_size;
     const uint64_t length = format::decode_le(v, 4);
     const uint64_t addr = format::decode_le(v + 4, layout.offset_size);
     const unsigned index = unsigned(format::decode_le(v + 4 + layout.offset_size, 4));

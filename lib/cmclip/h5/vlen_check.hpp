@@ -19,10 +19,10 @@
 
 namespace cmclip::h5 {
 
-// Checks every value of the attribute (`dataset` false) or dataset `object` of `file`,
-// whose type `type` is a variable-length string or sequence of fixed-size values.
-// Empty when all are sound, else what is wrong.
-std::string check_variable_length_values(hid_t object, bool dataset, hid_t type, const FileBytes& file,
+// Checks the `count` values of the attribute (`dataset` false) or dataset `object` of
+// `file`, whose type `type` is a variable-length string or sequence of fixed-size
+// values. Empty when all are sound, else what is wrong.
+std::string check_variable_length_values(hid_t object, bool dataset, hid_t type, size_t count, const FileBytes& file,
                                          FileLayout layout);
 
 }  // namespace cmclip::h5
