@@ -455,7 +455,7 @@ BOOST_AUTO_TEST_CASE(attribute_messages_are_checked_before_libhdf5_decodes_them)
              std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(variable_length_string_types_are_checked) {
+BOOST_AUTO_TEST_CASE(datatypes_are_checked) {
   // A variable-length string: class 9, string, 16 bytes; its base, 1-byte integers.
   std::vector<uint8_t> type(20, 0);
   type[0] = 0x19;
@@ -463,18 +463,58 @@ BOOST_AUTO_TEST_CASE(variable_length_string_types_are_checked) {
   type[4] = 16;
   type[8] = 0x10;
   type[12] = 1;
-  BOOST_TEST(h5::check_variable_length_type(type.data(), type.size()) == "");
+  BOOST_TEST(h5::check_datatype(type.data(), type.size()) == "");
   // libhdf5 would clear length * 134217729 bytes before reading each string.
   type[15] = 8;
-  BOOST_TEST(h5::check_variable_length_type(type.data(), type.size()) ==
+  BOOST_TEST(h5::check_datatype(type.data(), type.size()) ==
              "variable-length strings of 134217729-byte characters (expected 1)");
   type[1] = 0;  // a sequence of 134217729-byte values: checked against its heap objects instead
-  BOOST_TEST(h5::check_variable_length_type(type.data(), type.size()) == "");
+  BOOST_TEST(h5::check_datatype(type.data(), type.size()) == "");
   type[8] = 0x19;  // of variable-length values
-  BOOST_TEST(h5::check_variable_length_type(type.data(), type.size()).find("never hold") != std::string::npos);
-  BOOST_TEST(h5::check_variable_length_type(type.data(), 12) == "its variable-length datatype lacks a base type");
-  type[0] = 0x11;  // not variable-length: nothing to check here
-  BOOST_TEST(h5::check_variable_length_type(type.data(), type.size()) == "");
+  BOOST_TEST(h5::check_datatype(type.data(), type.size()).find("never hold") != std::string::npos);
+  BOOST_TEST(h5::check_datatype(type.data(), 12) == "its variable-length datatype lacks a base type");
+  type[0] = 0x11;  // a float: 12 bytes of properties
+  BOOST_TEST(h5::check_datatype(type.data(), type.size()) == "");
+  BOOST_TEST(h5::check_datatype(type.data(), 19) == "a datatype of class 1 runs past its message");
+
+  // An enum as h5py writes a bool: 2 members of a 1-byte signed base, names padded to 8.
+  std::vector<uint8_t> flag = {0x18, 2, 0, 0, 1, 0, 0, 0,                        // enum, 2 members, 1 byte
+                               0x10, 8, 0, 0, 1, 0, 0, 0, 0, 0, 8, 0,            // base: signed 8-bit integer
+                               'F', 'A', 'L', 'S', 'E', 0, 0, 0, 'T', 'R', 'U', 'E', 0, 0, 0, 0,  //
+                               0, 1};
+  BOOST_TEST(h5::check_datatype(flag.data(), flag.size()) == "");
+  BOOST_TEST(h5::check_datatype(flag.data(), flag.size() - 1) == "a datatype of class 8 runs past its message");
+  // libhdf5 would copy the second name from past the message.
+  BOOST_TEST(h5::check_datatype(flag.data(), 8 + 12 + 8 + 3) == "enum member 1's name runs past its message");
+  auto many = flag;
+  many[1] = 200;  // 200 members: the third "name" (the values) does not fit its padding
+  BOOST_TEST(h5::check_datatype(many.data(), many.size()) == "a datatype of class 8 runs past its message");
+  // Version 3 does not pad the names.
+  std::vector<uint8_t> v3 = {0x38, 2, 0, 0, 1, 0, 0, 0, 0x30, 8, 0, 0, 1, 0, 0, 0, 0, 0, 8, 0,
+                             'n', 'o', 0, 'y', 'e', 's', 0, 0, 1};
+  BOOST_TEST(h5::check_datatype(v3.data(), v3.size()) == "");
+  BOOST_TEST(h5::check_datatype(v3.data(), v3.size() - 1) == "a datatype of class 8 runs past its message");
+  // Enums of enums, 6 deep.
+  std::vector<uint8_t> nested;
+  for (int i = 0; i < 6; ++i) nested.insert(nested.end(), {0x18, 0, 0, 0, 1, 0, 0, 0});
+  nested.insert(nested.end(), {0x10, 0, 0, 0, 1, 0, 0, 0, 0, 0, 8, 0});
+  BOOST_TEST(h5::check_datatype(nested.data(), nested.size()) == "datatypes nested more than 4 deep");
+
+  // An opaque type's tag: its length is in the class bits, padded to 8 bytes.
+  std::vector<uint8_t> opaque = {0x15, 8, 0, 0, 4, 0, 0, 0, 't', 'a', 'g', 0, 0, 0, 0, 0};
+  BOOST_TEST(h5::check_datatype(opaque.data(), opaque.size()) == "");
+  opaque[1] = 64;
+  BOOST_TEST(h5::check_datatype(opaque.data(), opaque.size()) == "a datatype of class 5 runs past its message");
+  opaque[1] = 3;
+  BOOST_TEST(h5::check_datatype(opaque.data(), opaque.size()) == "an opaque datatype whose tag is not terminated");
+
+  std::vector<uint8_t> header = {0x16, 1, 0, 0, 8, 0, 0, 0};  // a compound type's header
+  BOOST_TEST(h5::check_datatype(header.data(), header.size()).find("compound or array datatype") != std::string::npos);
+  header[0] = 0x1b;
+  BOOST_TEST(h5::check_datatype(header.data(), header.size()) == "a datatype of class 11, which HDF5 does not define");
+  header[0] = 0x40;
+  BOOST_TEST(h5::check_datatype(header.data(), header.size()) == "a datatype of version 4, expected 1 to 3");
+  BOOST_TEST(h5::check_datatype(header.data(), 7) == "a datatype of 7 bytes, shorter than its 8-byte header");
 }
 
 BOOST_AUTO_TEST_CASE(filter_pipelines_are_checked) {
@@ -520,9 +560,9 @@ BOOST_AUTO_TEST_CASE(global_heap_objects_are_found_by_index) {
 namespace {
 // An HDF5 file as other programs write them: `latest` selects version 2 object headers,
 // `attributes` attributes on the root group (a version 2 header keeps more than 8 in
-// dense storage; a version 1 header this full needs continuation chunks), variable-length
-// strings (an empty one among them) and sequences, in attributes and a chunked,
-// compressed dataset; `user_block` bytes before the superblock (the file's addresses
+// dense storage, counting the 4 below; a version 1 header this full needs continuation
+// chunks), an enum and an opaque value, variable-length strings (an empty one among
+// them) and sequences, in attributes and a chunked, compressed dataset; `user_block` bytes before the superblock (the file's addresses
 // count from there).
 void write_foreign_file(const std::string& path, bool latest, int attributes, hsize_t user_block = 0) {
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = H5Pcreate(H5P_FILE_CREATE);
@@ -546,6 +586,18 @@ void write_foreign_file(const std::string& path, bool latest, int attributes, hs
   hid_t a = H5Acreate2(file, "sequences", ints, space3, H5P_DEFAULT, H5P_DEFAULT);
   H5Awrite(a, ints, sequences);
   H5Aclose(a);
+  // A bool as h5py writes it (an enum), and an opaque value with its tag.
+  hid_t flag = H5Tenum_create(H5T_NATIVE_INT8);
+  for (int8_t v : {0, 1}) H5Tenum_insert(flag, v ? "TRUE" : "FALSE", &v);
+  const int8_t yes = 1;
+  a = H5Acreate2(file, "normalized", flag, scalar, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(a, flag, &yes);
+  H5Aclose(a);
+  hid_t blob = H5Tcreate(H5T_OPAQUE, 4);
+  H5Tset_tag(blob, "camera serial");
+  a = H5Acreate2(file, "serial", blob, scalar, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(a, blob, "C0FE");
+  H5Aclose(a);
   double lr = 0.5;
   a = H5Acreate2(file, "lr", H5T_IEEE_F64LE, scalar, H5P_DEFAULT, H5P_DEFAULT);
   H5Awrite(a, H5T_NATIVE_DOUBLE, &lr);
@@ -557,7 +609,7 @@ void write_foreign_file(const std::string& path, bool latest, int attributes, hs
   H5Dwrite(d, text, H5S_ALL, H5S_ALL, H5P_DEFAULT, strings);
   H5Dclose(d);
   for (hid_t id : {dcpl, fapl, fcpl}) H5Pclose(id);
-  for (hid_t id : {text, ints}) H5Tclose(id);
+  for (hid_t id : {text, ints, flag, blob}) H5Tclose(id);
   for (hid_t id : {space3, scalar}) H5Sclose(id);
   BOOST_REQUIRE(H5Fclose(file) >= 0);
 }
@@ -567,7 +619,7 @@ BOOST_AUTO_TEST_CASE(files_other_programs_write_pass_the_checks) {
   ScratchDir dir("foreign-h5");
   const std::string v1 = dir.file("v1.h5"), v2 = dir.file("v2.h5"), dense = dir.file("dense.h5");
   write_foreign_file(v1, false, 40, 1024);
-  write_foreign_file(v2, true, 6, 512);
+  write_foreign_file(v2, true, 4, 512);
   write_foreign_file(dense, true, 12);
   h5::probe_metadata(v1);
   h5::probe_metadata(v2);
@@ -581,13 +633,21 @@ BOOST_AUTO_TEST_CASE(files_other_programs_write_pass_the_checks) {
   BOOST_REQUIRE(uint8_t(bytes[at - 8]) == 56);
   bytes[at - 8] = char(55);
   const std::string shortened = dir.file("shortened.h5");
-  std::FILE* out = std::fopen(shortened.c_str(), "wb");
-  BOOST_REQUIRE(out);
-  BOOST_REQUIRE(std::fwrite(bytes.data(), 1, bytes.size(), out) == bytes.size());
-  std::fclose(out);
+  test::write_text(shortened, bytes);
   expect_error([&] { h5::probe_metadata(shortened); }, ExitCode::bad_input,
                {"shortened.h5: /", "damaged file: value 2 is 56 elements of 1 bytes long, but its global heap object",
                 "holds 55 bytes"});
+  // The enum's last name, no longer terminated within its datatype (padding and values
+  // overwritten; version 1 headers have no checksum to stop libhdf5 first).
+  bytes = read_file(v1);
+  const size_t name = bytes.find("TRUE");
+  BOOST_REQUIRE(name != std::string::npos);
+  for (size_t i = 4; i < 8 + 1 + 1; ++i) bytes[name + i] = 'x';
+  const std::string unterminated = dir.file("unterminated-enum.h5");
+  test::write_text(unterminated, bytes);
+  expect_error([&] { h5::probe_metadata(unterminated); }, ExitCode::bad_input,
+               {"unterminated-enum.h5: /: damaged file: object header at byte",
+                "attribute 'normalized': enum member 1's name runs past its message"});
 }
 
 BOOST_AUTO_TEST_CASE(the_probe_time_limit_is_checked) {

@@ -21,9 +21,11 @@ namespace {
 // Message types (file format specification, "Header Message Types").
 constexpr unsigned kDatatypeMessage = 0x03, kExternalFilesMessage = 0x07, kFilterPipelineMessage = 0x0B,
                    kAttributeMessage = 0x0C, kContinuationMessage = 0x10, kAttributeInfoMessage = 0x15;
-// Datatype classes that need more than their size field to size a value, or that
-// cmclip's files never hold in an attribute.
-constexpr unsigned kCompoundClass = 6, kVariableLengthClass = 9, kArrayClass = 10;
+// Datatype classes ("Datatype Message").
+constexpr unsigned kFixedPointClass = 0, kFloatClass = 1, kTimeClass = 2, kStringClass = 3, kBitfieldClass = 4,
+                   kOpaqueClass = 5, kCompoundClass = 6, kReferenceClass = 7, kEnumClass = 8,
+                   kVariableLengthClass = 9, kArrayClass = 10;
+constexpr unsigned kMaxTypeDepth = 4;  // a variable-length string is 1 deep
 constexpr unsigned kMaxRank = 32;         // H5S_MAX_RANK
 constexpr uint64_t kMaxChunk = 1u << 26;  // larger object header chunks are not headers libhdf5 wrote
 constexpr size_t kMaxChunks = 1u << 12;
@@ -54,20 +56,79 @@ std::string dataspace_points(const uint8_t* ds, uint64_t size, int length_size, 
   return "";
 }
 
+// Checks the datatype encoded at `t` (at most `size` bytes, nested `depth` deep) and sets
+// `length` to the bytes it takes. libhdf5 1.10 decodes a datatype trusting it: an enum's
+// member names are copied up to their terminating NUL and its values after them, an
+// opaque type's tag by the length in its class bits, a base type wherever it lies.
+std::string datatype_length(const uint8_t* t, uint64_t size, unsigned depth, uint64_t& length) {
+  if (size < 8) return fmt::format("a datatype of {} bytes, shorter than its 8-byte header", size);
+  if (depth > kMaxTypeDepth) return fmt::format("datatypes nested more than {} deep", kMaxTypeDepth);
+  const unsigned type_class = t[0] & 0x0f, version = t[0] >> 4;
+  if (version < 1 || version > 3) return fmt::format("a datatype of version {}, expected 1 to 3", version);
+  const uint64_t class_bits = decode_le(t + 1, 3);
+  length = 8;
+  auto properties = [&](uint64_t bytes) -> std::string {
+    if (bytes > size - length) return fmt::format("a datatype of class {} runs past its message", type_class);
+    length += bytes;
+    return "";
+  };
+  // A base type (enum, variable-length): checked in turn, and its encoding skipped.
+  auto base_type = [&](const uint8_t*& base) -> std::string {
+    base = t + length;
+    uint64_t base_length = 0;
+    if (std::string why = datatype_length(base, size - length, depth + 1, base_length); !why.empty()) return why;
+    length += base_length;
+    return "";
+  };
+  switch (type_class) {
+    case kFixedPointClass:
+    case kBitfieldClass: return properties(4);  // bit offset, bit precision
+    case kFloatClass: return properties(12);    // and the exponent's and mantissa's layout
+    case kTimeClass: return properties(2);
+    case kStringClass:
+    case kReferenceClass: return "";
+    case kOpaqueClass: {
+      const uint64_t tag = class_bits & 0xff;
+      if (std::string why = properties(tag); !why.empty()) return why;
+      if (tag > 0 && !std::memchr(t + length - tag, 0, size_t(tag))) return "an opaque datatype whose tag is not terminated";
+      return "";
+    }
+    case kEnumClass: {
+      const uint8_t* base = nullptr;
+      if (std::string why = base_type(base); !why.empty()) return why;
+      const uint64_t members = class_bits & 0xffff;
+      // Names, NUL-terminated; before version 3 each padded to a multiple of 8 bytes.
+      for (uint64_t m = 0; m < members; ++m) {
+        const void* end = std::memchr(t + length, 0, size_t(size - length));
+        if (!end) return fmt::format("enum member {}'s name runs past its message", m);
+        const uint64_t name = uint64_t(static_cast<const uint8_t*>(end) - (t + length)) + 1;
+        if (std::string why = properties(version >= 3 ? name : align8(name)); !why.empty()) return why;
+      }
+      return properties(members * decode_le(base + 4, 4));  // the values, of the base type
+    }
+    case kVariableLengthClass: {
+      // The base type follows; the values check knows sequences of fixed-size values.
+      if (size - length < 8) return "its variable-length datatype lacks a base type";
+      if ((t[length] & 0x0f) == kVariableLengthClass)
+        return "variable-length values of a variable-length type, which cmclip's files never hold";
+      const uint8_t* base = nullptr;
+      if (std::string why = base_type(base); !why.empty()) return why;
+      // libhdf5 sizes a string's buffer as its length times the size of the base type.
+      const uint64_t base_size = decode_le(base + 4, 4);
+      if ((class_bits & 0x0f) == 1 && base_size != 1)
+        return fmt::format("variable-length strings of {}-byte characters (expected 1)", base_size);
+      return "";
+    }
+    case kCompoundClass:
+    case kArrayClass: return "a compound or array datatype, which cmclip's files never hold";
+    default: return fmt::format("a datatype of class {}, which HDF5 does not define", type_class);
+  }
+}
 }  // namespace
 
-std::string check_variable_length_type(const uint8_t* type, size_t size) {
-  if (size < 8 || (type[0] & 0x0f) != kVariableLengthClass) return "";
-  // The base type follows the 8 bytes of the datatype's header.
-  if (size < 16) return "its variable-length datatype lacks a base type";
-  const unsigned base_class = type[8] & 0x0f;
-  if (base_class == kCompoundClass || base_class == kArrayClass || base_class == kVariableLengthClass)
-    return "variable-length values of a compound, array or variable-length type, which cmclip's files never hold";
-  // libhdf5 sizes a string's buffer as its length times the size of the base type.
-  const uint64_t base_size = decode_le(type + 12, 4);
-  if ((type[1] & 0x0f) == 1 && base_size != 1)
-    return fmt::format("variable-length strings of {}-byte characters (expected 1)", base_size);
-  return "";
+std::string check_datatype(const uint8_t* type, size_t size) {
+  uint64_t length = 0;
+  return datatype_length(type, size, 0, length);
 }
 
 std::string check_filter_pipeline(const uint8_t* b, size_t size) {
@@ -143,9 +204,7 @@ std::string check_attribute_message(const uint8_t* b, size_t size, FileLayout la
   at += padded(space_size);
 
   const unsigned type_class = type[0] & 0x0f;
-  if (type_class == kCompoundClass || type_class == kArrayClass)
-    return fmt::format("attribute '{}' has a compound or array datatype, which cmclip's files never hold", name);
-  if (std::string why = check_variable_length_type(type, type_size); !why.empty())
+  if (std::string why = check_datatype(type, type_size); !why.empty())
     return fmt::format("attribute '{}': {}", name, why);
   // In the file a variable-length value is its length, the global heap collection's
   // address and the object's index.
@@ -209,7 +268,7 @@ std::string check_object_attributes(const FileBytes& file, uint64_t header_addr,
       if (type == kFilterPipelineMessage && !(flags & 0x02)) {
         if (std::string why = check_filter_pipeline(data, size_t(size)); !why.empty()) return where + ": " + why;
       } else if (type == kDatatypeMessage && !(flags & 0x02)) {  // a dataset's (not shared)
-        if (std::string why = check_variable_length_type(data, size_t(size)); !why.empty())
+        if (std::string why = check_datatype(data, size_t(size)); !why.empty())
           return fmt::format("{}: its datatype: {}", where, why);
       } else if (type == kAttributeMessage) {
         if (flags & 0x02) return where + ": a shared attribute message, which cmclip's files never hold";

@@ -8,11 +8,12 @@
 // check on every object before it asks libhdf5 for the object's attributes.
 //
 // The same reading checks the messages libhdf5 decodes when it opens a dataset: filter
-// pipelines and variable-length datatypes (a damaged pipeline made it use freed memory).
+// pipelines and datatypes (a damaged pipeline made it use freed memory).
 //
 // What cmclip's files never hold is refused rather than checked: attributes with a
 // shared (committed) datatype or dataspace, shared attribute messages, compound and
-// array datatypes in attributes, dense attribute storage, and external storage.
+// array datatypes, variable-length values of variable-length types, dense attribute
+// storage, and external storage.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -39,9 +40,11 @@ struct FileBytes {
   bool read(uint64_t addr, uint64_t count, std::vector<uint8_t>& out) const;
 };
 
-// Empty when the datatype message `type` (`size` bytes) is not variable-length or is one
-// libhdf5 reads safely, else what is wrong with it.
-std::string check_variable_length_type(const uint8_t* type, size_t size);
+// Empty when the datatype encoded at `type` (at most `size` bytes: a datatype message,
+// or an attribute's datatype field) lies within them and is one cmclip's checks know,
+// else what is wrong with it. libhdf5 1.10 decodes a datatype trusting it: an enum's
+// member names and an opaque type's tag are read wherever they say they end.
+std::string check_datatype(const uint8_t* type, size_t size);
 
 // Empty when the filter pipeline message `bytes` (`size` bytes) is sound: each filter's
 // name and parameters lie in it (libhdf5 1.10 reads past it otherwise).
