@@ -33,6 +33,10 @@
 #include "cmclip/h5/scores.hpp"
 #include "test_support.hpp"
 
+// libhdf5's checksum of metadata blocks (exported, not in its public headers): a test
+// rewrites a version 2 object header as a hostile file would, checksum included.
+extern "C" uint32_t H5_checksum_metadata(const void* data, size_t length, uint32_t initial);
+
 using namespace cmclip;
 using cmclip::test::ScratchDir;
 using cmclip::test::expect_error;
@@ -547,6 +551,22 @@ BOOST_AUTO_TEST_CASE(filter_pipelines_are_checked) {
              "filter 1 of the pipeline: its 1 parameters run past the message");
 }
 
+BOOST_AUTO_TEST_CASE(fill_values_are_checked) {
+  // Version 3 with a value (flag 0x20): 4 bytes of size, then the value.
+  std::vector<uint8_t> v3 = {3, 0x2a, 4, 0, 0, 0, 0xfe, 0xca, 0xad, 0xde};
+  BOOST_TEST(h5::check_fill_value(v3.data(), v3.size()) == "");
+  v3[2] = 5;
+  BOOST_TEST(h5::check_fill_value(v3.data(), v3.size()) == "its fill value (5 bytes) runs past its message (10 bytes)");
+  v3[5] = 0x80;  // 2 GiB: libhdf5 would allocate and copy them
+  BOOST_TEST(h5::check_fill_value(v3.data(), v3.size()).find("(2147483653 bytes) runs past") != std::string::npos);
+  BOOST_TEST(h5::check_fill_value(v3.data(), 5) == "a fill value message of 5 bytes, too short for its value's size");
+  v3[1] = 0x0a;  // no value: nothing follows the flags
+  BOOST_TEST(h5::check_fill_value(v3.data(), 2) == "");
+  v3[0] = 2;  // versions 1 and 2: libhdf5 checks the size itself
+  v3[1] = 0x2a;
+  BOOST_TEST(h5::check_fill_value(v3.data(), v3.size()) == "");
+}
+
 BOOST_AUTO_TEST_CASE(global_heap_objects_are_found_by_index) {
   auto sound = collection(4096, 4096 - 40);  // object 1 ("hello", 5 bytes), then free space
   BOOST_TEST(h5::global_heap_object_size(sound.data(), sound.size(), 1).value_or(999) == 5u);
@@ -558,11 +578,14 @@ BOOST_AUTO_TEST_CASE(global_heap_objects_are_found_by_index) {
 }
 
 namespace {
+constexpr uint32_t kFillValue = 0xdeadcafe;
+
 // An HDF5 file as other programs write them: `latest` selects version 2 object headers,
 // `attributes` attributes on the root group (a version 2 header keeps more than 8 in
 // dense storage, counting the 4 below; a version 1 header this full needs continuation
 // chunks), an enum and an opaque value, variable-length strings (an empty one among
-// them) and sequences, in attributes and a chunked, compressed dataset; `user_block` bytes before the superblock (the file's addresses
+// them) and sequences, in attributes and a chunked, compressed dataset with a comment;
+// a dataset of numbers with a fill value (kFillValue); `user_block` bytes before the superblock (the file's addresses
 // count from there).
 void write_foreign_file(const std::string& path, bool latest, int attributes, hsize_t user_block = 0) {
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = H5Pcreate(H5P_FILE_CREATE);
@@ -607,7 +630,16 @@ void write_foreign_file(const std::string& path, bool latest, int attributes, hs
   H5Pset_deflate(dcpl, 4);
   hid_t d = H5Dcreate2(file, "names", text, space3, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   H5Dwrite(d, text, H5S_ALL, H5S_ALL, H5P_DEFAULT, strings);
+  H5Oset_comment(d, "names of the three test subjects");
   H5Dclose(d);
+  // Numbers with a fill value, never written (a version 3 fill value message in
+  // version 2 headers).
+  hid_t filled = H5Pcreate(H5P_DATASET_CREATE);
+  const uint32_t fill = kFillValue;
+  H5Pset_fill_value(filled, H5T_NATIVE_UINT32, &fill);
+  d = H5Dcreate2(file, "counts", H5T_STD_U32LE, space3, H5P_DEFAULT, filled, H5P_DEFAULT);
+  H5Dclose(d);
+  H5Pclose(filled);
   for (hid_t id : {dcpl, fapl, fcpl}) H5Pclose(id);
   for (hid_t id : {text, ints, flag, blob}) H5Tclose(id);
   for (hid_t id : {space3, scalar}) H5Sclose(id);
@@ -648,6 +680,38 @@ BOOST_AUTO_TEST_CASE(files_other_programs_write_pass_the_checks) {
   expect_error([&] { h5::probe_metadata(unterminated); }, ExitCode::bad_input,
                {"unterminated-enum.h5: /: damaged file: object header at byte",
                 "attribute 'normalized': enum member 1's name runs past its message"});
+  // The dataset's comment, its terminating NUL and padding overwritten.
+  bytes = read_file(v1);
+  const size_t comment = bytes.find("names of the three");
+  BOOST_REQUIRE(comment != std::string::npos);
+  const size_t comment_size = uint8_t(bytes[comment - 6]) | size_t(uint8_t(bytes[comment - 5])) << 8;
+  BOOST_REQUIRE(comment_size == 40);  // 32 characters, their NUL, padding to 8 bytes
+  for (size_t i = 0; i < comment_size; ++i) bytes[comment + i] = 'x';
+  const std::string commented = dir.file("unterminated-comment.h5");
+  test::write_text(commented, bytes);
+  expect_error([&] { h5::probe_metadata(commented); }, ExitCode::bad_input,
+               {"unterminated-comment.h5: /names: damaged file", "its comment is not terminated within its message"});
+  // A fill value declared 64 bytes longer than its message, in a version 2 header whose
+  // checksum is made to match again (as a hostile file would).
+  bytes = read_file(v2);
+  const char fill_bytes[] = {4, 0, 0, 0, char(0xfe), char(0xca), char(0xad), char(0xde)};
+  const size_t fill = bytes.find(std::string(fill_bytes, sizeof fill_bytes));
+  BOOST_REQUIRE(fill != std::string::npos);
+  bytes[fill] = char(4 + 64);
+  const size_t header = bytes.rfind("OHDR", fill);
+  BOOST_REQUIRE(header != std::string::npos);
+  const unsigned flags = uint8_t(bytes[header + 5]);
+  const size_t prefix = 6 + ((flags & 0x20) ? 16 : 0) + ((flags & 0x10) ? 4 : 0), size_bytes = size_t(1) << (flags & 3);
+  size_t chunk = 0;
+  for (size_t i = 0; i < size_bytes; ++i) chunk |= size_t(uint8_t(bytes[header + prefix + i])) << (8 * i);
+  const size_t checksum_at = header + prefix + size_bytes + chunk;  // chunk 0 ends with its checksum
+  BOOST_REQUIRE(fill < checksum_at);
+  const uint32_t sum = H5_checksum_metadata(bytes.data() + header, checksum_at - header, 0);
+  for (size_t i = 0; i < 4; ++i) bytes[checksum_at + i] = char(sum >> (8 * i));
+  const std::string overlong = dir.file("fill-value-past-message.h5");
+  test::write_text(overlong, bytes);
+  expect_error([&] { h5::probe_metadata(overlong); }, ExitCode::bad_input,
+               {"fill-value-past-message.h5: /counts: damaged file", "its fill value (68 bytes) runs past its message"});
 }
 
 BOOST_AUTO_TEST_CASE(the_probe_time_limit_is_checked) {

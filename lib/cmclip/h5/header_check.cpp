@@ -19,8 +19,9 @@ using format::decode_le;
 
 namespace {
 // Message types (file format specification, "Header Message Types").
-constexpr unsigned kDatatypeMessage = 0x03, kExternalFilesMessage = 0x07, kFilterPipelineMessage = 0x0B,
-                   kAttributeMessage = 0x0C, kContinuationMessage = 0x10, kAttributeInfoMessage = 0x15;
+constexpr unsigned kDatatypeMessage = 0x03, kFillValueMessage = 0x05, kExternalFilesMessage = 0x07,
+                   kFilterPipelineMessage = 0x0B, kAttributeMessage = 0x0C, kCommentMessage = 0x0D,
+                   kContinuationMessage = 0x10, kAttributeInfoMessage = 0x15;
 // Datatype classes ("Datatype Message").
 constexpr unsigned kFixedPointClass = 0, kFloatClass = 1, kTimeClass = 2, kStringClass = 3, kBitfieldClass = 4,
                    kOpaqueClass = 5, kCompoundClass = 6, kReferenceClass = 7, kEnumClass = 8,
@@ -162,6 +163,18 @@ std::string check_filter_pipeline(const uint8_t* b, size_t size) {
   return "";
 }
 
+std::string check_fill_value(const uint8_t* b, size_t size) {
+  // Versions 1 and 2 libhdf5 checks itself; version 3 carries its value after the
+  // version, the flags and the value's 4-byte size, if flag 0x20 says it has one.
+  constexpr unsigned kHasValue = 0x20;
+  if (size < 2 || b[0] != 3 || !(b[1] & kHasValue)) return "";
+  if (size < 6) return fmt::format("a fill value message of {} bytes, too short for its value's size", size);
+  const uint64_t value = decode_le(b + 2, 4);
+  if (value > size - 6)
+    return fmt::format("its fill value ({} bytes) runs past its message ({} bytes)", value, size);
+  return "";
+}
+
 bool FileBytes::read(uint64_t addr, uint64_t count, std::vector<uint8_t>& out) const {
   if (addr > end() || count > end() - addr) return false;
   out.resize(size_t(count));
@@ -218,7 +231,7 @@ std::string check_attribute_message(const uint8_t* b, size_t size, FileLayout la
   return "";
 }
 
-std::string check_object_attributes(const FileBytes& file, uint64_t header_addr, FileLayout layout) {
+std::string check_object_header(const FileBytes& file, uint64_t header_addr, FileLayout layout) {
   const std::string where = fmt::format("object header at byte {}", header_addr);
   std::vector<uint8_t> bytes;
   // The prefix: version 1 is 16 bytes; version 2 at most 4 + 2 + 16 + 4 + 8.
@@ -270,6 +283,10 @@ std::string check_object_attributes(const FileBytes& file, uint64_t header_addr,
       } else if (type == kDatatypeMessage && !(flags & 0x02)) {  // a dataset's (not shared)
         if (std::string why = check_datatype(data, size_t(size)); !why.empty())
           return fmt::format("{}: its datatype: {}", where, why);
+      } else if (type == kFillValueMessage && !(flags & 0x02)) {
+        if (std::string why = check_fill_value(data, size_t(size)); !why.empty()) return where + ": " + why;
+      } else if (type == kCommentMessage && !std::memchr(data, 0, size_t(size))) {
+        return where + ": its comment is not terminated within its message";
       } else if (type == kAttributeMessage) {
         if (flags & 0x02) return where + ": a shared attribute message, which cmclip's files never hold";
         if (std::string why = check_attribute_message(data, size_t(size), layout); !why.empty())

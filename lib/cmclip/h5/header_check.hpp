@@ -1,4 +1,4 @@
-// Checks of an object header's attribute messages, made before libhdf5 decodes them.
+// Checks of an object header's messages, made before libhdf5 decodes them.
 //
 // libhdf5 1.10 decodes an attribute message (HDF5 file format specification,
 // "Attribute Message") trusting its sizes: a damaged one whose data is declared larger
@@ -8,7 +8,8 @@
 // check on every object before it asks libhdf5 for the object's attributes.
 //
 // The same reading checks the messages libhdf5 decodes when it opens a dataset: filter
-// pipelines and datatypes (a damaged pipeline made it use freed memory).
+// pipelines, datatypes and fill values (a damaged pipeline made it use freed memory),
+// and comments.
 //
 // What cmclip's files never hold is refused rather than checked: attributes with a
 // shared (committed) datatype or dataspace, shared attribute messages, compound and
@@ -54,9 +55,14 @@ std::string check_filter_pipeline(const uint8_t* bytes, size_t size);
 // sound, else what is wrong with it.
 std::string check_attribute_message(const uint8_t* bytes, size_t size, FileLayout layout);
 
+// Empty when the fill value message `bytes` (`size` bytes) holds the value it declares
+// (libhdf5 1.10 copies a version 3 message's value trusting its size).
+std::string check_fill_value(const uint8_t* bytes, size_t size);
+
 // Reads the object header at `header_addr` of `file` with its continuation chunks and
-// checks each attribute message in it; empty when all are sound, else what is wrong
-// (naming the attribute where it can).
-std::string check_object_attributes(const FileBytes& file, uint64_t header_addr, FileLayout layout);
+// checks the messages libhdf5 would decode trusting their sizes: attributes, datatypes,
+// filter pipelines, fill values and comments. Empty when all are sound, else what is
+// wrong (naming the attribute where it can).
+std::string check_object_header(const FileBytes& file, uint64_t header_addr, FileLayout layout);
 
 }  // namespace cmclip::h5

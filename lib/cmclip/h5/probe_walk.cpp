@@ -116,8 +116,8 @@ void probe_dataset(const Walk& walk, hid_t dataset) {
 herr_t visit(hid_t file, const char* name, const H5O_info_t* info, void* data) {
   const Walk& walk = *static_cast<const Walk*>(data);
   walk.starting(name);
-  // libhdf5 decodes attribute messages trusting their sizes: checked first.
-  std::string why = check_object_attributes(walk.file, info->addr, walk.layout);
+  // libhdf5 decodes some messages (attributes first) trusting their sizes: checked first.
+  std::string why = check_object_header(walk.file, info->addr, walk.layout);
   if (!why.empty()) walk.damaged(why);
   hid_t object = H5Oopen(file, name, H5P_DEFAULT);
   if (object < 0) return 0;
