@@ -567,6 +567,40 @@ BOOST_AUTO_TEST_CASE(fill_values_are_checked) {
   BOOST_TEST(h5::check_fill_value(v3.data(), v3.size()) == "");
 }
 
+BOOST_AUTO_TEST_CASE(data_layouts_are_checked) {
+  const h5::FileLayout layout;  // 8-byte addresses and lengths
+  // Version 3, contiguous: class, address, size.
+  std::vector<uint8_t> contiguous(18, 0);
+  contiguous[0] = 3;
+  contiguous[1] = 1;
+  BOOST_TEST(h5::check_data_layout(contiguous.data(), contiguous.size(), layout) == "");
+  BOOST_TEST(h5::check_data_layout(contiguous.data(), 17, layout) ==
+             "a data layout message of 17 bytes, where its fields take 18");
+  // Version 3, chunked: dimensionality 2, address, 2 4-byte dimensions.
+  std::vector<uint8_t> chunked = {3, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0};
+  BOOST_TEST(h5::check_data_layout(chunked.data(), chunked.size(), layout) == "");
+  chunked[2] = 32;  // libhdf5 would read 30 more dimensions past the message
+  BOOST_TEST(h5::check_data_layout(chunked.data(), chunked.size(), layout) ==
+             "a data layout message of 19 bytes, where its fields take 139");
+  // Version 1, chunked: 8 fixed bytes, an address, the dimensions.
+  std::vector<uint8_t> v1 = {1, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0};
+  BOOST_TEST(h5::check_data_layout(v1.data(), v1.size(), layout) == "");
+  BOOST_TEST(h5::check_data_layout(v1.data(), v1.size() - 1, layout) ==
+             "a data layout message of 23 bytes, where its fields take 24");
+  // Version 4, chunked, extensible array index: flags, 2 dimensions of 1 byte, index
+  // type 4 and its 5 parameters, address.
+  std::vector<uint8_t> v4 = {4, 2, 0, 2, 1, 4, 4, 4, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+  BOOST_TEST(h5::check_data_layout(v4.data(), v4.size(), layout) == "");
+  BOOST_TEST(h5::check_data_layout(v4.data(), v4.size() - 1, layout) ==
+             "a data layout message of 20 bytes, where its fields take 21");
+  v4[4] = 8;  // 8 bytes per dimension: the index type is no longer inside
+  BOOST_TEST(h5::check_data_layout(v4.data(), v4.size(), layout) ==
+             "a data layout message of 21 bytes, where its fields take 22");
+  std::vector<uint8_t> is_virtual = {4, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  BOOST_TEST(h5::check_data_layout(is_virtual.data(), is_virtual.size(), layout) ==
+             "a data layout of class 3, which cmclip's files never hold");
+}
+
 BOOST_AUTO_TEST_CASE(global_heap_objects_are_found_by_index) {
   auto sound = collection(4096, 4096 - 40);  // object 1 ("hello", 5 bytes), then free space
   BOOST_TEST(h5::global_heap_object_size(sound.data(), sound.size(), 1).value_or(999) == 5u);

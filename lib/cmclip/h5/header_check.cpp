@@ -19,7 +19,7 @@ using format::decode_le;
 
 namespace {
 // Message types (file format specification, "Header Message Types").
-constexpr unsigned kDatatypeMessage = 0x03, kFillValueMessage = 0x05, kExternalFilesMessage = 0x07,
+constexpr unsigned kDatatypeMessage = 0x03, kFillValueMessage = 0x05, kExternalFilesMessage = 0x07, kLayoutMessage = 0x08,
                    kFilterPipelineMessage = 0x0B, kAttributeMessage = 0x0C, kCommentMessage = 0x0D,
                    kContinuationMessage = 0x10, kAttributeInfoMessage = 0x15;
 // Datatype classes ("Datatype Message").
@@ -175,6 +175,46 @@ std::string check_fill_value(const uint8_t* b, size_t size) {
   return "";
 }
 
+std::string check_data_layout(const uint8_t* b, size_t size, FileLayout layout) {
+  constexpr unsigned kCompact = 0, kContiguous = 1, kChunked = 2;
+  const uint64_t offset = uint64_t(layout.offset_size), length = uint64_t(layout.length_size);
+  // The bytes libhdf5 reads of the fields (a compact dataset's data it bounds itself).
+  auto fits = [&](uint64_t need) {
+    return need <= size ? "" : fmt::format("a data layout message of {} bytes, where its fields take {}", size, need);
+  };
+  if (size < 3) return fits(3);
+  const unsigned version = b[0];
+  if (version == 1 || version == 2) {
+    // Version, dimensionality, class, 5 reserved bytes; an address unless compact; the
+    // 4-byte dimensions; a compact dataset's 4-byte size.
+    const unsigned dims = b[1], type = b[2];
+    return fits(8 + (type == kCompact ? 4 : offset) + uint64_t(dims) * 4);
+  }
+  if (version != 3 && version != 4) return "";  // libhdf5 refuses other versions itself
+  const unsigned type = b[1];
+  if (type == kCompact) return fits(4);
+  if (type == kContiguous) return fits(2 + offset + length);
+  if (type != kChunked) return fmt::format("a data layout of class {}, which cmclip's files never hold", type);
+  if (version == 3) return fits(3 + offset + uint64_t(b[2]) * 4);  // dimensionality, address, dimensions
+  // Version 4: flags, dimensionality, bytes per dimension, the dimensions, the chunk
+  // index's type and parameters, its address.
+  if (size < 5) return fits(5);
+  const unsigned flags = b[2], dims = b[3], dim_bytes = b[4];
+  uint64_t need = 5 + uint64_t(dims) * dim_bytes + 1;
+  if (std::string why = fits(need); !why.empty()) return why;
+  constexpr unsigned kSingleChunk = 1, kImplicit = 2, kFixedArray = 3, kExtensibleArray = 4, kBTree2 = 5;
+  constexpr unsigned kFilteredSingleChunk = 0x02;
+  switch (b[need - 1]) {
+    case kSingleChunk: need += (flags & kFilteredSingleChunk) ? length + 4 : 0; break;
+    case kImplicit: break;
+    case kFixedArray: need += 1; break;
+    case kExtensibleArray: need += 5; break;
+    case kBTree2: need += 6; break;
+    default: return "";  // libhdf5 refuses other index types itself
+  }
+  return fits(need + offset);
+}
+
 bool FileBytes::read(uint64_t addr, uint64_t count, std::vector<uint8_t>& out) const {
   if (addr > end() || count > end() - addr) return false;
   out.resize(size_t(count));
@@ -283,6 +323,8 @@ std::string check_object_header(const FileBytes& file, uint64_t header_addr, Fil
       } else if (type == kDatatypeMessage && !(flags & 0x02)) {  // a dataset's (not shared)
         if (std::string why = check_datatype(data, size_t(size)); !why.empty())
           return fmt::format("{}: its datatype: {}", where, why);
+      } else if (type == kLayoutMessage) {
+        if (std::string why = check_data_layout(data, size_t(size), layout); !why.empty()) return where + ": " + why;
       } else if (type == kFillValueMessage && !(flags & 0x02)) {
         if (std::string why = check_fill_value(data, size_t(size)); !why.empty()) return where + ": " + why;
       } else if (type == kCommentMessage && !std::memchr(data, 0, size_t(size))) {

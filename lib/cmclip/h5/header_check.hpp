@@ -7,14 +7,14 @@
 // metadata probe alone cannot catch it). The probe helper (cmclip-h5-probe) runs this
 // check on every object before it asks libhdf5 for the object's attributes.
 //
-// The same reading checks the messages libhdf5 decodes when it opens a dataset: filter
-// pipelines, datatypes and fill values (a damaged pipeline made it use freed memory),
-// and comments.
+// The same reading checks the messages libhdf5 decodes when it opens a dataset: data
+// layouts, filter pipelines, datatypes and fill values (a damaged pipeline made it use
+// freed memory), and comments.
 //
 // What cmclip's files never hold is refused rather than checked: attributes with a
 // shared (committed) datatype or dataspace, shared attribute messages, compound and
 // array datatypes, variable-length values of variable-length types, dense attribute
-// storage, and external storage.
+// storage, external storage and virtual datasets.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -59,9 +59,14 @@ std::string check_attribute_message(const uint8_t* bytes, size_t size, FileLayou
 // (libhdf5 1.10 copies a version 3 message's value trusting its size).
 std::string check_fill_value(const uint8_t* bytes, size_t size);
 
+// Empty when the data layout message `bytes` (`size` bytes) holds the fields it
+// declares (libhdf5 1.10 reads a chunked layout's dimensions trusting their count);
+// virtual datasets are refused.
+std::string check_data_layout(const uint8_t* bytes, size_t size, FileLayout layout);
+
 // Reads the object header at `header_addr` of `file` with its continuation chunks and
 // checks the messages libhdf5 would decode trusting their sizes: attributes, datatypes,
-// filter pipelines, fill values and comments. Empty when all are sound, else what is
+// data layouts, filter pipelines, fill values and comments. Empty when all are sound, else what is
 // wrong (naming the attribute where it can).
 std::string check_object_header(const FileBytes& file, uint64_t header_addr, FileLayout layout);
 
