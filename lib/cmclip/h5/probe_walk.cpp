@@ -89,8 +89,11 @@ void read_values(const Walk& walk, hid_t object, bool dataset, hid_t type, hid_t
 void probe_attributes(const Walk& walk, hid_t object) {
   // A name no attribute has: libhdf5 decodes them all one by one, failing cleanly on a
   // bad one (the by-index calls below would crash on it; h5::Object::attr_names checks
-  // the same way).
-  if (H5Aexists(object, "\x01cmclip: no such attribute") < 0) return;
+  // the same way). One that fails is damage, not a reason to skip the others: a reader
+  // can still open a sound-looking one by name and read a value no check has seen (an
+  // h5_samples finding: libhdf5 copied a string from past its global heap collection).
+  if (H5Aexists(object, "\x01cmclip: no such attribute") < 0)
+    walk.damaged("cannot read its attributes (damaged object header)");
   H5O_info_t info;
   if (H5Oget_info2(object, &info, H5O_INFO_NUM_ATTRS) < 0) return;
   for (hsize_t i = 0; i < info.num_attrs; ++i) {
