@@ -19,14 +19,15 @@ using format::decode_le;
 
 namespace {
 // Message types (file format specification, "Header Message Types").
-constexpr unsigned kDatatypeMessage = 0x03, kFillValueMessage = 0x05, kExternalFilesMessage = 0x07, kLayoutMessage = 0x08,
-                   kFilterPipelineMessage = 0x0B, kAttributeMessage = 0x0C, kCommentMessage = 0x0D,
-                   kContinuationMessage = 0x10, kAttributeInfoMessage = 0x15;
+constexpr unsigned kDatatypeMessage = 0x03, kFillValueMessage = 0x05, kExternalFilesMessage = 0x07,
+                   kLayoutMessage = 0x08, kFilterPipelineMessage = 0x0B, kAttributeMessage = 0x0C,
+                   kCommentMessage = 0x0D, kContinuationMessage = 0x10, kAttributeInfoMessage = 0x15;
+constexpr unsigned kSharedMessageFlag = 0x02;  // the message lives elsewhere (another object)
 // Datatype classes ("Datatype Message").
 constexpr unsigned kFixedPointClass = 0, kFloatClass = 1, kTimeClass = 2, kStringClass = 3, kBitfieldClass = 4,
                    kOpaqueClass = 5, kCompoundClass = 6, kReferenceClass = 7, kEnumClass = 8,
                    kVariableLengthClass = 9, kArrayClass = 10;
-constexpr unsigned kMaxTypeDepth = 4;  // a variable-length string is 1 deep
+constexpr unsigned kMaxTypeDepth = 4;     // a variable-length string is 1 deep
 constexpr unsigned kMaxRank = 32;         // H5S_MAX_RANK
 constexpr uint64_t kMaxChunk = 1u << 26;  // larger object header chunks are not headers libhdf5 wrote
 constexpr size_t kMaxChunks = 1u << 12;
@@ -91,7 +92,8 @@ std::string datatype_length(const uint8_t* t, uint64_t size, unsigned depth, uin
     case kOpaqueClass: {
       const uint64_t tag = class_bits & 0xff;
       if (std::string why = properties(tag); !why.empty()) return why;
-      if (tag > 0 && !std::memchr(t + length - tag, 0, size_t(tag))) return "an opaque datatype whose tag is not terminated";
+      if (tag > 0 && !std::memchr(t + length - tag, 0, size_t(tag)))
+        return "an opaque datatype whose tag is not terminated";
       return "";
     }
     case kEnumClass: {
@@ -271,6 +273,38 @@ std::string check_attribute_message(const uint8_t* b, size_t size, FileLayout la
   return "";
 }
 
+namespace {
+// What is wrong with one message of an object header (`size` bytes at `data`) that
+// libhdf5 would decode trusting its sizes, or "" (continuations are followed by the
+// caller).
+std::string check_message(unsigned type, unsigned flags, const uint8_t* data, size_t size, FileLayout layout) {
+  const bool shared = flags & kSharedMessageFlag;  // checked where it lives, if at all
+  switch (type) {
+    case kExternalFilesMessage: return "a dataset stored in external files, which cmclip's files never hold";
+    case kFilterPipelineMessage: return shared ? "" : check_filter_pipeline(data, size);
+    case kDatatypeMessage: {  // a dataset's
+      const std::string why = shared ? "" : check_datatype(data, size);
+      return why.empty() ? why : "its datatype: " + why;
+    }
+    case kLayoutMessage: return check_data_layout(data, size, layout);
+    case kFillValueMessage: return shared ? "" : check_fill_value(data, size);
+    case kCommentMessage: return std::memchr(data, 0, size) ? "" : "its comment is not terminated within its message";
+    case kAttributeMessage:
+      return shared ? "a shared attribute message, which cmclip's files never hold"
+                    : check_attribute_message(data, size, layout);
+    case kAttributeInfoMessage: {
+      // Attributes kept in a fractal heap ("dense storage") instead of messages.
+      const uint64_t heap_at = 2 + ((size >= 2 && (data[1] & 1)) ? 2 : 0);
+      if (size < heap_at + layout.offset_size) return fmt::format("an attribute info message of {} bytes", size);
+      if (!format::is_undefined_address(data + heap_at, layout.offset_size))
+        return "attributes in dense storage, which cmclip's files never hold";
+      return "";
+    }
+    default: return "";
+  }
+}
+}  // namespace
+
 std::string check_object_header(const FileBytes& file, uint64_t header_addr, FileLayout layout) {
   const std::string where = fmt::format("object header at byte {}", header_addr);
   std::vector<uint8_t> bytes;
@@ -316,24 +350,9 @@ std::string check_object_header(const FileBytes& file, uint64_t header_addr, Fil
       if (size > end - at)
         return fmt::format("{}: a message of {} bytes at byte {} runs past its chunk", where, size, chunk.addr + at);
       const uint8_t* data = bytes.data() + at;
-      if (type == kExternalFilesMessage)
-        return where + ": a dataset stored in external files, which cmclip's files never hold";
-      if (type == kFilterPipelineMessage && !(flags & 0x02)) {
-        if (std::string why = check_filter_pipeline(data, size_t(size)); !why.empty()) return where + ": " + why;
-      } else if (type == kDatatypeMessage && !(flags & 0x02)) {  // a dataset's (not shared)
-        if (std::string why = check_datatype(data, size_t(size)); !why.empty())
-          return fmt::format("{}: its datatype: {}", where, why);
-      } else if (type == kLayoutMessage) {
-        if (std::string why = check_data_layout(data, size_t(size), layout); !why.empty()) return where + ": " + why;
-      } else if (type == kFillValueMessage && !(flags & 0x02)) {
-        if (std::string why = check_fill_value(data, size_t(size)); !why.empty()) return where + ": " + why;
-      } else if (type == kCommentMessage && !std::memchr(data, 0, size_t(size))) {
-        return where + ": its comment is not terminated within its message";
-      } else if (type == kAttributeMessage) {
-        if (flags & 0x02) return where + ": a shared attribute message, which cmclip's files never hold";
-        if (std::string why = check_attribute_message(data, size_t(size), layout); !why.empty())
-          return where + ": " + why;
-      } else if (type == kContinuationMessage) {
+      if (std::string why = check_message(type, flags, data, size_t(size), layout); !why.empty())
+        return where + ": " + why;
+      if (type == kContinuationMessage) {
         if (size < uint64_t(layout.offset_size + layout.length_size))
           return fmt::format("{}: a continuation message of {} bytes", where, size);
         const uint64_t next = decode_le(data, layout.offset_size);
@@ -342,13 +361,6 @@ std::string check_object_header(const FileBytes& file, uint64_t header_addr, Fil
           if (chunks.size() >= kMaxChunks) return fmt::format("{}: more than {} chunks", where, kMaxChunks);
           chunks.push_back({next, length});
         }
-      } else if (type == kAttributeInfoMessage) {
-        // Attributes kept in a fractal heap ("dense storage") instead of messages.
-        const uint64_t heap_at = 2 + ((size >= 2 && (data[1] & 1)) ? 2 : 0);
-        if (size < heap_at + layout.offset_size)
-          return fmt::format("{}: an attribute info message of {} bytes", where, size);
-        if (!format::is_undefined_address(data + heap_at, layout.offset_size))
-          return where + ": attributes in dense storage, which cmclip's files never hold";
       }
       at += size;
     }

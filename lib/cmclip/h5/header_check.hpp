@@ -66,8 +66,8 @@ std::string check_data_layout(const uint8_t* bytes, size_t size, FileLayout layo
 
 // Reads the object header at `header_addr` of `file` with its continuation chunks and
 // checks the messages libhdf5 would decode trusting their sizes: attributes, datatypes,
-// data layouts, filter pipelines, fill values and comments. Empty when all are sound, else what is
-// wrong (naming the attribute where it can).
+// data layouts, filter pipelines, fill values and comments. Empty when all are sound,
+// else what is wrong (naming the attribute where it can).
 std::string check_object_header(const FileBytes& file, uint64_t header_addr, FileLayout layout);
 
 }  // namespace cmclip::h5
