@@ -15,8 +15,10 @@
 # fails the run: fix it, then copy the input into tests/fuzz/corpus/TARGET/ as a
 # regression input (name it crash-<what>). Without clang the script says so and exits 77,
 # which ctest reports as a skipped test (neither passed nor failed). Environment: CMCLIP_BPE (the
-# tokenizer target also fuzzes the real BPE vocabulary), CMCLIP_FUZZ_JOBS (build jobs, 2),
-# CMCLIP_FUZZ_SEED (the seed of `check`, 1).
+# BPE vocabulary; default: $CMCLIP_SHARED or ../shared, data/bpe_simple_vocab_16e6.txt.gz), which
+# the tokenizer and bpe_file targets load: `check` and `regress` of those skip (77) without it,
+# `run` fuzzes without it; CMCLIP_FUZZ_JOBS (build jobs, 2), CMCLIP_FUZZ_SEED (the seed of
+# `check`, 1).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cmd=${1:-}
@@ -32,9 +34,20 @@ asan_options=detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=5
 
 runtime=$(clang++ -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-$(uname -m).a
 if ! command -v clang++ >/dev/null 2>&1 || [[ ! -f $runtime ]]; then
-  echo "SKIPPED: clang++ or its libFuzzer runtime not found (Debian: clang libclang-rt-14-dev)"
+  echo "SKIPPED: clang++ or its libFuzzer runtime not found (Debian: clang libclang-rt-dev)"
   exit 77
 fi
+
+bpe=${CMCLIP_BPE:-${CMCLIP_SHARED:-$root/../shared}/data/bpe_simple_vocab_16e6.txt.gz}
+# needs_bpe TARGET [skip]: exports CMCLIP_BPE for the targets that load the vocabulary;
+# without it, `skip` exits 77 (ctest: skipped) and otherwise the target fuzzes without it.
+needs_bpe() {
+  [[ $1 == tokenizer || $1 == bpe_file ]] || return 0
+  if [[ -f $bpe ]]; then export CMCLIP_BPE=$bpe; return 0; fi
+  unset CMCLIP_BPE
+  if [[ ${2:-} == skip ]]; then echo "SKIPPED: fuzz target $1 needs the BPE vocabulary $bpe (absent)"; exit 77; fi
+  echo "fuzz.sh: $bpe absent: $1 runs without the real vocabulary" >&2
+}
 
 build_targets() {
   local generator=()
@@ -97,12 +110,13 @@ built_targets() { for f in "$build"/fuzz/fuzz_*; do [[ -x $f ]] && basename "$f"
 
 case $cmd in
   build) build_targets ;;
-  run) run_target "$1" "$2" ;;
-  check) check_target "$1" "$2" ;;
+  run) needs_bpe "$1"; run_target "$1" "$2" ;;
+  check) needs_bpe "$1" skip; check_target "$1" "$2" ;;
   all)
     build_targets
-    for t in $(built_targets); do run_target "$t" "$1"; done ;;
+    for t in $(built_targets); do (needs_bpe "$t"; run_target "$t" "$1"); done ;;
   regress)
-    if [[ $# -ge 1 ]]; then regress_target "$1"; else for t in $(built_targets); do regress_target "$t"; done; fi ;;
+    if [[ $# -ge 1 ]]; then needs_bpe "$1" skip; regress_target "$1"
+    else for t in $(built_targets); do (needs_bpe "$t"; regress_target "$t"); done; fi ;;
   *) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

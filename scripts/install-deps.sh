@@ -1,10 +1,24 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package that cmclip's build, tests, benchmarks and demo
-# need, and nothing when all are present (idempotent). Needs root or sudo.
+# Installs every Debian package that cmclip's build, tests, benchmarks and demo need,
+# and nothing when all are present (idempotent). Needs root or sudo. Debian 12
+# (bookworm) and Debian 13 (trixie) are supported: the release is read from
+# /etc/os-release, and each package is chosen by what that release offers.
 #
 #   scripts/install-deps.sh            # install what is missing
 #   scripts/install-deps.sh --check    # list what is missing, install nothing
 set -euo pipefail
+
+release=$( . /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}" )
+case "$release" in
+  # clang's libFuzzer runtime: libclang-rt-dev follows each release's default clang
+  # (14 on bookworm, 19 on trixie).
+  bookworm | trixie) fuzzer_runtime=libclang-rt-dev ;;
+  *)
+    echo "install-deps: Debian 12 (bookworm) and 13 (trixie) are supported; this system's" \
+         "VERSION_CODENAME is '${release}' (/etc/os-release). Install the packages listed in" \
+         "scripts/install-deps.sh by their names on your system." >&2
+    exit 1 ;;
+esac
 
 packages=(
   # build
@@ -17,8 +31,11 @@ packages=(
   # OpenCV's face detector cascades, h5ls/h5dump for inspecting files
   libopenblas0-openmp opencv-data hdf5-tools
   # tests and benchmarks: the Python baseline, a one-node SLURM, fuzzing, man pages
-  python3-torch python3-numpy python3-sklearn python3-h5py slurm-wlm munge clang libclang-rt-14-dev
+  python3-torch python3-numpy python3-sklearn python3-h5py slurm-wlm munge
+  clang "$fuzzer_runtime"
   man-db groff-base procps
+  # scripts/bench.sh measures peak memory with /usr/bin/time
+  time
   # killing a tool at a chosen write call (tests/tools/test_killed.sh); free ports for SLURM
   strace iproute2
   # scripts/fetch-clip.sh downloads the CLIP weights where the internet is reachable
@@ -46,7 +63,7 @@ if ((${#missing[@]})); then
 fi
 
 # LibTorch calls BLAS through libblas.so.3: make sure the OpenMP OpenBLAS serves it.
-arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
+arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 alt="libblas.so.3-$arch"
 want="/usr/lib/$arch/openblas-openmp/libblas.so.3"
 if [[ -e "$want" ]] && [[ "$(readlink -f "/usr/lib/$arch/libblas.so.3")" != "$(readlink -f "$want")" ]]; then
