@@ -88,6 +88,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 mnt() {  # mnt TARGET MOUNT-ARGS...: mounts and remembers it for cleanup
   local target=$rootfs$1; shift
@@ -131,8 +132,17 @@ chroot "$rootfs" /usr/bin/dpkg --configure -a >&2
 env=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
      TERM="${TERM:-dumb}")
 [[ -z "${CI+x}" ]] || env+=(CI="$CI")
-set +e
-chroot "$rootfs" /usr/bin/env -i "${env[@]}" /bin/bash -c 'cd /work/cmclip && exec "$@"' platform "$@"
-status=$?
-set -e
+# In the background, so that a TERM, INT or HUP sent to this script reaches the command
+# at once (a foreground command would hold the trap, and the mounts, until it ends).
+chroot "$rootfs" /usr/bin/env -i "${env[@]}" /bin/bash -c 'cd /work/cmclip && exec "$@"' platform "$@" &
+child=$!
+forward() { kill -"$1" "$child" 2>/dev/null || true; }
+trap 'forward TERM' TERM
+trap 'forward INT' INT
+trap 'forward HUP' HUP
+# wait returns early when a trapped signal arrives: wait again until the command has
+# ended; bash keeps its exit status for the last wait.
+while kill -0 "$child" 2>/dev/null; do wait "$child" || true; done
+status=0
+wait "$child" || status=$?
 exit "$status"

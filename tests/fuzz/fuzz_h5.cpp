@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "cmclip/h5/checked_driver.hpp"
+#include "cmclip/h5/object_info.hpp"
 #include "cmclip/h5/probe.hpp"
 #include "fuzz_support.hpp"
 
@@ -13,7 +14,7 @@ namespace cmclip::fuzz {
 namespace {
 constexpr hssize_t kMaxElements = hssize_t(1) << 24;
 
-herr_t visit(hid_t root, const char* name, const H5O_info_t* info, void* huge) {
+herr_t visit(hid_t root, const char* name, const h5::ObjectInfo* info, void* huge) {
   if (info->type != H5O_TYPE_DATASET) return 0;
   hid_t d = H5Dopen2(root, name, H5P_DEFAULT);
   if (d < 0) return 0;
@@ -35,7 +36,7 @@ bool declares_huge_dataset(const std::string& path) {
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, h5::checked_read_fapl());
   if (f < 0) return false;  // the readers' own open fails the same way
   bool huge = false;
-  H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_NATIVE, visit, &huge, H5O_INFO_BASIC);
+  h5::visit_objects(f, visit, &huge, H5O_INFO_BASIC);
   H5Eclear2(H5E_DEFAULT);
   H5Fclose(f);
   return huge;

@@ -1,13 +1,14 @@
 # Helpers of the error-contract tests (tests/tools/test_errors_*.sh; sourced after
 # lib.sh). Each row of man fas-errors(7) is checked the same way: the exit status, one
 # error message naming what it must name, and the output folder exactly as it was.
+# Every run has lib.sh's time limit.
 #
 #   bad STATUS 'NEEDLE|NEEDLE...' CMD...   CMD exits STATUS, prints exactly one
 #       "<tool>: error:" line holding every NEEDLE, and leaves out/ as it was (no new
 #       file, no temporary file, previous outputs unchanged).
 #   full_disk 'NEEDLE|...' KIB CMD...      CMD (writing under full/) on a tmpfs with KIB
 #       free beside what full/ holds (previous outputs): exit 1, one message, full/ as
-#       it was. Falls back to ulimit -f KIB.
+#       it was. Skipped with a message where a tmpfs cannot be mounted.
 #   file_limit 'NEEDLE|...' KIB CMD...     the same under ulimit -f KIB (EFBIG).
 #   read_only 'NEEDLE|...' CMD...          CMD writing under ro/, a read-only folder
 #       (a read-only bind mount; else a non-root user); skipped with a message when
@@ -46,7 +47,7 @@ bad() {
   local tool before after got
   tool=$(basename "$1")
   before=$(snapshot out)
-  set +e; "$@" >out.txt 2>err.txt; got=$?; set -e
+  set +e; limited "$@" >out.txt 2>err.txt; got=$?; set -e
   [[ $got == "$want" ]] || { cat err.txt >&2; fail "'$*' exited $got, expected $want"; }
   check_one_error "$tool" "$needles" err.txt
   after=$(snapshot out)
@@ -54,7 +55,7 @@ bad() {
   tried=$((tried + 1))
 }
 
-tamper() { "$bin/cmclip-test-tamper" "$@" || fail "tamper $*"; }
+tamper() { limited "$bin/cmclip-test-tamper" "$@" || fail "tamper $*"; }
 
 corrupt_copy() { head -c $(($(stat -c %s "$1") / 2)) "$1" >"$2"; }
 
@@ -64,12 +65,13 @@ can_mount() { unshare -m true 2>/dev/null && unshare -m sh -c 'mount -t tmpfs -o
 # run_in_namespace SETUP CMD...: runs CMD in a private mount namespace after SETUP;
 # sets $got and leaves out.txt, err.txt and (a listing of full/ after the run) full.after.
 run_in_namespace() {
-  local setup=$1; shift
+  local setup=$1 start=$SECONDS; shift
   set +e
   unshare -m bash -c "$setup"' && { "$@" >out.txt 2>err.txt; rc=$?; (cd full && find . -mindepth 1 -printf "%P %s\n" | sort && find . -type f -exec md5sum {} + | sort) >full.after; exit $rc; }' \
-    bash "$@"
+    bash "${limit[@]}" "$@"
   got=$?
   set -e
+  timed_out "$got" "$start" "$*" || got=124
 }
 
 file_limit() {
@@ -78,7 +80,7 @@ file_limit() {
   tool=$(basename "$1")
   mkdir -p full
   before=$(snapshot full)
-  set +e; (ulimit -f "$kib"; exec "$@") >out.txt 2>err.txt; got=$?; set -e
+  set +e; (ulimit -f "$kib"; limited "$@") >out.txt 2>err.txt; got=$?; set -e
   [[ $got == 1 ]] || { cat err.txt >&2; fail "'$*' under ulimit -f $kib exited $got, expected 1"; }
   check_one_error "$tool" "$needles" err.txt
   after=$(snapshot full)
@@ -91,8 +93,9 @@ full_disk() {
   local tool before
   tool=$(basename "$1")
   if ! can_mount; then
-    echo "NOTE: cannot mount a tmpfs here; the full disk is simulated with ulimit -f"
-    file_limit "$needles" "$kib" "$@"
+    # ulimit -f limits each file, while KIB is what all the outputs together may take:
+    # it cannot stand in for a full disk (file_limit checks the per-file limit itself).
+    echo "SKIPPED: full disk ($tool, ${kib} KiB free): cannot mount a tmpfs here (unshare -m refused)"
     return
   fi
   mkdir -p full
@@ -119,11 +122,11 @@ read_only() {
     run_in_namespace "mount --bind ro ro && mount -o remount,bind,ro ro && mkdir -p full" "$@"
   elif command -v setpriv >/dev/null && [[ $(id -u) == 0 ]]; then
     chmod 555 ro
-    set +e; setpriv --reuid=65534 --regid=65534 --clear-groups "$@" >out.txt 2>err.txt; got=$?; set -e
+    set +e; limited setpriv --reuid=65534 --regid=65534 --clear-groups "$@" >out.txt 2>err.txt; got=$?; set -e
     chmod 755 ro
   elif [[ $(id -u) != 0 ]]; then
     chmod 555 ro
-    set +e; "$@" >out.txt 2>err.txt; got=$?; set -e
+    set +e; limited "$@" >out.txt 2>err.txt; got=$?; set -e
     chmod 755 ro
   else
     echo "SKIPPED: read-only output folder ($tool): cannot mount or change user here"

@@ -10,6 +10,7 @@
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
 #include "cmclip/h5/checked_driver.hpp"
+#include "cmclip/h5/object_info.hpp"
 #include "cmclip/h5/probe.hpp"
 
 namespace cmclip::h5 {
@@ -283,8 +284,8 @@ std::vector<std::string> Object::attr_names() const {
   if (H5Aexists(id(), "\x01cmclip: no such attribute") < 0)
     fail_read(file_, path_, "cannot read its attributes (damaged object header)");
   std::vector<std::string> names;
-  H5O_info_t info;
-  if (H5Oget_info2(id(), &info, H5O_INFO_NUM_ATTRS) < 0) return names;
+  ObjectInfo info;
+  if (object_info(id(), &info, H5O_INFO_NUM_ATTRS) < 0) return names;
   for (hsize_t i = 0; i < info.num_attrs; ++i) {
     ssize_t len = H5Aget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
     if (len < 0) continue;
@@ -648,8 +649,8 @@ bool Group::has(const std::string& name) const {
 bool Group::is_dataset(const std::string& name) const {
   auto l = lock();
   if (!has(name)) return false;
-  H5O_info_t info;
-  if (H5Oget_info_by_name2(id(), name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return false;
+  ObjectInfo info;
+  if (object_info_by_name(id(), name.c_str(), &info, H5O_INFO_BASIC) < 0) return false;
   return info.type == H5O_TYPE_DATASET;
 }
 

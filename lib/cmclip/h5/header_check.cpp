@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <hdf5.h>
 
 #include "cmclip/h5/file_format.hpp"
 
@@ -66,7 +67,14 @@ std::string datatype_length(const uint8_t* t, uint64_t size, unsigned depth, uin
   if (size < 8) return fmt::format("a datatype of {} bytes, shorter than its 8-byte header", size);
   if (depth > kMaxTypeDepth) return fmt::format("datatypes nested more than {} deep", kMaxTypeDepth);
   const unsigned type_class = t[0] & 0x0f, version = t[0] >> 4;
-  if (version < 1 || version > 3) return fmt::format("a datatype of version {}, expected 1 to 3", version);
+  // Version 4 (libhdf5 >= 1.12 writes it when told to use its newest format,
+  // H5F_LIBVER_V112 or later) changed only the encoding of references, which this check
+  // does not look into. libhdf5 1.10 cannot decode it: said so, not "damaged".
+  if (version == 4 && !H5_VERSION_GE(1, 12, 0))
+    return fmt::format("a datatype of version 4, which libhdf5 {}.{} cannot read (libhdf5 1.12 or later wrote it in "
+                       "its newest format)",
+                       H5_VERS_MAJOR, H5_VERS_MINOR);
+  if (version < 1 || version > 4) return fmt::format("a datatype of version {}, expected 1 to 4", version);
   const uint64_t class_bits = decode_le(t + 1, 3);
   length = 8;
   auto properties = [&](uint64_t bytes) -> std::string {

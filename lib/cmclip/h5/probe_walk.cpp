@@ -10,6 +10,7 @@
 
 #include "cmclip/h5/checked_driver.hpp"
 #include "cmclip/h5/header_check.hpp"
+#include "cmclip/h5/object_info.hpp"
 #include "cmclip/h5/vlen_check.hpp"
 
 namespace cmclip::h5 {
@@ -19,12 +20,14 @@ namespace {
 // (their readers refuse such shapes before reading them).
 constexpr hssize_t kMaxValues = hssize_t(1) << 22;
 constexpr size_t kMaxBytes = size_t(1) << 28;
+constexpr hsize_t kMaxAttributes = 1u << 16;  // an object header cannot hold more
 
 // The file being walked, as the checks made before libhdf5's own reads see it.
 struct Walk {
   int progress_fd;
   FileBytes file;  // opened again for the checks' own reads
   FileLayout layout;
+  bool visited_root = false;
 
   // The object about to be read, one line each: the tool names the last one.
   void starting(const char* name) const {
@@ -86,19 +89,27 @@ void read_values(const Walk& walk, hid_t object, bool dataset, hid_t type, hid_t
   H5Tclose(mem);
 }
 
-void probe_attributes(const Walk& walk, hid_t object) {
+// The attributes of the object `name` (from `location`), through calls that do not open
+// the object: that needs its class, which libhdf5 may fail to tell while the attributes
+// still read (and a reader reads them).
+void probe_attributes(const Walk& walk, hid_t location, const char* name) {
   // A name no attribute has: libhdf5 decodes them all one by one, failing cleanly on a
   // bad one (the by-index calls below would crash on it; h5::Object::attr_names checks
   // the same way). One that fails is damage, not a reason to skip the others: a reader
   // can still open a sound-looking one by name and read a value no check has seen (an
   // h5_samples finding: libhdf5 copied a string from past its global heap collection).
-  if (H5Aexists(object, "\x01cmclip: no such attribute") < 0)
+  if (H5Aexists_by_name(location, name, "\x01cmclip: no such attribute", H5P_DEFAULT) < 0)
     walk.damaged("cannot read its attributes (damaged object header)");
-  H5O_info_t info;
-  if (H5Oget_info2(object, &info, H5O_INFO_NUM_ATTRS) < 0) return;
-  for (hsize_t i = 0; i < info.num_attrs; ++i) {
-    hid_t attr = H5Aopen_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT);
-    if (attr < 0) continue;
+  // Without the count (it needs the class too), up to the first index with no attribute.
+  ObjectInfo info;
+  const bool counted = object_info_by_name(location, name, &info, H5O_INFO_NUM_ATTRS) >= 0;
+  const hsize_t count = counted ? info.num_attrs : kMaxAttributes;
+  for (hsize_t i = 0; i < count; ++i) {
+    hid_t attr = H5Aopen_by_idx(location, name, H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT);
+    if (attr < 0) {
+      if (counted) continue;
+      break;
+    }
     hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
     if (type >= 0 && space >= 0) read_values(walk, attr, false, type, space);
     if (type >= 0) H5Tclose(type);
@@ -116,16 +127,20 @@ void probe_dataset(const Walk& walk, hid_t dataset) {
   if (space >= 0) H5Sclose(space);
 }
 
-herr_t visit(hid_t file, const char* name, const H5O_info_t* info, void* data) {
-  const Walk& walk = *static_cast<const Walk*>(data);
+herr_t visit(hid_t file, const char* name, const ObjectInfo* info, void* data) {
+  Walk& walk = *static_cast<Walk*>(data);
+  walk.visited_root = true;
   walk.starting(name);
   // libhdf5 decodes some messages (attributes first) trusting their sizes: checked first.
-  std::string why = check_object_header(walk.file, info->addr, walk.layout);
+  uint64_t header = 0;
+  if (!object_header_address(file, *info, header)) walk.damaged("an object libhdf5 gives no address for");
+  std::string why = check_object_header(walk.file, header, walk.layout);
   if (!why.empty()) walk.damaged(why);
+  probe_attributes(walk, file, name);
+  if (info->type != H5O_TYPE_DATASET) return 0;
   hid_t object = H5Oopen(file, name, H5P_DEFAULT);
   if (object < 0) return 0;
-  probe_attributes(walk, object);
-  if (info->type == H5O_TYPE_DATASET) probe_dataset(walk, object);
+  probe_dataset(walk, object);
   H5Oclose(object);
   return 0;
 }
@@ -154,7 +169,20 @@ void walk_metadata(const char* path, int progress_fd) {
   }
   walk.file.base = user_block;
   walk.layout = {int(offset_size), int(length_size)};
-  H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_NATIVE, visit, &walk, H5O_INFO_BASIC);
+  if (visit_objects(file, visit, &walk, H5O_INFO_BASIC) >= 0) return;
+  // libhdf5 stopped the walk: an object header it cannot classify, or a link or a
+  // group's index it cannot read. The readers could still open the objects before and
+  // after it (a root libhdf5 cannot classify still has its attributes read, the
+  // format first): the root's attributes are checked all the same, then the file is
+  // refused, naming the last object the walk reached.
+  if (!walk.visited_root) {
+    walk.starting(".");
+    probe_attributes(walk, file, ".");
+  }
+  std::string why = take_rejection();
+  walk.damaged(why.empty() ? "libhdf5 cannot walk every object of the file from here (a damaged object header, "
+                             "link or group index)"
+                           : why);
 }
 
 }  // namespace cmclip::h5
