@@ -10,7 +10,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(mkdir -p "${1:-$root/demo-work}" && cd "${1:-$root/demo-work}" && pwd)
-build=${CMCLIP_BUILD_DIR:-$root/build}
+source "$root/scripts/libtorch.sh"
+build=$cmclip_build_dir
 start=$(date +%s)
 
 "$root/scripts/install-deps.sh"

@@ -15,6 +15,7 @@
 #include "cmclip/core/progress.hpp"
 #include "cmclip/core/runtime.hpp"
 #include "cmclip/data/loader.hpp"
+#include "cmclip/data/transfer.hpp"
 #include "cmclip/h5/checkpoint.hpp"
 #include "cmclip/h5/samples.hpp"
 #include "cmclip/h5/scores.hpp"
@@ -151,7 +152,7 @@ int64_t score_sample_store(const std::string& model_path, const std::string& bpe
   data::Batch batch;
   while (loader.next(batch)) {
     at::Tensor features;
-    at::Tensor scores = m.model->score(batch.images.to(device), batch.modality, o.features ? &features : nullptr)
+    at::Tensor scores = m.model->score(data::to_device(batch.images, device), batch.modality, o.features ? &features : nullptr)
                             .to(at::kCPU, at::kFloat)  // bf16 under CUDA autocast
                             .contiguous();
     if (o.features) features = features.to(at::kCPU, at::kFloat).contiguous();

@@ -20,10 +20,20 @@
 #include "cmclip/compute/onednn.hpp"
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/log.hpp"
+#include "cmclip/core/torch_version.hpp"
 
 namespace cmclip::train {
 
 namespace {
+// LibTorch 2.0 split the process group into a front (c10d::ProcessGroup) and its
+// transports (c10d::Backend, which ProcessGroupGloo and ProcessGroupNCCL now derive
+// from); one transport is all this communicator needs.
+#if CMCLIP_TORCH_AT_LEAST(2, 0)
+using Transport = c10d::Backend;
+#else
+using Transport = c10d::ProcessGroup;
+#endif
+
 const char* env(const char* name) {
   const char* v = std::getenv(name);
   return v && *v ? v : nullptr;
@@ -41,7 +51,7 @@ int env_int(const char* name, int fallback) {
 
 class C10dCommunicator : public Communicator {
  public:
-  C10dCommunicator(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<c10d::ProcessGroup> pg, int rank,
+  C10dCommunicator(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<Transport> pg, int rank,
                    int world, c10::Device device)
       : store_(std::move(store)), pg_(std::move(pg)), rank_(rank), world_(world), device_(device) {}
   int rank() const override { return rank_; }
@@ -103,7 +113,7 @@ class C10dCommunicator : public Communicator {
   }
 
   c10::intrusive_ptr<c10d::Store> store_;
-  c10::intrusive_ptr<c10d::ProcessGroup> pg_;
+  c10::intrusive_ptr<Transport> pg_;
   int rank_, world_;
   c10::Device device_;
 };
@@ -289,12 +299,17 @@ std::unique_ptr<Communicator> connect(const DistEnv& d, const std::string& devic
   so.numWorkers = d.world;
   so.waitWorkers = true;
   so.timeout = timeout;
+#if CMCLIP_TORCH_AT_LEAST(2, 3)
+  // LibTorch >= 2.4 defaults to the libuv server, which Debian's LibTorch lacks; the
+  // classic one-thread server serves a rendezvous of a few ranks just as well.
+  so.useLibUV = false;
+#endif
   // Gloo's network address first: a configuration that cannot work fails before
   // rank 0 waits for the others at the store.
   std::vector<std::shared_ptr<gloo::transport::Device>> devices;
   if (!cuda) devices = gloo_devices(d);
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> pg;
+  c10::intrusive_ptr<Transport> pg;
   try {
     store = c10::make_intrusive<c10d::TCPStore>(d.master_addr, so);
     if (cuda) {

@@ -18,6 +18,7 @@
 #include "cmclip/core/signals.hpp"
 #include "cmclip/clip/weights.hpp"
 #include "cmclip/data/loader.hpp"
+#include "cmclip/data/transfer.hpp"
 #include "cmclip/h5/checkpoint.hpp"
 #include "cmclip/metrics/pad_metrics.hpp"
 #include "cmclip/metrics/sorted_scores.hpp"
@@ -73,7 +74,7 @@ std::vector<float> score_samples(model::FasModel& model, const SampleStore& stor
   std::vector<float> out;
   data::Batch batch;
   while (loader.next(batch)) {
-    at::Tensor p = model->score(batch.images.to(model->device()), batch.modality).to(at::kCPU, at::kFloat).contiguous();
+    at::Tensor p = model->score(data::to_device(batch.images, model->device()), batch.modality).to(at::kCPU, at::kFloat).contiguous();
     out.insert(out.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
   }
   model->train(was_training);
@@ -112,8 +113,8 @@ StepResult training_step(model::FasModel& model, const data::Batch& batch, const
                          Optimizer& optimizer, double lr, double clip_norm, Communicator& comm) {
   const c10::Device device = model->device();
   StepResult r;
-  model::ModelOutput out = model->forward(batch.images.to(device), perm);
-  r.loss = model->loss(out, batch.labels.to(device), batch.modality);
+  model::ModelOutput out = model->forward(data::to_device(batch.images, device), perm);
+  r.loss = model->loss(out, data::to_device(batch.labels, device), batch.modality);
   r.diverged = timed(r.agree_seconds, [&] { return comm.any(!std::isfinite(r.loss.terms.at("total"))); });
   if (r.diverged) return r;
   optimizer.zero_grad();
