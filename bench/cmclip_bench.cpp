@@ -158,7 +158,7 @@ void run_gemm(int64_t n, const Timing& t) {
   std::vector<std::pair<std::string, compute::GemmKernel>> kernels{{"libtorch", compute::GemmKernel::libtorch}};
   if (compute::onednn_gemm_available()) {
     kernels.emplace_back("onednn_fp32", compute::GemmKernel::onednn_fp32);
-    kernels.emplace_back("onednn_bf16", compute::GemmKernel::onednn_bf16);
+    if (compute::onednn_bf16_gemm_available()) kernels.emplace_back("onednn_bf16", compute::GemmKernel::onednn_bf16);
   }
   for (const auto& [name, kernel] : kernels) {
     j.key(name).begin_object();

@@ -83,7 +83,7 @@ def main():
               + (f" (OPENBLAS_CORETYPE={core} as this environment sets it)" if core else "")
               + (f", Python torch.mm {g['flop'] / py_gemm / 1e9:.0f}" if py_gemm else "")
               + (f"; OpenBLAS choosing its own kernels {peak['openblas_native']:.0f}" if native else "")
-              + (f"; oneDNN fp32 {peak['onednn_fp32']:.0f}, oneDNN bf16 {peak['onednn_bf16']:.0f}"
+              + (f"; oneDNN fp32 {peak['onednn_fp32']:.0f}, oneDNN bf16 {peak.get('onednn_bf16', float('nan')):.0f}"
                  if "onednn_fp32" in peak else "")
               + f". BLAS: {g['blas'].split(' MAX_THREADS')[0]}; AVX512-BF16: {'yes' if g['avx512_bf16'] else 'no'}.")
     fp32_peak = max([v for k, v in peak.items() if k != "onednn_bf16"] or [float("nan")])

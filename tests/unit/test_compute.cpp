@@ -1,18 +1,22 @@
 // compute/: the oneDNN linear and attention (values and gradients against plain ATen
 // maths), the fused residual, bf16
 // precision scopes (drift bounded, weight cache invalidated by in-place updates),
-// option parsing, and the CPU feature probe.
+// option parsing, and the CPU feature probes under oneDNN's ISA cap (run again with
+// ONEDNN_MAX_CPU_ISA=AVX2 by ctest: the bf16 tests then check the fp32-GEMM fallback).
 #include <boost/test/unit_test.hpp>
 
 #include <ATen/ATen.h>
 #include <c10/core/Device.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "cmclip/compute/attention.hpp"
+#include "cmclip/compute/cpu_isa.hpp"
 #include "cmclip/compute/linear.hpp"
 #include "cmclip/compute/precision.hpp"
 #include "test_support.hpp"
@@ -125,22 +129,78 @@ BOOST_AUTO_TEST_CASE(precision_names_parse) {
   test::expect_error([] { compute::parse_precision("fp16"); }, ExitCode::bad_input, {"--precision", "fp16"});
 }
 
-BOOST_AUTO_TEST_CASE(avx512_bf16_probe_agrees_with_the_kernel) {
+namespace {
+// The CPU's flags in /proc/cpuinfo (empty without it).
+std::string cpu_flags() {
   std::ifstream in("/proc/cpuinfo");
-  if (!in) {
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("flags", 0) == 0) return line + " ";
+  return "";
+}
+bool has_flag(const std::string& flags, const std::string& f) { return flags.find(" " + f + " ") != std::string::npos; }
+
+// Whether ONEDNN_MAX_CPU_ISA caps oneDNN below `level` (a list of oneDNN's names, kept
+// apart from the code under test).
+bool capped_below(const std::vector<std::string>& lower) {
+  const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA");
+  return cap && std::find(lower.begin(), lower.end(), std::string(cap)) != lower.end();
+}
+const std::vector<std::string> kBelowAvx512 = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2"};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(avx512_bf16_probe_agrees_with_the_kernel_and_the_cap) {
+  const std::string flags = cpu_flags();
+  if (flags.empty()) {
     BOOST_TEST_MESSAGE("no /proc/cpuinfo: probe not compared");
     return;
   }
-  std::string line;
-  bool flag = false;
-  while (std::getline(in, line))
-    if (line.rfind("flags", 0) == 0) {
-      std::istringstream words(line);
-      std::string w;
-      while (words >> w) flag = flag || w == "avx512_bf16";
-      break;
-    }
-  BOOST_TEST(compute::cpu_has_avx512_bf16() == flag);
+  std::vector<std::string> below_bf16 = kBelowAvx512;
+  for (const char* n : {"AVX512_CORE", "AVX512_CORE_VNNI"}) below_bf16.push_back(n);
+  const bool want = has_flag(flags, "avx512_bf16") && !capped_below(below_bf16);
+  BOOST_TEST(compute::cpu_has_avx512_bf16() == want);
+}
+
+BOOST_AUTO_TEST_CASE(isa_names_and_order_are_onednn_s) {
+  namespace isa = compute::isa;
+  BOOST_TEST(isa::cap_from_name("AVX2") == isa::kAvx2);
+  BOOST_TEST(isa::cap_from_name("avx512_core_bf16") == isa::kAvx512CoreBf16);
+  BOOST_TEST(isa::cap_from_name("AVX512_CORE_AMX") == isa::cap_from_name("AVX10_1_512_AMX"));
+  BOOST_TEST(isa::cap_from_name("AVX512_CORE_FP16") == isa::kAvx512CoreFp16);
+  for (const char* none : {"ALL", "DEFAULT", "", "PENTIUM"}) BOOST_TEST(isa::cap_from_name(none) == isa::kUncapped, none);
+  // Each set includes the ones before it, except the AVX2 extensions and AVX-512.
+  BOOST_TEST(isa::includes(isa::kAvx512CoreBf16, isa::kAvx512Core));
+  BOOST_TEST(isa::includes(isa::kAvx512CoreAmx, isa::kAvx512CoreBf16));
+  BOOST_TEST(!isa::includes(isa::kAvx512Core, isa::kAvx2Vnni));
+  BOOST_TEST(!isa::includes(isa::kAvx2Vnni2, isa::kAvx512Core));
+  BOOST_TEST(isa::name(isa::kAvx2) == "AVX2");
+  BOOST_TEST(isa::name(isa::kAvx512CoreBf16) == "AVX512_CORE_BF16");
+  BOOST_TEST(isa::name(0) == "below SSE41");
+  // What this CPU has, from CPUID, against the kernel's flags.
+  const std::string flags = cpu_flags();
+  if (!flags.empty()) {
+    const bool avx512 = has_flag(flags, "avx512f") && has_flag(flags, "avx512bw") && has_flag(flags, "avx512vl") &&
+                        has_flag(flags, "avx512dq");
+    BOOST_TEST(isa::includes(isa::cpu_isa(), isa::kAvx2) == (has_flag(flags, "avx2") && has_flag(flags, "fma")));
+    BOOST_TEST(isa::includes(isa::cpu_isa(), isa::kAvx512Core) == avx512);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bf16_gemm_follows_the_isa_cap) {
+  BOOST_TEST_MESSAGE("oneDNN runs " << compute::isa::describe_effective() << "; GEMM: " << compute::gemm_backend());
+  if (!compute::onednn_gemm_available()) {
+    BOOST_TEST_MESSAGE("oneDNN GEMM not in this process: nothing to compare");
+    return;
+  }
+  const bool avx512 = compute::isa::includes(compute::isa::effective_isa(), compute::isa::kAvx512Core);
+  // oneDNN has bf16 GEMM kernels from AVX-512 on; the probe asked it.
+  BOOST_TEST(compute::onednn_bf16_gemm_available() == avx512);
+  if (capped_below(kBelowAvx512)) {
+    BOOST_TEST(!avx512);
+    BOOST_TEST(compute::gemm_backend().find("bf16-rounded operands") != std::string::npos, compute::gemm_backend());
+    if (compute::isa::includes(compute::isa::cpu_isa(), compute::isa::kAvx512Core))  // the cap, not the CPU
+      BOOST_TEST(compute::gemm_backend().find("ONEDNN_MAX_CPU_ISA") != std::string::npos, compute::gemm_backend());
+  }
 }
 
 namespace {

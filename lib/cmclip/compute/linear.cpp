@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "cmclip/compute/cpu_isa.hpp"
 #include "cmclip/compute/onednn.hpp"
 #include "cmclip/compute/precision.hpp"
 #include "cmclip/core/error.hpp"
@@ -21,7 +22,15 @@ namespace cmclip::compute {
 namespace onednn {
 namespace {
 std::atomic<bool> g_libtorch_only{false};
+
+bool bf16_gemm_runs(Bf16GemmFn fn) {
+  const uint16_t one = 0x3f80, two = 0x4000;  // 1.0 and 2.0 in bf16
+  const uint16_t a[4] = {one, two, two, one}, b[4] = {one, one, two, one};
+  float c[4] = {0, 0, 0, 0};
+  if (fn('N', 'N', 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2) != 0) return false;
+  return c[0] == 5.0f && c[1] == 3.0f && c[2] == 4.0f && c[3] == 3.0f;
 }
+}  // namespace
 void use_libtorch_gemm() { g_libtorch_only = true; }
 
 const Api& api() {
@@ -34,7 +43,11 @@ const Api& api() {
     if (choice && std::strcmp(choice, "libtorch") == 0) return d;
     d.sgemm = reinterpret_cast<SgemmFn>(dlsym(RTLD_DEFAULT, "dnnl_sgemm"));
     d.bf16 = reinterpret_cast<Bf16GemmFn>(dlsym(RTLD_DEFAULT, "dnnl_gemm_bf16bf16f32"));
-    if (!d.sgemm || !d.bf16) d = Api{};
+    if (!d.sgemm || !d.bf16) return Api{};
+    // oneDNN has bf16 GEMM kernels for AVX-512 only: below it (or capped below it by
+    // ONEDNN_MAX_CPU_ISA) the call returns "unimplemented". Asking oneDNN itself, once,
+    // with a tiny product agrees with it whatever its version and the CPU.
+    if (!bf16_gemm_runs(d.bf16)) d.bf16 = nullptr;
     return d;
   }();
   return d;
@@ -62,6 +75,13 @@ std::unordered_map<const void*, Bf16Copy>& bf16_cache() {
   return cache;
 }
 
+// `t` rounded to bf16, contiguous: bf16 for oneDNN's bf16 GEMM, else the rounded
+// values in fp32 for its fp32 GEMM.
+at::Tensor bf16_operand(const at::Tensor& t) {
+  at::Tensor r = t.to(at::kBFloat16);
+  return (api().bf16 ? r : r.to(at::kFloat)).contiguous();
+}
+
 at::Tensor bf16_weight(const at::Tensor& w) {
   auto& cache = bf16_cache();
   const void* key = w.unsafeGetTensorImpl();
@@ -69,27 +89,34 @@ at::Tensor bf16_weight(const at::Tensor& w) {
   auto it = cache.find(key);
   if (it != cache.end() && it->second.version == version && it->second.source.data_ptr() == w.data_ptr())
     return it->second.copy;
-  at::Tensor copy = w.detach().to(at::kBFloat16).contiguous();
+  at::Tensor copy = bf16_operand(w.detach());
   cache[key] = Bf16Copy{w, copy, version};  // a trained weight replaces its entry after each step
   return copy;
 }
 
 // C[M,N] (+)= op(A) op(B) with fp32 A, B (rounded to bf16 when `bf16`); A and B are
 // contiguous row-major matrices, op transposes when the flag is 'T'. `b_weight` marks
-// B as a layer's weight, whose bf16 copy is cached.
+// B as a layer's weight, whose bf16 copy is cached. Without oneDNN's bf16 GEMM the
+// rounded operands are held in fp32 and go to the fp32 GEMM: a product of two bf16
+// numbers is exact in fp32, so this is the same arithmetic (bf16 operands, fp32 sums).
 void gemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const at::Tensor& a, const at::Tensor& b, float beta,
           at::Tensor& c, bool bf16, bool b_weight) {
   const int64_t lda = ta == 'N' ? k : m, ldb = tb == 'N' ? n : k;
   if (bf16) {
-    at::Tensor a16 = a.to(at::kBFloat16).contiguous();
-    at::Tensor b16 = b_weight ? bf16_weight(b) : b.to(at::kBFloat16).contiguous();
-    onednn::check(api().bf16(ta, tb, m, n, k, 1.0f, reinterpret_cast<const uint16_t*>(a16.data_ptr()), lda,
-                             reinterpret_cast<const uint16_t*>(b16.data_ptr()), ldb, beta, c.data_ptr<float>(), n),
-                  "dnnl_gemm_bf16bf16f32");
-  } else {
-    onednn::sgemm(ta, tb, m, n, k, 1.0f, a.data_ptr<float>(), lda, b.data_ptr<float>(), ldb, beta, c.data_ptr<float>(),
-                  n);
+    at::Tensor a16 = bf16_operand(a);
+    at::Tensor b16 = b_weight ? bf16_weight(b) : bf16_operand(b);
+    if (api().bf16) {
+      onednn::check(api().bf16(ta, tb, m, n, k, 1.0f, reinterpret_cast<const uint16_t*>(a16.data_ptr()), lda,
+                               reinterpret_cast<const uint16_t*>(b16.data_ptr()), ldb, beta, c.data_ptr<float>(), n),
+                    "dnnl_gemm_bf16bf16f32");
+      return;
+    }
+    onednn::sgemm(ta, tb, m, n, k, 1.0f, a16.data_ptr<float>(), lda, b16.data_ptr<float>(), ldb, beta,
+                  c.data_ptr<float>(), n);
+    return;
   }
+  onednn::sgemm(ta, tb, m, n, k, 1.0f, a.data_ptr<float>(), lda, b.data_ptr<float>(), ldb, beta, c.data_ptr<float>(),
+                n);
 }
 
 // x2 [M, K] contiguous -> [M, N]: the bias and the residual (r2 [M, N]) are written
@@ -172,10 +199,17 @@ void clear_bf16_weight_cache() { bf16_cache().clear(); }
 
 bool onednn_gemm_available() { return api().sgemm != nullptr; }
 
+bool onednn_bf16_gemm_available() { return api().bf16 != nullptr; }
+
 std::string gemm_backend() {
   if (!onednn_gemm_available()) return "LibTorch (at::linear)";
+  if (!onednn_bf16_gemm_available())
+    return fmt::format("oneDNN (dnnl_sgemm; bf16: bf16-rounded operands on dnnl_sgemm, as oneDNN has no bf16 GEMM "
+                       "on {})",
+                       isa::describe_effective());
   return fmt::format("oneDNN (dnnl_sgemm; bf16: dnnl_gemm_bf16bf16f32{})",
-                     cpu_has_avx512_bf16() ? " on AVX512-BF16" : ", emulated: this CPU has no AVX512-BF16");
+                     cpu_has_avx512_bf16() ? " on AVX512-BF16"
+                                           : fmt::format(", emulated on {}", isa::describe_effective()));
 }
 
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& residual) {

@@ -29,11 +29,15 @@ void clear_bf16_weight_cache();
 
 // Whether linear() uses oneDNN for CPU products (false: at::linear everywhere).
 bool onednn_gemm_available();
-// For --version and the benchmark: "oneDNN sgemm (AVX-512) + bf16 GEMM" or "at::linear".
+// Whether that oneDNN also runs its bf16 GEMM here (it needs AVX-512); without it,
+// bf16 products take the fp32 GEMM on bf16-rounded operands.
+bool onednn_bf16_gemm_available();
+// For --version and the benchmark: "oneDNN (dnnl_sgemm; bf16: ...)" or "LibTorch (at::linear)".
 std::string gemm_backend();
 
 // The raw kernels, for the benchmark's GEMM peak: C[M,N] = A[M,K] B[K,N] on
-// contiguous fp32 CPU tensors, through oneDNN (fp32 or bf16 operands) or at::mm.
+// contiguous fp32 CPU tensors, through oneDNN (fp32 or bf16 operands; bf16 needs
+// onednn_bf16_gemm_available() to be oneDNN's bf16 kernel) or at::mm.
 enum class GemmKernel { libtorch, onednn_fp32, onednn_bf16 };
 at::Tensor matmul_with(GemmKernel kernel, const at::Tensor& a, const at::Tensor& b);
 

@@ -1,9 +1,5 @@
 #include "cmclip/compute/precision.hpp"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
-
 #include <ATen/autocast_mode.h>
 #include <c10/core/Device.h>
 #include <torch/version.h>
@@ -14,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "cmclip/compute/cpu_isa.hpp"
 #include "cmclip/compute/linear.hpp"
 #include "cmclip/core/app.hpp"
 #include "cmclip/core/error.hpp"
@@ -60,10 +57,15 @@ void describe_once(bool autocast, const c10::Device& device) {
   if (autocast) {
     log::info("precision bf16: LibTorch autocast on {} (matrix products in bf16, the rest in fp32)", device.str());
   } else {
-    log::info("precision bf16: linear layers on oneDNN's bf16 GEMM with fp32 sums; everything else in fp32");
-    if (!cpu_has_avx512_bf16())
-      log::warn("this CPU has no AVX512-BF16 instructions: bf16 products are emulated and are likely slower than "
-                "--precision fp32");
+    log::info("precision bf16: linear layers on {}; everything else in fp32", gemm_backend());
+    if (!onednn_bf16_gemm_available())
+      log::warn("oneDNN here has no bf16 GEMM (it needs AVX-512: AVX512_CORE; this process runs {}): bf16 "
+                "operands go through the fp32 GEMM instead, the same arithmetic and slower than --precision fp32",
+                isa::describe_effective());
+    else if (!cpu_has_avx512_bf16())
+      log::warn("this CPU has no AVX512-BF16 instructions (oneDNN runs {}): bf16 products are emulated and are "
+                "likely slower than --precision fp32",
+                isa::describe_effective());
   }
 }
 }  // namespace
@@ -84,15 +86,7 @@ void PrecisionOptions::register_on(CLI::App& app) {
       ->check(one_of({"fp32", "bf16"}));
 }
 
-bool cpu_has_avx512_bf16() {
-#if defined(__x86_64__) || defined(__i386__)
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) return false;
-  return (eax >> 5) & 1u;  // CPUID.(EAX=7,ECX=1):EAX[5] = AVX512_BF16
-#else
-  return false;  // not an x86 CPU (an ARM GPU node: bf16 runs on the GPU)
-#endif
-}
+bool cpu_has_avx512_bf16() { return isa::includes(isa::effective_isa(), isa::kAvx512CoreBf16); }
 
 Precision current_precision() { return g_precision; }
 

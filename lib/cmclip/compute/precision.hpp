@@ -4,7 +4,10 @@
 // product (layer norms, softmax, GELU, residual sums, losses, optimiser state) stay in
 // fp32; the products of the linear layers take bf16 operands and accumulate in fp32.
 //  - CPU: the linear layers of CLIP run on oneDNN's bf16 GEMM (AVX512-BF16 instructions
-//    where the CPU has them) through compute::linear(); other products stay fp32.
+//    where the CPU has them, emulated on other AVX-512 CPUs) through compute::linear();
+//    other products stay fp32. Where oneDNN has no bf16 GEMM (below AVX-512, or capped by
+//    ONEDNN_MAX_CPU_ISA) the same bf16-rounded operands go through its fp32 GEMM: the
+//    same arithmetic, slower; a warning says so once.
 //  - CUDA, and a CPU without the oneDNN path: LibTorch's autocast in bf16.
 // A PrecisionScope sets it for the current thread; tools open one around their work.
 // No LibTorch headers here: tools and option structs include it.
@@ -32,7 +35,8 @@ struct PrecisionOptions {
   Precision parsed() const { return parse_precision(precision); }
 };
 
-// Whether this CPU has the AVX512-BF16 instructions (cpuid leaf 7, subleaf 1).
+// Whether oneDNN runs the AVX512-BF16 instructions here: the CPU has them and
+// ONEDNN_MAX_CPU_ISA does not cap them away (see cpu_isa.hpp).
 bool cpu_has_avx512_bf16();
 
 // Sets the precision for the current thread until destruction (scopes nest). On CUDA
