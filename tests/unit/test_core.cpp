@@ -1,11 +1,14 @@
 // core/: errors, SHA-256, atomic outputs, device parsing, progress formatting, the
-// malloc tuning.
+// malloc tuning, the thread budget (affinity, cgroup quotas, SLURM) and its sharing.
 #include <boost/test/unit_test.hpp>
+#include <sched.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <cstring>
 
+#include <ATen/Parallel.h>
 #include <c10/core/Device.h>
 
 #include "cmclip/core/error.hpp"
@@ -119,6 +122,95 @@ BOOST_AUTO_TEST_CASE(tuned_malloc_reuses_large_blocks_without_page_faults) {
   long again = faults_of_a_large_block();
   BOOST_TEST_MESSAGE("64 MiB allocated again after tune_malloc(): " << again << " minor page faults");
   BOOST_TEST(again < 1024);
+}
+
+namespace {
+// A fake /proc and /sys under `root`: the cgroup lines, one mountinfo line, and files.
+void fake_cgroup(const ScratchDir& root, const std::string& cgroup, const std::string& mount,
+                 const std::vector<std::pair<std::string, std::string>>& files) {
+  for (const std::string& d : {"/proc", "/proc/self"}) mkdir((root.path() + d).c_str(), 0755);
+  test::write_text(root.file("proc/self/cgroup"), cgroup);
+  test::write_text(root.file("proc/self/mountinfo"), "22 1 0:21 / /proc rw - proc proc rw\n" + mount);
+  for (const auto& [path, content] : files) {
+    std::string dir = root.path();
+    for (size_t p = 1; (p = path.find('/', p)) != std::string::npos; ++p) mkdir((dir + path.substr(0, p)).c_str(), 0755);
+    test::write_text(dir + path, content);
+  }
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(cgroup_quotas_limit_the_threads) {
+  {  // v2: the tightest of the cgroup and its parents, rounded up
+    ScratchDir d("cg2");
+    fake_cgroup(d, "0::/user.slice/job\n", "30 25 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+                {{"/sys/fs/cgroup/user.slice/job/cpu.max", "150000 100000\n"},
+                 {"/sys/fs/cgroup/user.slice/cpu.max", "max 100000\n"}});
+    BOOST_TEST(cgroup_cpu_limit(d.path()) == 2);
+    test::write_text(d.file("sys/fs/cgroup/user.slice/cpu.max"), "100000 100000\n");
+    BOOST_TEST(cgroup_cpu_limit(d.path()) == 1);
+  }
+  {  // v1, in a container whose mount shows its own cgroup as the root
+    ScratchDir d("cg1");
+    fake_cgroup(d, "5:cpuset:/docker/abc\n4:cpu,cpuacct:/docker/abc\n",
+                "40 25 0:30 /docker/abc /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n",
+                {{"/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "300000\n"},
+                 {"/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us", "100000\n"}});
+    BOOST_TEST(cgroup_cpu_limit(d.path()) == 3);
+    test::write_text(d.file("sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us"), "-1\n");
+    BOOST_TEST(cgroup_cpu_limit(d.path()) == 0);  // no quota
+  }
+  {  // no cgroup information at all
+    ScratchDir d("cg0");
+    BOOST_TEST(cgroup_cpu_limit(d.path()) == 0);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(default_threads_follow_affinity_and_slurm) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  BOOST_REQUIRE(sched_getaffinity(0, sizeof set, &set) == 0);
+  const int allowed = CPU_COUNT(&set);
+  BOOST_TEST(affinity_cpus() == allowed);
+  BOOST_TEST(default_threads() >= 1);
+  BOOST_TEST(default_threads() <= allowed);
+  const char* saved = std::getenv("SLURM_CPUS_PER_TASK");
+  const std::string saved_value = saved ? saved : "";
+  setenv("SLURM_CPUS_PER_TASK", "1", 1);
+  BOOST_TEST(default_threads() == 1);
+  setenv("SLURM_CPUS_PER_TASK", "100000", 1);  // the allocation is smaller: it wins
+  BOOST_TEST(default_threads() <= allowed);
+  if (saved) setenv("SLURM_CPUS_PER_TASK", saved_value.c_str(), 1);
+  else unsetenv("SLURM_CPUS_PER_TASK");
+  // One CPU in the mask: one thread.
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  BOOST_REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+  const int pinned = default_threads();
+  sched_setaffinity(0, sizeof set, &set);
+  BOOST_TEST(pinned == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_thread_share_lends_part_of_the_budget) {
+  const int before = at::get_num_threads();
+  BOOST_TEST(configure_threads(4) == 4);
+  BOOST_TEST(thread_budget() == 4);
+  BOOST_TEST(at::get_num_threads() == 4);
+  {
+    ThreadShare share(1);
+    BOOST_TEST(at::get_num_threads() == 3);
+  }
+  BOOST_TEST(at::get_num_threads() == 4);
+  {
+    ThreadShare share(6);  // more than the budget: the compute keeps one
+    BOOST_TEST(at::get_num_threads() == 1);
+  }
+  BOOST_TEST(at::get_num_threads() == 4);
+  configure_threads(before);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

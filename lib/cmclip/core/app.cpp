@@ -93,7 +93,8 @@ Tool::Tool(std::string name, const std::string& summary, const std::string& desc
   g->add_flag("-v,--verbose", common_.verbose, "Log more detail (debug level)");
   g->add_flag("-q,--quiet", common_.quiet, "Log only warnings and errors; no progress");
   g->add_option("--threads", common_.threads,
-                "Compute threads (default: $SLURM_CPUS_PER_TASK, else all cores)")
+                "Threads (default: the CPUs this process may use: its affinity mask, cgroup CPU quota and "
+                "$SLURM_CPUS_PER_TASK; see the manual for how they are shared)")
       ->check(CLI::NonNegativeNumber);
   device_opt_ = g->add_option("--device", common_.device, "cpu, cuda or cuda:N")
                     ->default_val("cpu");

@@ -18,7 +18,7 @@ namespace cmclip {
 struct CommonOptions {
   bool verbose = false;
   bool quiet = false;
-  int threads = 0;  // 0: $SLURM_CPUS_PER_TASK or all cores
+  int threads = 0;  // the thread budget; 0: default_threads() (runtime.hpp)
   std::string device = "cpu";
   uint64_t seed = 0;
   bool seed_given = false;

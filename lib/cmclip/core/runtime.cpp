@@ -1,6 +1,7 @@
 #include "cmclip/core/runtime.hpp"
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -14,9 +15,12 @@
 #include <ATen/Parallel.h>
 #include <c10/core/Device.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -79,17 +83,128 @@ std::string version_report(const std::string& tool) {
       min, rel, CV_VERSION, cuda);
 }
 
+int affinity_cpus() {
+  // The mask may be larger than cpu_set_t (machines with over 1024 CPUs): grow it.
+  for (int n = 1024; n <= (1 << 20); n *= 2) {
+    cpu_set_t* set = CPU_ALLOC(n);
+    if (!set) return 0;
+    const size_t size = CPU_ALLOC_SIZE(n);
+    const bool ok = sched_getaffinity(0, size, set) == 0;
+    const int count = ok ? CPU_COUNT_S(size, set) : 0;
+    CPU_FREE(set);
+    if (ok) return count;
+    if (errno != EINVAL) return 0;
+  }
+  return 0;
+}
+
+namespace {
+std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// CPUs allowed by one cgroup folder: v2 "cpu.max" ("max 100000" or "150000 100000"),
+// v1 cpu.cfs_quota_us (-1: none) and cpu.cfs_period_us. 0: no limit.
+int quota_in(const std::string& dir) {
+  long long quota = -1, period = 0;
+  std::istringstream v2(read_first_line(dir + "/cpu.max"));
+  std::string q;
+  if (v2 >> q >> period) {
+    if (q != "max") quota = std::atoll(q.c_str());
+  } else {
+    quota = std::atoll(read_first_line(dir + "/cpu.cfs_quota_us").c_str());
+    period = std::atoll(read_first_line(dir + "/cpu.cfs_period_us").c_str());
+  }
+  if (quota <= 0 || period <= 0) return 0;
+  return static_cast<int>((quota + period - 1) / period);
+}
+
+bool has_word(const std::string& list, const std::string& word) {
+  std::istringstream in(list);
+  std::string w;
+  while (std::getline(in, w, ','))
+    if (w == word) return true;
+  return false;
+}
+}  // namespace
+
+int cgroup_cpu_limit(const std::string& root) {
+  // Our cgroup per hierarchy: "0::/path" (v2), "N:cpu,cpuacct:/path" (v1).
+  std::ifstream cg(root + "/proc/self/cgroup");
+  std::string v2_path, v1_path, line;
+  while (std::getline(cg, line)) {
+    auto a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    if (line.compare(0, a, "0") == 0 && controllers.empty()) v2_path = path;
+    else if (has_word(controllers, "cpu")) v1_path = path;
+  }
+  // Where those hierarchies are mounted; a container sees its own cgroup as the root of
+  // the mount (mountinfo's 4th field says which cgroup that is).
+  std::ifstream mi(root + "/proc/self/mountinfo");
+  int limit = 0;
+  while (std::getline(mi, line)) {
+    std::istringstream f(line);
+    std::string id, parent, dev, mroot, mpoint, word;
+    f >> id >> parent >> dev >> mroot >> mpoint;
+    while (f >> word && word != "-") {
+    }
+    std::string fstype, source, options;
+    f >> fstype >> source >> options;
+    std::string path;
+    if (fstype == "cgroup2") path = v2_path;
+    else if (fstype == "cgroup" && has_word(options, "cpu")) path = v1_path;
+    else continue;
+    if (path.empty()) continue;
+    if (mroot != "/" && path.compare(0, mroot.size(), mroot) == 0) path = path.substr(mroot.size());
+    // The quota of every ancestor up to the mount applies too.
+    while (true) {
+      int q = quota_in(root + mpoint + (path == "/" ? "" : path));
+      if (q > 0 && (limit == 0 || q < limit)) limit = q;
+      if (path.empty() || path == "/") break;
+      auto slash = path.find_last_of('/');
+      path = slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+    }
+  }
+  return limit;
+}
+
 int default_threads() {
-  const char* slurm = std::getenv("SLURM_CPUS_PER_TASK");
-  if (slurm && std::atoi(slurm) > 0) return std::atoi(slurm);
-  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int n = 0;
+  auto tighten = [&n](int limit) {
+    if (limit > 0 && (n == 0 || limit < n)) n = limit;
+  };
+  tighten(affinity_cpus());
+  tighten(cgroup_cpu_limit());
+  if (const char* slurm = std::getenv("SLURM_CPUS_PER_TASK")) tighten(std::atoi(slurm));
+  if (n == 0) n = static_cast<int>(std::thread::hardware_concurrency());
+  return std::max(1, n);
+}
+
+namespace {
+std::atomic<int> g_budget{0};
 }
 
 int configure_threads(int n) {
   if (n <= 0) n = default_threads();
+  g_budget = n;
   at::set_num_threads(n);
   return n;
 }
+
+int thread_budget() {
+  int b = g_budget.load();
+  return b > 0 ? b : default_threads();
+}
+
+ThreadShare::ThreadShare(int threads) : previous_(at::get_num_threads()) {
+  at::set_num_threads(std::max(1, thread_budget() - std::max(0, threads)));
+}
+
+ThreadShare::~ThreadShare() { at::set_num_threads(previous_); }
 
 c10::Device parse_device(const std::string& spec) {
   if (spec == "cpu") return c10::Device(c10::kCPU);

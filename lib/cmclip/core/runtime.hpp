@@ -18,10 +18,42 @@ std::string version_report(const std::string& tool);
 std::string blas_in_use();
 bool blas_is_reference();
 
-// Intra-op threads for LibTorch (and OpenMP). n <= 0: $SLURM_CPUS_PER_TASK if set,
-// else the number of cores. Returns the number set.
+// Threads. A process gets a thread budget: --threads N, else default_threads(), the
+// CPUs its allocation gives it. The compute pool (LibTorch's intra-op threads, OpenMP)
+// gets the whole budget, except while a pool that works alongside the compute (the
+// training loader's decoding threads) holds a ThreadShare: then the two add up to the
+// budget, so together they never oversubscribe the allocation. Pools that run instead
+// of the compute (fas-preprocess, fas-synth, the bootstrap of fas-eval) use the budget
+// themselves.
+
+// Sets the budget (n <= 0: default_threads()) and gives it to the compute pool.
+// Returns the budget.
 int configure_threads(int n);
+// The budget configure_threads() set; default_threads() before any call.
+int thread_budget();
+
+// The CPUs this process may run on: the smallest of its CPU affinity mask
+// (sched_getaffinity: taskset, SLURM's and containers' cpusets), its cgroup CPU quota
+// (cgroup v2 cpu.max, v1 cpu.cfs_quota_us / cpu.cfs_period_us, rounded up; the
+// tightest of its cgroup and their parents) and $SLURM_CPUS_PER_TASK. At least 1.
 int default_threads();
+// The parts of it, each 0 where it sets no limit. `root` prefixes /proc and /sys (tests).
+int affinity_cpus();
+int cgroup_cpu_limit(const std::string& root = "");
+
+// While it lives, `threads` of the budget belong to another pool and the compute pool
+// runs on the rest (at least 1). Create and destroy it on the thread that computes:
+// OpenMP keeps its thread count per calling thread.
+class ThreadShare {
+ public:
+  explicit ThreadShare(int threads);
+  ~ThreadShare();
+  ThreadShare(const ThreadShare&) = delete;
+  ThreadShare& operator=(const ThreadShare&) = delete;
+
+ private:
+  int previous_;
+};
 
 // Parses "cpu", "cuda", "cuda:N"; fails with exit status 2 when CUDA is asked for and
 // this build has none, or the device index does not exist.

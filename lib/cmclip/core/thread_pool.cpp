@@ -5,7 +5,7 @@
 namespace cmclip {
 
 ThreadPool::ThreadPool(int threads) {
-  if (threads <= 0) threads = default_threads();
+  if (threads <= 0) threads = thread_budget();
   if (threads < 1) threads = 1;
   workers_.reserve(threads);
   for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });

@@ -18,7 +18,7 @@ namespace cmclip {
 
 class ThreadPool {
  public:
-  // threads <= 0: default_threads() (SLURM_CPUS_PER_TASK or all cores).
+  // threads <= 0: thread_budget() (runtime.hpp).
   explicit ThreadPool(int threads);
   ~ThreadPool();  // finishes queued jobs, then joins
   ThreadPool(const ThreadPool&) = delete;

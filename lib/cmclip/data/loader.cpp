@@ -42,13 +42,16 @@ std::vector<std::vector<SampleRef>> sequential_batches(int64_t start, int64_t en
   return out;
 }
 
-int default_loader_threads() { return std::clamp(default_threads() / 4, 1, 8); }
+int default_loader_threads() { return std::clamp(thread_budget() / 4, 1, 8); }
 
 BatchLoader::BatchLoader(std::vector<const SampleStore*> stores, std::vector<std::vector<SampleRef>> batches,
                          int resolution, const AugmentOptions& augment, bool train, int prefetch, int threads)
     : stores_(std::move(stores)), batches_(std::move(batches)), resolution_(resolution), augment_(augment),
       train_(train), prefetch_(static_cast<size_t>(std::max(1, prefetch))) {
-  if (threads > 1) pool_ = std::make_unique<ThreadPool>(threads);
+  if (threads > 1) {
+    share_ = std::make_unique<ThreadShare>(threads);
+    pool_ = std::make_unique<ThreadPool>(threads);
+  }
   worker_ = std::thread([this] { produce(); });
 }
 

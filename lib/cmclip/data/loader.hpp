@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "cmclip/core/runtime.hpp"
 #include "cmclip/core/thread_pool.hpp"
 #include "cmclip/data/augment.hpp"
 #include "cmclip/data/sampler.hpp"
@@ -32,8 +33,8 @@ struct Batch {
 // uint8 HWC RGB (or grey) crops -> normalised float32 [N, 3, R, R].
 at::Tensor to_model_input(const std::vector<cv::Mat>& images);
 
-// Threads that transform samples when a tool says "automatic": one per four cores (the
-// model's compute owns the others), at least 1, at most 8.
+// Threads that transform samples when a tool says "automatic": a quarter of the thread
+// budget (the model's compute keeps the rest), at least 1, at most 8.
 int default_loader_threads();
 
 class BatchLoader {
@@ -42,7 +43,8 @@ class BatchLoader {
   // `augment` false: evaluation transform. A background thread reads the crops (HDF5
   // is read by one thread only) and `threads` > 1 workers transform the samples of a
   // batch in parallel; each sample's augmentation depends only on its own seed, so the
-  // batches are the same for any thread count.
+  // batches are the same for any thread count. Construct and destroy it on the thread
+  // that computes (the ThreadShare below).
   BatchLoader(std::vector<const SampleStore*> stores, std::vector<std::vector<SampleRef>> batches,
               int resolution, const AugmentOptions& augment, bool train, int prefetch = 2, int threads = 1);
   ~BatchLoader();
@@ -77,6 +79,10 @@ class BatchLoader {
   bool stop_ = false;
   size_t produced_ = 0, consumed_ = 0;
   double wait_seconds_ = 0;
+  // The pool's threads come out of the thread budget while it lives (runtime.hpp).
+  // Without a pool the one reading thread transforms; it waits most of the time (two
+  // batches ahead at most) and takes nothing from the compute.
+  std::unique_ptr<ThreadShare> share_;
   std::unique_ptr<ThreadPool> pool_;  // sample transforms (threads > 1)
   std::thread worker_;
 };
