@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -39,11 +40,41 @@ ScratchDir::ScratchDir(const std::string& tag) {
 
 ScratchDir::~ScratchDir() { remove_tree(path_); }
 
-std::string shared_dir() {
+namespace {
+// Where the shared folder should be, present or not.
+std::string shared_location() {
   const char* env = std::getenv("CMCLIP_SHARED");
-  std::string dir = env ? env : std::string(CMCLIP_SOURCE_DIR) + "/../shared";
-  struct stat st;
-  return stat(dir.c_str(), &st) == 0 ? dir : "";
+  return env ? env : std::string(CMCLIP_SOURCE_DIR) + "/../shared";
+}
+}  // namespace
+
+std::string shared_dir() {
+  std::string dir = shared_location();
+  return exists(dir) ? dir : "";
+}
+
+namespace {
+std::vector<std::string>& missing_list() {
+  static std::vector<std::string> missing;
+  return missing;
+}
+}  // namespace
+
+const std::vector<std::string>& missing_shared_files() { return missing_list(); }
+
+boost::test_tools::assertion_result SharedFiles::operator()(boost::unit_test::test_unit_id) const {
+  std::string absent;
+  for (const std::string& r : relative) {
+    const std::string where = shared_location() + "/" + r;
+    if (exists(where)) continue;
+    absent += (absent.empty() ? "" : ", ") + where;
+    auto& m = missing_list();
+    if (std::find(m.begin(), m.end(), where) == m.end()) m.push_back(where);
+  }
+  boost::test_tools::assertion_result ok(absent.empty());
+  if (!absent.empty())
+    ok.message() << "needs " << absent << " (the reference files of ../shared; set CMCLIP_SHARED to their folder)";
+  return ok;
 }
 
 std::string fixture(const std::string& relative) {

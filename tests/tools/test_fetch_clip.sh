@@ -7,7 +7,7 @@ scratch=$2
 src=${CMCLIP_SOURCE_DIR:?}
 shared=${CMCLIP_SHARED:-$src/../shared}
 vocab="$shared/data/bpe_simple_vocab_16e6.txt.gz"
-if [[ ! -f "$vocab" ]]; then echo "SKIPPED: $vocab absent (../shared)"; exit 0; fi
+if [[ ! -f "$vocab" ]]; then echo "SKIPPED: the BPE vocabulary $vocab is absent (../shared; or set CMCLIP_SHARED)"; exit 77; fi
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 rm -rf "$scratch"; mkdir -p "$scratch/mirror" "$scratch/home"

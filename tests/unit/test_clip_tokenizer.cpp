@@ -56,7 +56,7 @@ void write_gz(const std::string& path, const std::string& content) {
 
 BOOST_AUTO_TEST_SUITE(clip_tokenizer)
 
-BOOST_AUTO_TEST_CASE(vocabulary_layout_is_the_reference) {
+BOOST_AUTO_TEST_CASE(vocabulary_layout_is_the_reference, CMCLIP_NEEDS_SHARED(test::kSharedBpe)) {
   if (bpe_file().empty()) return;
   const Tokenizer& t = reference_tokenizer();
   BOOST_TEST(t.vocab_size() == 49408);
@@ -73,7 +73,7 @@ BOOST_AUTO_TEST_CASE(vocabulary_layout_is_the_reference) {
   BOOST_TEST(t.encode(" \t ").empty());
 }
 
-BOOST_AUTO_TEST_CASE(fixture_prompts_give_identical_token_ids) {
+BOOST_AUTO_TEST_CASE(fixture_prompts_give_identical_token_ids, CMCLIP_NEEDS_SHARED(test::kSharedBpe, "fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
   if (bpe_file().empty()) return;
   for (const std::string name : {"clip-tiny", "clip-tiny-h64"}) {
     std::string exp = test::fixture(name + "/expected.h5");
@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(fixture_prompts_give_identical_token_ids) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(tokenizer_fixture_matches_the_reference) {
+BOOST_AUTO_TEST_CASE(tokenizer_fixture_matches_the_reference, CMCLIP_NEEDS_SHARED(test::kSharedBpe, "fixtures/clip-tiny")) {
   std::string path = test::fixture("clip-tiny/tokenizer.h5");
   if (path.empty() || bpe_file().empty()) return;
   h5::File f = h5::File::open(path);
