@@ -3,17 +3,22 @@
 # the training loss falls, 5-shot Depth adaptation beats the un-adapted model's dev
 # AUC, SIGTERM stops cleanly and --resume reaches the uninterrupted run's parameters,
 # scores pipe into fas-eval, shards merge into the single run, and bad input exits 2.
+#
+# Sized to run in a few minutes on 2 cores: 8 subjects per split (9 steps per epoch at
+# batch 16, 96 samples per split), and the stage-1 run doubles as the uninterrupted run
+# that the SIGTERM + --resume run must reach.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export CMCLIP_PROGRESS_SECONDS=1000
 
-"$bin/fas-synth" -q --subjects 60 --attacks print,replay,mask --size 64 --split train,dev,test --seed 7 -o s.h5
+"$bin/fas-synth" -q --subjects 24 --attacks print,replay,mask --size 64 --split train,dev,test --seed 7 -o s.h5
 base=(--clip builtin:tiny --train s-train.h5 --threads 2)
 common=("${base[@]}" --batch-size 16 --seed 3)
+stage1=("${common[@]}" --dev s-dev.h5 --epochs 4)
 
 # Stage 1 on RGB: the loss falls from the first to the last epoch.
-expect 0 "$bin/fas-pretrain" "${common[@]}" --dev s-dev.h5 --epochs 8 -o pre.h5
-first=$(grep -m1 "epoch 1/8: loss" err.txt | sed 's/.*loss \([0-9.]*\).*/\1/')
-last=$(grep "epoch 8/8: loss" err.txt | sed 's/.*loss \([0-9.]*\).*/\1/')
+expect 0 "$bin/fas-pretrain" "${stage1[@]}" -o pre.h5
+first=$(grep -m1 "epoch 1/4: loss" err.txt | sed 's/.*loss \([0-9.]*\).*/\1/')
+last=$(grep "epoch 4/4: loss" err.txt | sed 's/.*loss \([0-9.]*\).*/\1/')
 greater "$first" "$last" || fail "pretraining loss did not fall: $first -> $last"
 [[ -s pre.h5 && -s pre.last.h5 ]] || fail "checkpoints missing"
 grep -q "dev AUC" err.txt || fail "no dev metrics in the epoch log"
@@ -24,9 +29,10 @@ no_temp_files
 "$bin/fas-eval" --test before.h5 --format json > before.json 2>/dev/null
 auc_before=$(json_number before.json auc)
 
-# Stage 2: 5 shots of Depth; the kept checkpoint beats the un-adapted model on dev.
-expect 0 "$bin/fas-fewshot" --init pre.h5 --train s-train.h5 --modality depth --shots 5 --seed 1 \
-  --dev s-dev.h5 --epochs 30 -o fs.h5
+# Stage 2: 5 shots of Depth; the kept checkpoint beats the un-adapted model on dev
+# (0.715 -> 0.742 here; K-shot seed 2 gives 0.751). Seeds and threads fixed: deterministic.
+expect 0 "$bin/fas-fewshot" --init pre.h5 --train s-train.h5 --modality depth --shots 5 --seed 1 --threads 2 \
+  --dev s-dev.h5 --epochs 10 -o fs.h5
 grep -q "5-shot depth: live" err.txt || fail "the chosen videos are not logged"
 "$bin/fas-embed" -q --model fs.h5 --data s-dev.h5 --modality depth -o after.h5
 "$bin/fas-eval" --test after.h5 --format json > after.json 2>/dev/null
@@ -47,24 +53,24 @@ for i in 0 1 2; do "$bin/fas-embed" -q --model fs.h5 --data s-test.h5 --modality
 "$bin/fas-embed" -q --merge part0.h5 part1.h5 part2.h5 -o merged.h5
 h5diff -r whole.h5 merged.h5 /score /score >/dev/null || fail "merged shards differ from the single run"
 expect 2 "$bin/fas-embed" --merge part0.h5 part2.h5 -o bad.h5
-grep -q "gap: no input holds indices 80..159" err.txt || fail "a gap in the shards is not named"
+grep -q "gap: no input holds indices 32..63" err.txt || fail "a gap in the shards is not named"
 [[ ! -e bad.h5 ]] || fail "output written by a failed merge"
 
-# SIGTERM: finish the step, checkpoint, exit 0; --resume equals the uninterrupted run.
-expect 0 "$bin/fas-pretrain" "${common[@]}" --epochs 3 -o full.h5
+# SIGTERM: finish the step, checkpoint, exit 0; --resume equals the uninterrupted run
+# (stage 1 above, same options).
 set +e
-"$bin/fas-pretrain" "${common[@]}" --epochs 3 -o cut.h5 2>cut.log &
+"$bin/fas-pretrain" "${stage1[@]}" -o cut.h5 2>cut.log &
 pid=$!
-for _ in $(seq 1 300); do grep -q "epoch 1/3: loss" cut.log && break; sleep 0.1; done
+for _ in $(seq 1 300); do grep -q "epoch 1/4: loss" cut.log && break; sleep 0.1; done
 kill -TERM $pid
 wait $pid; status=$?
 set -e
 (( status == 0 )) || { cat cut.log >&2; fail "SIGTERM exit status $status"; }
 grep -q "stop requested (signal 15)" cut.log || fail "no stop message"
-expect 0 "$bin/fas-pretrain" "${common[@]}" --epochs 3 --resume -o cut.h5
+expect 0 "$bin/fas-pretrain" "${stage1[@]}" --resume -o cut.h5
 grep -q "resuming from" err.txt || fail "--resume did not resume"
-h5diff full.last.h5 cut.last.h5 /params /params >/dev/null || fail "resumed parameters differ from the uninterrupted run"
-expect 2 "$bin/fas-pretrain" "${base[@]}" --batch-size 16 --epochs 3 --seed 4 --resume -o cut.h5
+h5diff pre.last.h5 cut.last.h5 /params /params >/dev/null || fail "resumed parameters differ from the uninterrupted run"
+expect 2 "$bin/fas-pretrain" "${base[@]}" --batch-size 16 --dev s-dev.h5 --epochs 4 --seed 4 --resume -o cut.h5
 grep -q "train_seed" err.txt || fail "resuming with another seed is not refused clearly"
 
 # Zero-shot has nothing to train: the tool says so and writes a model that scores.
