@@ -188,7 +188,9 @@ if ((have_strace)); then
   echo "--resume after it ends with the parameters of the uninterrupted run"
 fi
 # Killed mid-epoch (no write in flight): resumes from the last checkpoint and finishes.
-"$bin/fas-synth" -q --subjects 40 --attacks print --size 32 --frames 2 --seed 4 -o big.h5
+# 10 steps per epoch: a step costs about as much whatever the batch (the prompts are
+# encoded each step), so this is long enough to land 0.2 s into epoch 2, and no longer.
+"$bin/fas-synth" -q --subjects 10 --attacks print --size 32 --frames 2 --seed 4 -o big.h5
 long=("$bin/fas-pretrain" -q --clip builtin:tiny --train big.h5 --batch-size 4 --seed 3 --threads 2 --epochs 3)
 "${long[@]}" -o full.h5
 rm -f mid.h5 mid.last.h5
