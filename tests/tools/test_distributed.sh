@@ -152,14 +152,15 @@ unset GLOO_SOCKET_IFNAME
 # the address that reaches MASTER_ADDR. A host name on loopback with ranks on two
 # nodes is refused at once. Both need a UTS namespace for their own host name.
 if unshare -u true 2>/dev/null; then
-  as_host() { local h=$1; shift; unshare -u sh -c 'hostname "$0" && exec "$@"' "$h" "$@"; }
-  launch2 nohost as_host cmclip-unresolvable-host "$bin/fas-pretrain" "${base[@]}" --epochs 1 --batch-size 4 -v -o nohost.h5
+  # A command prefix, not a function: expect runs its command under timeout(1).
+  as_host=(unshare -u sh -c 'hostname "$0" && exec "$@"')
+  launch2 nohost "${as_host[@]}" cmclip-unresolvable-host "$bin/fas-pretrain" "${base[@]}" --epochs 1 --batch-size 4 -v -o nohost.h5
   (( status0 == 0 && status1 == 0 )) || { cat nohost.0.log >&2; fail "unresolvable host name: exit $status0/$status1"; }
   grep -q "Gloo bound to 127.0.0.1 (route to MASTER_ADDR 127.0.0.1; host name cmclip-unresolvable-host does not resolve)" \
     nohost.0.log || { cat nohost.0.log >&2; fail "the fallback address is not used or not logged"; }
   p=$(free_port)
   SLURM_JOB_ID=7 SLURM_STEP_ID=0 SLURM_PROCID=0 SLURM_STEP_NUM_TASKS=2 SLURM_STEP_NUM_NODES=2 \
-    SLURM_STEP_NODELIST="localhost,n2" MASTER_PORT=$p expect 2 as_host localhost "$bin/fas-pretrain" "${base[@]}" -o x.h5
+    SLURM_STEP_NODELIST="localhost,n2" MASTER_PORT=$p expect 2 "${as_host[@]}" localhost "$bin/fas-pretrain" "${base[@]}" -o x.h5
   grep -q "Gloo would bind to the loopback address 127.0.0.1 (host name localhost), but the ranks run on 2 nodes; set GLOO_SOCKET_IFNAME" \
     err.txt || { cat err.txt >&2; fail "loopback across nodes is not refused clearly"; }
 else
