@@ -59,6 +59,8 @@ create_root() {
       || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >&2; }
   fi
   tmp=$rootfs.partial
+  # A debootstrap killed mid-way can leave its own mounts (proc, sys) in the partial root.
+  awk -v t="$tmp/" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l
   rm -rf --one-file-system "$tmp"
   start=$(date +%s)
   echo "platform.sh: creating the $platform root ($suite from $mirror) in $rootfs" >&2
@@ -132,11 +134,20 @@ chroot "$rootfs" /usr/bin/dpkg --configure -a >&2
 env=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
      TERM="${TERM:-dumb}")
 [[ -z "${CI+x}" ]] || env+=(CI="$CI")
-# In the background, so that a TERM, INT or HUP sent to this script reaches the command
-# at once (a foreground command would hold the trap, and the mounts, until it ends).
-chroot "$rootfs" /usr/bin/env -i "${env[@]}" /bin/bash -c 'cd /work/cmclip && exec "$@"' platform "$@" &
+run=(chroot "$rootfs" /usr/bin/env -i "${env[@]}" /bin/bash -c 'cd /work/cmclip && exec "$@"' platform "$@")
+if [[ -t 0 ]]; then
+  # At a terminal (an interactive shell, say): in the foreground, where it may read it;
+  # ^C reaches it through the terminal.
+  set +e
+  "${run[@]}"
+  exit $?
+fi
+# Otherwise in the background and its own process group, so that a TERM, INT or HUP
+# sent to this script reaches the command and everything it started, at once (a
+# foreground command would hold the trap, and the mounts, until it ends).
+setsid "${run[@]}" &
 child=$!
-forward() { kill -"$1" "$child" 2>/dev/null || true; }
+forward() { kill -"$1" -- -"$child" 2>/dev/null || kill -"$1" "$child" 2>/dev/null || true; }
 trap 'forward TERM' TERM
 trap 'forward INT' INT
 trap 'forward HUP' HUP
