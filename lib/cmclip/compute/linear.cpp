@@ -201,6 +201,14 @@ bool onednn_gemm_available() { return api().sgemm != nullptr; }
 
 bool onednn_bf16_gemm_available() { return api().bf16 != nullptr; }
 
+bool cpu_bf16_kernels_available() {
+  static const bool ok = [] {
+    auto fn = reinterpret_cast<onednn::Bf16GemmFn>(dlsym(RTLD_DEFAULT, "dnnl_gemm_bf16bf16f32"));
+    return fn ? onednn::bf16_gemm_runs(fn) : isa::includes(isa::effective_isa(), isa::kAvx512Core);
+  }();
+  return ok;
+}
+
 std::string gemm_backend() {
   if (!onednn_gemm_available()) return "LibTorch (at::linear)";
   if (!onednn_bf16_gemm_available())
@@ -214,7 +222,13 @@ std::string gemm_backend() {
 
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& residual) {
   if (!use_onednn(x, weight, bias, residual)) {
-    at::Tensor y = at::linear(x, weight, bias);
+    // bf16 on a CPU without bf16 kernels (PrecisionScope sets no autocast there): the
+    // operands rounded to bf16, multiplied in fp32 (exact products, fp32 sums).
+    const bool round = current_precision() == Precision::bf16 && x.device().is_cpu() &&
+                       x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat &&
+                       !cpu_bf16_kernels_available();
+    auto rounded = [round](const at::Tensor& t) { return round ? t.to(at::kBFloat16).to(at::kFloat) : t; };
+    at::Tensor y = at::linear(rounded(x), rounded(weight), bias);
     return residual.defined() ? residual + y : y;
   }
   const bool bf16 = current_precision() == Precision::bf16;

@@ -32,6 +32,11 @@ bool onednn_gemm_available();
 // Whether that oneDNN also runs its bf16 GEMM here (it needs AVX-512); without it,
 // bf16 products take the fp32 GEMM on bf16-rounded operands.
 bool onednn_bf16_gemm_available();
+// Whether this CPU can run bf16 matrix products on oneDNN at all (LibTorch's CPU autocast
+// asks oneDNN for them too): oneDNN's own answer where its GEMM is in the process, else
+// whether it runs AVX-512. Without them a bf16 PrecisionScope sets no CPU autocast and
+// linear() rounds its operands to bf16 and multiplies in fp32.
+bool cpu_bf16_kernels_available();
 // For --version and the benchmark: "oneDNN (dnnl_sgemm; bf16: ...)" or "LibTorch (at::linear)".
 std::string gemm_backend();
 

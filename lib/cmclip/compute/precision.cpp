@@ -56,6 +56,11 @@ void describe_once(bool autocast, const c10::Device& device) {
   if (said.exchange(true)) return;
   if (autocast) {
     log::info("precision bf16: LibTorch autocast on {} (matrix products in bf16, the rest in fp32)", device.str());
+  } else if (!onednn_gemm_available()) {
+    log::warn("precision bf16: no bf16 kernels on this CPU (they need AVX-512: AVX512_CORE; oneDNN runs {}): the "
+              "linear layers round their operands to bf16 and multiply in fp32 with LibTorch's GEMM, the same "
+              "arithmetic and slower than --precision fp32; other products stay fp32",
+              isa::describe_effective());
   } else {
     log::info("precision bf16: linear layers on {}; everything else in fp32", gemm_backend());
     if (!onednn_bf16_gemm_available())
@@ -95,7 +100,10 @@ PrecisionScope::PrecisionScope(Precision p, const c10::Device& device)
   g_precision = p;
   if (p == Precision::bf16) ++g_bf16_depth;
   // Products that compute::linear() does not take over go through LibTorch's autocast.
-  const bool need_autocast = p == Precision::bf16 && (!device.is_cpu() || !onednn_gemm_available());
+  // Not on a CPU without bf16 kernels: LibTorch would ask oneDNN for kernels it lacks
+  // (it checks the CPU, not ONEDNN_MAX_CPU_ISA); linear() rounds instead.
+  const bool need_autocast = p == Precision::bf16 && (!device.is_cpu() ||
+                                                       (!onednn_gemm_available() && cpu_bf16_kernels_available()));
   if (p == Precision::bf16) describe_once(need_autocast, device);
   if (need_autocast) {
     previous_autocast_ = autocast_enabled(device.type());

@@ -8,7 +8,9 @@
 //    other products stay fp32. Where oneDNN has no bf16 GEMM (below AVX-512, or capped by
 //    ONEDNN_MAX_CPU_ISA) the same bf16-rounded operands go through its fp32 GEMM: the
 //    same arithmetic, slower; a warning says so once.
-//  - CUDA, and a CPU without the oneDNN path: LibTorch's autocast in bf16.
+//  - CUDA, and a CPU without the oneDNN path: LibTorch's autocast in bf16; but on a CPU
+//    with no bf16 kernels at all (below AVX-512) linear() rounds the operands to bf16 and
+//    multiplies in fp32, and the other products stay fp32.
 // A PrecisionScope sets it for the current thread; tools open one around their work.
 // No LibTorch headers here: tools and option structs include it.
 #pragma once
@@ -40,8 +42,9 @@ struct PrecisionOptions {
 bool cpu_has_avx512_bf16();
 
 // Sets the precision for the current thread until destruction (scopes nest). On CUDA
-// devices and on CPUs where compute::linear() has no bf16 kernel, bf16 also enables
-// LibTorch's autocast for `device`. Logs once per process what bf16 runs on.
+// devices, and on CPUs that have bf16 kernels but where compute::linear() does not reach
+// oneDNN, bf16 also enables LibTorch's autocast for `device`. Logs once per process what
+// bf16 runs on.
 class PrecisionScope {
  public:
   PrecisionScope(Precision p, const c10::Device& device);
