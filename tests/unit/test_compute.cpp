@@ -96,7 +96,14 @@ BOOST_AUTO_TEST_CASE(bf16_rounds_the_operands_and_keeps_fp32_sums) {
                                                        "bf16-rounded product " << exact);
   BOOST_TEST(drift > 0.0);    // the products really were rounded
   BOOST_TEST(drift < 2e-2);   // 8 significant bits
-  BOOST_TEST(exact < 1e-4);   // and summed in fp32
+  if (compute::onednn_gemm_available() || !compute::cpu_bf16_kernels_available()) {
+    BOOST_TEST(exact < 1e-4);  // and summed in fp32 (oneDNN's bf16 GEMM, or the rounded fp32 fallback)
+  } else {
+    // A LibTorch whose oneDNN this process cannot call directly (the official builds)
+    // runs bf16 through its CPU autocast, which also rounds the output to bf16.
+    BOOST_TEST_MESSAGE("bf16 through LibTorch's CPU autocast: the output is rounded to bf16 too");
+    BOOST_TEST(exact < 8e-3);  // one more bf16 rounding (2^-8 relative) of the fp32 sum
+  }
 }
 
 BOOST_AUTO_TEST_CASE(bf16_weight_copies_follow_in_place_updates) {

@@ -13,6 +13,7 @@
 #include <torch/version.h>
 #include <torch/utils.h>
 #include <ATen/Parallel.h>
+#include <ATen/Version.h>
 #include <c10/core/Device.h>
 
 #include <atomic>
@@ -53,6 +54,9 @@ std::string loaded_blas_path() {
 }  // namespace
 
 std::string blas_in_use() {
+  // An official LibTorch links MKL statically: its products never reach the shared
+  // BLAS that other libraries (OpenCV) may load into the process.
+  if (at::show_config().find("BLAS_INFO=mkl") != std::string::npos) return "MKL (built into LibTorch)";
   using ConfigFn = const char* (*)();
   if (auto fn = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_config")))
     return fn();  // "OpenBLAS 0.3.21 ... USE_OPENMP Haswell ..."
