@@ -108,15 +108,24 @@ mnt /dev/shm -t tmpfs -o mode=1777,nosuid,nodev tmpfs
 mnt /run -t tmpfs -o mode=755,nosuid,nodev tmpfs
 cp -L /etc/resolv.conf "$rootfs/etc/resolv.conf" 2>/dev/null || true
 
-# The copy: what git would commit (tracked + untracked non-ignored), mtimes kept so the
-# build there sees only real changes. Stale files go, the build folders stay.
+# The copy: what git would commit (tracked + untracked non-ignored). Stale files go, the
+# build folders stay.
 copy=$rootfs/work/cmclip
 mkdir -p "$copy"
 list=$(mktemp)
 trap 'rm -f "$list"; cleanup' EXIT
 (cd "$root" && git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do
    [[ -e "$f" || -L "$f" ]] && printf '%s\0' "$f"; done) >"$list"
-(cd "$root" && tar --null -T "$list" -cf -) | tar -C "$copy" -xpf -
+# Only files whose content differs are written (with a new time): the others keep their times,
+# so the build kept there recompiles what really changed, also when the checkout is a
+# fresh clone whose files all carry new times (CI).
+while IFS= read -r -d '' f; do
+  if [[ -L "$root/$f" || -L "$copy/$f" ]] || ! cmp -s "$root/$f" "$copy/$f"; then
+    mkdir -p "$copy/$(dirname "$f")"
+    rm -f "$copy/$f"
+    cp -P --preserve=mode "$root/$f" "$copy/$f"  # a new time: newer than any object built before
+  fi
+done <"$list"
 (cd "$copy" && find . -path ./build -prune -o -path './build-*' -prune -o \( -type f -o -type l \) -print0 \
    | sed -z 's|^\./||' | sort -z) \
   | comm -z -23 - <(sort -z "$list") \
