@@ -44,9 +44,10 @@ const Api& api() {
     d.sgemm = reinterpret_cast<SgemmFn>(dlsym(RTLD_DEFAULT, "dnnl_sgemm"));
     d.bf16 = reinterpret_cast<Bf16GemmFn>(dlsym(RTLD_DEFAULT, "dnnl_gemm_bf16bf16f32"));
     if (!d.sgemm || !d.bf16) return Api{};
-    // oneDNN has bf16 GEMM kernels for AVX-512 only: below it (or capped below it by
-    // ONEDNN_MAX_CPU_ISA) the call returns "unimplemented". Asking oneDNN itself, once,
-    // with a tiny product agrees with it whatever its version and the CPU.
+    // oneDNN 2.x (Debian 12) has bf16 GEMM kernels from AVX-512 on: below it (or capped
+    // below it by ONEDNN_MAX_CPU_ISA) the call returns "unimplemented"; 3.x (Debian 13)
+    // also emulates them on AVX2. Asking oneDNN itself, once, with a tiny product agrees
+    // with it whatever its version and the CPU.
     if (!bf16_gemm_runs(d.bf16)) d.bf16 = nullptr;
     return d;
   }();
