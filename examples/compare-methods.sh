@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The methods side by side on built-in synthetic data: for each --method, RGB
 # pretraining, then K-shot Depth adaptation over several seeds (the protocol of the
-# dataset recipes, examples/lib/cross-modal.sh). Prints the pretraining time per
-# epoch and the Depth dev AUC before and after adaptation (mean ± std over seeds).
+# dataset recipes, examples/lib/cross-modal.sh: the last few-shot epoch kept, thresholds
+# from the RGB dev samples, no Depth labels beyond the K shots). Prints the pretraining
+# time per epoch and the Depth test AUC and HTER before and after adaptation (mean ± std
+# over seeds).
 #
 #   FAS_BIN=build/bin examples/compare-methods.sh [WORKDIR]
 #
@@ -25,10 +27,10 @@ export CMCLIP_PROGRESS_SECONDS=${CMCLIP_PROGRESS_SECONDS:-1000}
   mv synth-train.h5 train.h5; mv synth-dev.h5 dev.h5; mv synth-test.h5 test.h5
 }
 
-# auc FILE ROW: the AUC of ROW (a score file's name, or "mean"/"std") in a fas-eval TSV.
-auc() { awk -F'\t' -v row="$2" '$1 == row && $2 == "auc" { printf "%.3f", $3 }' "$1"; }
+# fig FILE ROW KEY: KEY (auc, hter) of ROW (a score file's name, or "mean"/"std") in a fas-eval TSV.
+fig() { awk -F'\t' -v row="$2" -v key="$3" '$1 == row && $2 == key { printf "%.3f", $3 }' "$1"; }
 
-table="method         s/epoch   Depth dev AUC before   after ${SHOTS}-shot (seeds: $SEEDS)"
+table="method         s/epoch   Depth test AUC / HTER before   after ${SHOTS}-shot (seeds: $SEEDS)"
 for method in $METHODS; do
   WORK=$root/$method
   mkdir -p "$WORK"
@@ -39,17 +41,18 @@ for method in $METHODS; do
   per_epoch=$(awk -v a="$start" -v b="$(date +%s.%N)" -v n="$PRETRAIN_EPOCHS" 'BEGIN { printf "%.1f", (b - a) / n }')
   METHOD=$method run_cross_modal_protocol > /dev/null
   cd "$WORK"
-  after=()
-  for seed in $SEEDS; do after+=("depth-dev-seed$seed.h5"); done
-  fas fas-eval --test depth-dev-before.h5 --format tsv -o dev-before.tsv 2> /dev/null
-  fas fas-eval --test "${after[@]}" --format tsv -o dev-after.tsv 2> /dev/null
-  if (( ${#after[@]} > 1 )); then
-    after_auc="$(auc dev-after.tsv mean) ± $(auc dev-after.tsv std)"
+  devs=() tests=()
+  for seed in $SEEDS; do devs+=("depth-rgb-dev-seed$seed.h5"); tests+=("depth-test-seed$seed.h5"); done
+  fas fas-eval --dev rgb-dev-before.h5 --test depth-test-before.h5 --format tsv -o test-before.tsv 2> /dev/null
+  fas fas-eval --dev "${devs[@]}" --test "${tests[@]}" --format tsv -o test-after.tsv 2> /dev/null
+  before="$(fig test-before.tsv depth-test-before.h5 auc) / $(fig test-before.tsv depth-test-before.h5 hter)"
+  if (( ${#tests[@]} > 1 )); then
+    after="$(fig test-after.tsv mean auc) ± $(fig test-after.tsv std auc) / $(fig test-after.tsv mean hter) ± $(fig test-after.tsv std hter)"
   else
-    after_auc=$(auc dev-after.tsv "${after[0]}")
+    after="$(fig test-after.tsv "${tests[0]}" auc) / $(fig test-after.tsv "${tests[0]}" hter)"
   fi
-  table+=$'\n'$(printf "%-14s %7s   %-20s   %s" "$method" "$per_epoch" "$(auc dev-before.tsv depth-dev-before.h5)" \
-    "$after_auc")
+  table+=$'\n'$(printf "%-14s %7s   %-28s   %s" "$method" "$per_epoch" "$before" "$after")
 done
 echo "$table" | tee "$root/methods.txt"
-echo "(before: the RGB-trained model on Depth; s/epoch: RGB pretraining wall time per epoch, dev evaluation included)"
+echo "(before: the RGB-trained model on Depth; HTER at the threshold of the RGB dev samples (dev EER);"
+echo " s/epoch: RGB pretraining wall time per epoch, dev evaluation included)"

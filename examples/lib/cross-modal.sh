@@ -3,17 +3,20 @@
 #   1. fas-pretrain on the RGB training samples (dev-selected on RGB dev);
 #   2. for each target modality in $TARGETS (depth, nir): the RGB model before
 #      adaptation, then fas-fewshot with K = $SHOTS videos per class for each seed in
-#      $SEEDS, each scored on the target's dev and test samples;
-#   3. fas-eval: thresholds from the target's dev set applied to its test set, each
-#      seed reported, then mean ± std; a ROC plot per target.
+#      $SEEDS (shot seed and training seed), RGB replay, the last epoch kept, and the
+#      shots checked against the dev and test stores;
+#   3. fas-eval on the target's test samples, with thresholds from the RGB dev samples
+#      scored by the same model: no labelled target data beyond the K shots is used
+#      anywhere. Each seed is reported, then mean ± std; a ROC plot per target.
 # Settings (environment): FAS_BIN (folder of the tools, default: on PATH), CLIP
 # (default ~/.cache/cmclip/ViT-B-16.pt), SHOTS (5), SEEDS ("1 2 3 4 5"), TARGETS
 # ("depth nir"), PRETRAIN_EPOCHS (10), FEWSHOT_EPOCHS (30), BATCH (32), THREADS,
-# METHOD (cm-clip; or coop, cocoop, linear-probe, zero-shot: see fas-pretrain(1)).
+# METHOD (cm-clip; or coop, cocoop, linear-probe, zero-shot: see fas-pretrain(1)),
+# AGGREGATE (frame, or video-mean for video-level figures: see fas-eval(1)).
 
 : "${CLIP:=${CMCLIP_HOME:-$HOME/.cache/cmclip}/ViT-B-16.pt}"
 : "${SHOTS:=5}" "${SEEDS:=1 2 3 4 5}" "${TARGETS:=depth nir}"
-: "${PRETRAIN_EPOCHS:=10}" "${FEWSHOT_EPOCHS:=30}" "${BATCH:=32}" "${METHOD:=cm-clip}"
+: "${PRETRAIN_EPOCHS:=10}" "${FEWSHOT_EPOCHS:=30}" "${BATCH:=32}" "${METHOD:=cm-clip}" "${AGGREGATE:=frame}"
 
 # fas TOOL ARGS...: runs a tool from $FAS_BIN or PATH.
 fas() {
@@ -42,22 +45,26 @@ run_cross_modal_protocol() {
   check_clip || return 1
   [[ -s pretrain.h5 ]] || fas fas-pretrain --clip "$CLIP" --method "$METHOD" --train train.h5 --modality rgb --dev dev.h5 \
     --epochs "$PRETRAIN_EPOCHS" --batch-size "$BATCH" -o pretrain.h5
+  # Thresholds come from the RGB dev samples, scored by each model.
+  fas fas-embed --model pretrain.h5 --data dev.h5 --modality rgb -o rgb-dev-before.h5
   for target in $TARGETS; do
-    fas fas-embed --model pretrain.h5 --data dev.h5 --modality "$target" -o "$target-dev-before.h5"
     fas fas-embed --model pretrain.h5 --data test.h5 --modality "$target" -o "$target-test-before.h5"
     local devs=() tests=()
     for seed in $SEEDS; do
       local ckpt="$target-k$SHOTS-seed$seed.h5"
       [[ -s "$ckpt" ]] || fas fas-fewshot --init pretrain.h5 --train train.h5 --modality "$target" \
-        --shots "$SHOTS" --seed "$seed" --dev dev.h5 --epochs "$FEWSHOT_EPOCHS" --batch-size "$((SHOTS * 2 < BATCH ? SHOTS * 2 : BATCH))" \
-        -o "$ckpt"
-      fas fas-embed --model "$ckpt" --data dev.h5 --modality "$target" -o "$target-dev-seed$seed.h5"
+        --shots "$SHOTS" --shot-seed "$seed" --seed "$seed" --exclude dev.h5 --exclude test.h5 \
+        --shots-out "$target-k$SHOTS-seed$seed.shots.tsv" --epochs "$FEWSHOT_EPOCHS" \
+        --batch-size "$((SHOTS * 4 < BATCH ? SHOTS * 4 : BATCH))" -o "$ckpt"
+      fas fas-embed --model "$ckpt" --data dev.h5 --modality rgb -o "$target-rgb-dev-seed$seed.h5"
       fas fas-embed --model "$ckpt" --data test.h5 --modality "$target" -o "$target-test-seed$seed.h5"
-      devs+=("$target-dev-seed$seed.h5")
+      devs+=("$target-rgb-dev-seed$seed.h5")
       tests+=("$target-test-seed$seed.h5")
     done
-    fas fas-eval --dev "$target-dev-before.h5" --test "$target-test-before.h5" -o "$target-before.txt"
-    fas fas-eval --dev "${devs[@]}" --test "${tests[@]}" --plot "$target-roc.png" -o "$target-k$SHOTS.txt"
+    fas fas-eval --aggregate "$AGGREGATE" --dev rgb-dev-before.h5 --test "$target-test-before.h5" \
+      -o "$target-before.txt"
+    fas fas-eval --aggregate "$AGGREGATE" --dev "${devs[@]}" --test "${tests[@]}" --plot "$target-roc.png" \
+      -o "$target-k$SHOTS.txt"
     echo "$target: before adaptation in $WORK/$target-before.txt, after $SHOTS-shot in $WORK/$target-k$SHOTS.txt"
   done
 }

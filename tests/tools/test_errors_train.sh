@@ -57,6 +57,9 @@ bad 2 "attrs.h5: /config: damaged file: object header at byte 800: attribute 'ad
 # The model asked for is not the checkpoint's.
 bad 2 "m.h5|/config|method = cm-clip|coop" "${fshot[@]}" --init m.h5 --method coop -o out/x.h5
 bad 2 "m.h5|/config|n_ctx = 16|4" "${fshot[@]}" --init m.h5 --n-ctx 4 -o out/x.h5
+# An option given explicitly must agree whatever its value (1 is --lambda-dec's default).
+cp m.h5 ld.h5 && tamper ld.h5 attr /config lambda_dec float 0.5
+bad 2 "ld.h5|/config|lambda_dec = 0.5|asks for 1" "${fshot[@]}" --init ld.h5 --lambda-dec 1 -o out/x.h5
 cp m.h5 config.h5 && tamper config.h5 attr /config adapter_dim int 4
 bad 2 "config.h5|/params/adapters.|does not fit" "${fshot[@]}" --init config.h5 -o out/x.h5
 cp m.h5 configtype.h5 && tamper configtype.h5 attr /config n_ctx float 2.5
@@ -67,6 +70,24 @@ cp m.h5 flipped.ckpt.h5 && tamper flipped.ckpt.h5 flip /params/token_embedding.w
 bad 2 "flipped.ckpt.h5|/params/token_embedding.weight|checksum" "${fshot[@]}" --init flipped.ckpt.h5 -o out/x.h5
 bad 2 "rgbonly.h5|depth" "$fs" --init m.h5 --train rgbonly.h5 --modality depth --shots 1 -o out/x.h5
 bad 2 "scores.h5|expected a cmclip.samples file" "${fshot[@]}" --init m.h5 --replay scores.h5 -o out/x.h5
+
+# --- fas-fewshot: the shots and the protocol ------------------------------------------------
+bad 2 "s-train.h5|also appears in --exclude s-train.h5|few-shot samples must not come from evaluation data" \
+  "${fshot[@]}" --init m.h5 --exclude s-train.h5 -o out/x.h5
+printf 'label\tvideo\tframe\nlive\tno-such-video\t0\n' >peer.tsv
+bad 2 "peer.tsv|line 2|no-such-video frame 0 of modality depth is not in" \
+  "$fs" --train s-train.h5 --modality depth --epochs 1 --batch-size 4 --init m.h5 --shots-in peer.tsv -o out/x.h5
+bad 2 "--shots-in|excludes --shots" "${fshot[@]}" --init m.h5 --shots-in peer.tsv -o out/x.h5
+bad 2 "--select target-dev needs a dev sample store" "${fshot[@]}" --init m.h5 --select target-dev -o out/x.h5
+bad 2 "--frames-per-shot 3|has only 2 frame(s)" "${fshot[@]}" --init m.h5 --frames-per-shot 3 -o out/x.h5
+# Replay is on by default: with no source samples anywhere, say how to proceed.
+"$bin/fas-synth" -q --subjects 4 --attacks print --size 32 --frames 1 --modalities depth --seed 3 -o depthonly.h5
+cp m.h5 moved.h5 && tamper moved.h5 attr /config train_data string gone/s-train.h5
+bad 2 "replays rgb samples by default|depthonly.h5 has none|gone/s-train.h5|--replay-ratio 0" \
+  "$fs" --init moved.h5 --train depthonly.h5 --modality depth --shots 1 --epochs 1 --batch-size 4 -o out/x.h5
+expect 0 "$fs" -q --init moved.h5 --train depthonly.h5 --modality depth --shots 1 --epochs 1 --batch-size 4 \
+  --replay-ratio 0 -o out/ok.h5
+rm out/ok.h5 out/ok.last.h5
 
 # --- checkpoints that cannot be written -----------------------------------------------------
 bad 2 "out/missing/x.h5|does not exist" "${train[@]}" --train s-train.h5 -o out/missing/x.h5

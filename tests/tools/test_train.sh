@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fas-pretrain and fas-fewshot end to end on a small fas-synth set with builtin:tiny:
-# the training loss falls, 5-shot Depth adaptation beats the un-adapted model's dev
-# AUC, SIGTERM stops cleanly and --resume reaches the uninterrupted run's parameters,
+# the training loss falls, 5-shot Depth adaptation (RGB replay, last epoch, no dev
+# selection) beats the un-adapted model's dev AUC, a shot list reproduces its run, SIGTERM stops cleanly and --resume reaches the uninterrupted run's parameters,
 # scores pipe into fas-eval, shards merge into the single run, and bad input exits 2.
 #
 # Sized to run in a few minutes on 2 cores: 8 subjects per split (9 steps per epoch at
@@ -22,6 +22,9 @@ last=$(grep "epoch 4/4: loss" err.txt | sed 's/.*loss \([0-9.]*\).*/\1/')
 greater "$first" "$last" || fail "pretraining loss did not fall: $first -> $last"
 [[ -s pre.h5 && -s pre.last.h5 ]] || fail "checkpoints missing"
 grep -q "dev AUC" err.txt || fail "no dev metrics in the epoch log"
+# RGB only: L_mod (a cross-entropy over modalities) has one class and is left out.
+grep -q "L_mod is left out of batches that hold one modality" err.txt || fail "the one-modality rule is not logged"
+grep -q "mod on 0 of 9 steps" err.txt || fail "the epoch line does not count the steps with L_mod"
 no_temp_files
 
 # Before adaptation: the RGB model scored on Depth dev samples.
@@ -29,16 +32,34 @@ no_temp_files
 "$bin/fas-eval" --test before.h5 --format json > before.json 2>/dev/null
 auc_before=$(json_number before.json auc)
 
-# Stage 2: 5 shots of Depth; the kept checkpoint beats the un-adapted model on dev
-# (0.715 -> 0.742 here; K-shot seed 2 gives 0.751). Seeds and threads fixed: deterministic.
-expect 0 "$bin/fas-fewshot" --init pre.h5 --train s-train.h5 --modality depth --shots 5 --seed 1 --threads 2 \
-  --dev s-dev.h5 --epochs 10 -o fs.h5
-grep -q "5-shot depth: live" err.txt || fail "the chosen videos are not logged"
+# Stage 2: 5 shots of Depth with RGB replay (the default), the last epoch kept: the dev
+# set is only reported, so the comparison below uses no target labels to pick the model.
+# Seeds and threads fixed: deterministic.
+expect 0 "$bin/fas-fewshot" --init pre.h5 --train s-train.h5 --modality depth --shots 5 --shot-seed 1 --seed 1 \
+  --threads 2 --dev s-dev.h5 --exclude s-test.h5 --epochs 10 --shots-out fs-shots.tsv -o fs.h5
+grep -q "10 depth shot frames (K = 5, shot seed 1): live" err.txt || fail "the chosen shots are not logged"
+grep -q "replaying rgb samples of s-train.h5 (50% of each batch); kept epoch: last" err.txt \
+  || fail "replay and the kept epoch are not logged"
+grep -q "(reported only)" err.txt || fail "dev figures not marked as reported only"
+grep -q "epoch 10/10: loss [0-9.]* (cat [0-9.]* fg [0-9.]* mod [0-9.]* dec" err.txt || fail "no L_mod with replay"
+(( $(wc -l <fs-shots.tsv) == 11 )) || fail "the shot list does not hold 10 frames"
 "$bin/fas-embed" -q --model fs.h5 --data s-dev.h5 --modality depth -o after.h5
 "$bin/fas-eval" --test after.h5 --format json > after.json 2>/dev/null
 auc_after=$(json_number after.json auc)
-echo "depth dev AUC before $auc_before, after 5-shot adaptation $auc_after"
+echo "depth dev AUC before $auc_before, after 5-shot adaptation (last epoch) $auc_after"
 greater "$auc_after" "$auc_before" || fail "adaptation did not beat the un-adapted model: $auc_before -> $auc_after"
+# The shot list read back gives the same shots, hence the same model (2 epochs each).
+few2=("$bin/fas-fewshot" -q --init pre.h5 --train s-train.h5 --modality depth --seed 2 --threads 2 --epochs 2)
+expect 0 "${few2[@]}" --shots 5 --shot-seed 1 -o drawn.h5
+expect 0 "${few2[@]}" --shots-in fs-shots.tsv -o listed.h5
+h5diff drawn.h5 listed.h5 /params /params >/dev/null || fail "--shots-in did not reproduce the drawn shots' run"
+h5dump -a /config/kshot_list fs.h5 | grep -q "live" || fail "the shot list is not in the checkpoint"
+# A threshold from the K shots alone: score the listed frames, use them as the dev set.
+expect 0 "$bin/fas-embed" --model fs.h5 --data s-train.h5 --modality depth --shots fs-shots.tsv -o shot-scores.h5
+[[ $(h5ls shot-scores.h5/score | grep -o '{[0-9]*}') == "{10}" ]] || fail "--shots did not score exactly the 10 shots"
+expect 0 "$bin/fas-eval" --dev shot-scores.h5 --test after.h5
+expect 2 "$bin/fas-embed" --model fs.h5 --data s-train.h5 --shots fs-shots.tsv -o x.h5
+grep -q "\-\-shots needs --modality" err.txt || fail "--shots without --modality not explained"
 # The few-shot checkpoint is small: it refers to the frozen CLIP instead of copying it.
 h5dump -a /config/kshot_live fs.h5 >/dev/null || fail "K-shot selection not recorded"
 size_pre=$(stat -c %s pre.h5); size_fs=$(stat -c %s fs.h5)

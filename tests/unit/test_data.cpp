@@ -73,10 +73,10 @@ BOOST_AUTO_TEST_CASE(kshot_picks_k_videos_per_class_deterministically) {
   Pool a = kshot_pool(s, Modality::depth, 2, 11), b = kshot_pool(s, Modality::depth, 2, 11);
   Pool c = kshot_pool(s, Modality::depth, 2, 12);
   for (int cls : {0, 1}) {
-    BOOST_TEST(a.count(cls) == 2u);
+    BOOST_TEST(a.count(cls) == 2u);  // 2 videos, 1 fixed frame each
     BOOST_TEST(a.group_keys[cls] == b.group_keys[cls]);
     for (const auto& g : a.groups[cls]) {
-      BOOST_TEST(g.size() == 3u);  // every frame of the video is a candidate
+      BOOST_TEST(g.size() == 1u);  // a shot frame is its own group: no new frame per epoch
       for (int64_t i : g) {
         BOOST_TEST(s.modalities()[i] == static_cast<int8_t>(Modality::depth));
         BOOST_TEST(s.labels()[i] == cls);
@@ -89,7 +89,88 @@ BOOST_AUTO_TEST_CASE(kshot_picks_k_videos_per_class_deterministically) {
   test::expect_error([&] { kshot_pool(s, Modality::nir, 1, 1); }, ExitCode::bad_input, {"modality nir, the store has 0"});
 }
 
+BOOST_AUTO_TEST_CASE(frames_per_shot_fixes_the_frames_of_each_video) {
+  ScratchDir dir("kshotframesper");
+  SampleStore s(make_store(dir, 6, 4));
+  Pool p = kshot_pool(s, Modality::depth, KshotOptions{2, 3, 5});
+  BOOST_TEST(p.shots.size() == 12u);  // 2 videos x 3 frames x 2 classes
+  std::map<std::string, std::set<int32_t>> frames;
+  for (const auto& shot : p.shots) {
+    BOOST_TEST(s.videos(shot.index, 1)[0] == shot.video);
+    BOOST_TEST(s.frames()[shot.index] == shot.frame);
+    frames[shot.video].insert(shot.frame);
+  }
+  BOOST_TEST(frames.size() == 4u);
+  for (const auto& [video, f] : frames) BOOST_TEST(f.size() == 3u);
+  // Every epoch plans exactly these frames (oversampled), never another one.
+  std::set<int64_t> allowed;
+  for (const auto& shot : p.shots) allowed.insert(shot.index);
+  PlanOptions o;
+  o.global_batch = 8;
+  for (int64_t epoch = 0; epoch < 5; ++epoch)
+    for (const auto& b : plan_epoch(p, nullptr, epoch, o))
+      for (const auto& r : b) BOOST_TEST(allowed.count(r.index) == 1u);
+  // 0 = all frames; more frames than a video has is bad input naming the video.
+  BOOST_TEST(kshot_pool(s, Modality::depth, KshotOptions{1, 0, 5}).shots.size() == 8u);
+  test::expect_error([&] { kshot_pool(s, Modality::depth, KshotOptions{1, 5, 5}); }, ExitCode::bad_input,
+                     {"--frames-per-shot 5", "has only 4 frame(s)"});
+}
+
+BOOST_AUTO_TEST_CASE(shot_lists_round_trip_and_bad_lists_name_the_line) {
+  ScratchDir dir("shotlist");
+  SampleStore s(make_store(dir, 4, 2));
+  Pool drawn = kshot_pool(s, Modality::depth, KshotOptions{2, 1, 8});
+  write_shots(dir.file("shots.tsv"), drawn.shots);
+  std::vector<Shot> back = read_shots(dir.file("shots.tsv"));
+  BOOST_TEST(back.size() == drawn.shots.size());
+  Pool again = listed_shots_pool(s, Modality::depth, back, dir.file("shots.tsv"));
+  for (size_t i = 0; i < back.size(); ++i) BOOST_TEST(again.shots[i].index == drawn.shots[i].index);
+  // The same list in another modality of the store finds the co-registered frames.
+  Pool rgb = listed_shots_pool(s, Modality::rgb, back, dir.file("shots.tsv"));
+  for (size_t i = 0; i < back.size(); ++i)
+    BOOST_TEST(s.records()[rgb.shots[i].index] == s.records()[drawn.shots[i].index]);
+  auto bad = [&](const std::string& text, std::vector<std::string> words) {
+    test::write_text(dir.file("bad.tsv"), text);
+    test::expect_error(
+        [&] { listed_shots_pool(s, Modality::depth, read_shots(dir.file("bad.tsv")), dir.file("bad.tsv")); },
+        ExitCode::bad_input, words);
+  };
+  bad("video\tframe\n", {"bad.tsv", "line 1", "header"});
+  bad("label\tvideo\tframe\nreal\tlive_0\t0\n", {"line 2", "label 'real'"});
+  bad("label\tvideo\tframe\nlive\tlive_0\tx\n", {"line 2", "frame 'x'"});
+  bad("label\tvideo\tframe\nlive\tlive_9\t0\n", {"line 2", "live_9 frame 0", "is not in"});
+  bad("label\tvideo\tframe\nattack\tlive_0\t0\n", {"line 2", "listed as attack but is live"});
+  bad("label\tvideo\tframe\nlive\tlive_0\t0\nlive\tlive_0\t0\n", {"line 3", "listed twice"});
+  bad("label\tvideo\tframe\nlive\tlive_0\t0\n", {"no attack shot"});
+}
+
+BOOST_AUTO_TEST_CASE(shots_from_evaluation_videos_are_refused) {
+  ScratchDir dir("exclude");
+  SampleStore s(make_store(dir, 4, 2));
+  Pool p = kshot_pool(s, Modality::depth, KshotOptions{2, 1, 3});
+  // The store itself shares every video: refused, naming the shot and the other store.
+  test::expect_error([&] { check_shots_disjoint(s, p.shots, s); }, ExitCode::bad_input,
+                     {"also appears in --exclude", "same video", "store.h5"});
+  ScratchDir other("exclude-other");
+  SampleStore disjoint(make_store(other, 4, 2, /*with_video_keys=*/false));
+  check_shots_disjoint(s, p.shots, disjoint);  // no video keys, no subjects: nothing shared
+}
+
+BOOST_AUTO_TEST_CASE(oversampled_copies_get_their_own_augmentation) {
+  ScratchDir dir("oversample");
+  SampleStore s(make_store(dir, 3, 1));
+  Pool one = kshot_pool(s, Modality::depth, 1, 4);  // K = 1: each class fills 4 of 8 slots
+  PlanOptions o;
+  o.global_batch = 8;
+  auto plan = plan_epoch(one, nullptr, 0, o);
+  BOOST_TEST(plan.size() == 1u);
+  std::set<uint64_t> seeds;
+  for (const auto& r : plan[0]) seeds.insert(r.aug_seed);
+  BOOST_TEST(seeds.size() == 8u);
+}
+
 BOOST_AUTO_TEST_CASE(kshot_without_video_keys_draws_frames) {
+
   ScratchDir dir("kshotframes");
   SampleStore s(make_store(dir, 2, 3, false));
   Pool p = kshot_pool(s, Modality::rgb, 4, 3);

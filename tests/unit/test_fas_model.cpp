@@ -6,10 +6,14 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <functional>
+#include <set>
 
 #include "cmclip/clip/weights.hpp"
 #include "cmclip/compute/precision.hpp"
 #include "cmclip/core/random.hpp"
+#include "cmclip/data/loader.hpp"
+#include "cmclip/data/sampler.hpp"
 #include "cmclip/h5/checkpoint.hpp"
 #include "cmclip/h5/samples.hpp"
 #include "cmclip/model/fas_model.hpp"
@@ -67,6 +71,25 @@ std::string make_store(const ScratchDir& dir, const std::string& name, int video
         }
   w.commit();
   return path;
+}
+
+// Trains `m` on the RGB samples of `store` as fas-pretrain does (batch 4, AdamW).
+train::TrainResult train_rgb(LoadedModel& m, const SampleStore& store, const std::string& output, uint64_t seed,
+                             int64_t epochs, bool resume = false, std::function<bool(int64_t)> stop = {}) {
+  train::TrainJob job;
+  job.model = &m;
+  job.train = &store;
+  job.target = data::full_pool(store, Modality::rgb);
+  job.seed = seed;
+  job.embed_clip = false;
+  job.stop_after_step = std::move(stop);
+  train::TrainOptions to;
+  to.epochs = epochs;
+  to.batch_size = 4;
+  to.output = output;
+  to.resume = resume;
+  auto comm = train::local_communicator();
+  return train::train(job, to, train::OptimizerOptions{}, *comm);
 }
 }  // namespace
 
@@ -154,13 +177,48 @@ BOOST_AUTO_TEST_CASE(loss_terms_match_direct_computations) {
   for (int k = 0; k < 2; ++k)
     for (int mm = 0; mm < 3; ++mm) dec += std::pow((t.category_plain[k] * t.modality_plain[mm]).sum().item<double>(), 2) / 6;
   BOOST_TEST(std::abs(l.terms.at("dec") - dec) < 1e-6);
-  BOOST_TEST(std::abs(l.terms.at("total") - (cat + fg + mod + dec)) < 1e-4);
+  BOOST_TEST(std::abs(l.terms.at("total") - (cat + fg + m.model->options().w_mod * mod + dec)) < 1e-4);
+  // A batch of one modality has no modality contrast: L_mod is left out, the rest stays.
+  LossTerms one = m.model->loss(out, labels, torch::tensor({1, 1, 1, 1}, torch::kLong));
+  BOOST_TEST(one.terms.count("mod") == 0u);
+  BOOST_TEST(one.weighted.count("mod") == 0u);
+  BOOST_TEST(std::abs(one.terms.at("total") - (cat + fg + dec)) < 1e-4);
   // Logits are exp(logit_scale) times cosines: bounded by the scale.
   double scale = m.model->clip()->logit_scale.exp().item<double>();
   BOOST_TEST(out.category.abs().max().item<double>() <= scale + 1e-4);
   // A modality the prompts do not know is a clear error.
   test::expect_error([&] { m.model->loss(out, labels, torch::tensor({3, 0, 0, 0})); }, ExitCode::bad_input,
                      {"modality thermal", "--prompt-modalities"});
+}
+
+BOOST_AUTO_TEST_CASE(decorrelation_variants_follow_their_formulas) {
+  for (std::string variant : {"conditioned", "fine"}) {
+    ModelOptions o = options_for("cm-clip");
+    o.decorrelation = variant;
+    LoadedModel m = tiny("cm-clip", o);
+    m.model->train();
+    {
+      torch::NoGradGuard g;
+      for (auto& p : m.model->prompt->meta_net->parameters()) p.normal_(0, 0.3);
+    }
+    at::Tensor x = images(3, 4);
+    ModelOutput out = m.model->forward(x, {0, 1, 2});
+    PromptFeatures t = m.model->prompt->forward(out.image_features, true, true, {0, 1, 2});
+    auto dot = [](const at::Tensor& a, const at::Tensor& b) { return (a * b).sum().item<double>(); };
+    double want = 0;
+    for (int64_t b = 0; b < 3; ++b)
+      for (int64_t mm = 0; mm < 3; ++mm) {
+        at::Tensor mod = t.modality_plain[mm];
+        if (variant == "conditioned") {
+          for (int64_t k = 0; k < 2; ++k) want += std::pow(dot(t.category[b][k], mod), 2) / 18;
+        } else {
+          at::Tensor d = t.fine[b][mm][1] - t.fine[b][mm][0];
+          want += std::pow(dot(d / d.norm(), mod), 2) / 9;
+        }
+      }
+    BOOST_TEST(std::abs(out.decorrelation.item<double>() - want) < 1e-5, variant);
+    BOOST_TEST(want > 0, variant);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(only_trainable_parameters_change) {
@@ -308,21 +366,9 @@ BOOST_AUTO_TEST_CASE(resumed_training_equals_uninterrupted_training) {
   SampleStore store(make_store(dir, "train.h5", 3, 1));
   auto run = [&](const std::string& out, bool resume, int64_t stop_at) {
     LoadedModel m = tiny("cm-clip");
-    train::TrainJob job;
-    job.model = &m;
-    job.train = &store;
-    job.target = data::full_pool(store, Modality::rgb);
-    job.seed = 7;
-    job.embed_clip = false;
-    if (stop_at > 0) job.stop_after_step = [stop_at](int64_t step) { return step == stop_at; };
-    train::TrainOptions to;
-    to.epochs = 3;
-    to.batch_size = 4;
-    to.output = out;
-    to.resume = resume;
-    train::OptimizerOptions oo;
-    auto comm = train::local_communicator();
-    return train::train(job, to, oo, *comm);
+    std::function<bool(int64_t)> stop;
+    if (stop_at > 0) stop = [stop_at](int64_t step) { return step == stop_at; };
+    return train_rgb(m, store, out, 7, 3, resume, stop);
   };
   train::TrainResult full = run(dir.file("full.h5"), false, 0);
   BOOST_TEST(full.epochs_done == 3);
@@ -347,19 +393,85 @@ BOOST_AUTO_TEST_CASE(resumed_training_equals_uninterrupted_training) {
     BOOST_TEST(torch::equal(a.optimizer[i].second, b.optimizer[i].second), a.optimizer[i].first);
   // Resuming with other options is refused.
   LoadedModel m = tiny("cm-clip");
-  train::TrainJob job;
-  job.model = &m;
-  job.train = &store;
-  job.target = data::full_pool(store, Modality::rgb);
-  job.seed = 8;
-  train::TrainOptions to;
-  to.epochs = 3;
-  to.batch_size = 4;
-  to.output = dir.file("cut.h5");
-  to.resume = true;
-  auto comm = train::local_communicator();
-  test::expect_error([&] { train::train(job, to, train::OptimizerOptions{}, *comm); }, ExitCode::bad_input,
+  test::expect_error([&] { train_rgb(m, store, dir.file("cut.h5"), 8, 3, /*resume=*/true); }, ExitCode::bad_input,
                      {"--resume", "train_seed"});
+}
+
+namespace {
+// The global L2 norm of d(term)/d(params); parameters the term does not reach count 0.
+double gradient_norm(const at::Tensor& term, const std::vector<at::Tensor>& params) {
+  auto grads = torch::autograd::grad({term}, params, {}, /*retain_graph=*/true, /*create_graph=*/false,
+                                     /*allow_unused=*/true);
+  double sq = 0;
+  for (const auto& g : grads)
+    if (g.defined()) sq += g.pow(2).sum().item<double>();
+  return std::sqrt(sq);
+}
+
+// The first batch fas-fewshot trains on: K = 2 Depth shots, and RGB replay at `ratio`.
+data::Batch first_fewshot_batch(const SampleStore& store, double ratio) {
+  data::Pool shots = data::kshot_pool(store, Modality::depth, 2, 3), replay = data::full_pool(store, Modality::rgb);
+  data::PlanOptions plan;
+  plan.global_batch = 8;
+  plan.replay_ratio = ratio;
+  plan.seed = 5;
+  auto batches = data::plan_epoch(shots, ratio > 0 ? &replay : nullptr, 0, plan);
+  data::BatchLoader loader({&store, &store}, {batches.front()}, 64, data::AugmentOptions{}, /*train=*/true);
+  data::Batch b;
+  BOOST_REQUIRE(loader.next(b));
+  return b;
+}
+}  // namespace
+
+// Stage 2 must train the classifier: on the first few-shot step after an RGB-only
+// stage 1, no auxiliary term may send the trainable parameters a gradient more than
+// 10x the category term's (a one-class L_mod once sent 200x, and global clipping then
+// left the classifier ~0.5% of the update).
+BOOST_AUTO_TEST_CASE(no_auxiliary_term_outweighs_the_classifier_on_the_first_fewshot_step) {
+  ScratchDir dir("gradnorms");
+  SampleStore store(make_store(dir, "train.h5", 4, 2));
+  {
+    LoadedModel m = tiny("cm-clip");
+    train_rgb(m, store, dir.file("pre.h5"), 3, 2);
+  }
+  for (double ratio : {0.5, 0.0}) {  // the default replay, and the K shots alone
+    LoadedModel m = load_model_checkpoint(dir.file("pre.h5"), "");
+    m.model->train();
+    std::vector<at::Tensor> params;
+    for (auto& [n, t] : m.model->trainable()) params.push_back(t);
+    data::Batch b = first_fewshot_batch(store, ratio);
+    torch::manual_seed(1);
+    ModelOutput out = m.model->forward(b.images, {0, 1, 2});
+    LossTerms l = m.model->loss(out, b.labels, b.modality);
+    BOOST_TEST(l.weighted.count("mod") == (ratio > 0 ? 1u : 0u));  // one modality: no L_mod
+    double cat = gradient_norm(l.weighted.at("cat"), params);
+    BOOST_TEST(cat > 0);
+    for (const auto& [name, term] : l.weighted) {
+      double norm = gradient_norm(term, params);
+      BOOST_TEST_MESSAGE("replay " << ratio << ": |grad " << name << "| = " << norm << " (cat " << cat << ")");
+      BOOST_TEST(norm <= 10 * cat, "replay " << ratio << ": |grad " << name << "| = " << norm << " vs cat " << cat);
+    }
+  }
+}
+
+// K = 1 and batch 8: each class's single frame fills 4 slots, and no two of the 8
+// tensors are equal (each copy has its own augmentation).
+BOOST_AUTO_TEST_CASE(no_two_samples_of_an_oversampled_batch_are_identical) {
+  ScratchDir dir("distinct");
+  SampleStore store(make_store(dir, "train.h5", 3, 4));
+  data::Pool one = data::kshot_pool(store, Modality::depth, 1, 9);
+  data::PlanOptions plan;
+  plan.global_batch = 8;
+  auto batches = data::plan_epoch(one, nullptr, 0, plan);
+  data::BatchLoader loader({&store}, batches, 64, data::AugmentOptions{}, /*train=*/true);
+  data::Batch b;
+  BOOST_REQUIRE(loader.next(b));
+  BOOST_REQUIRE(b.images.size(0) == 8);
+  std::set<int64_t> frames;
+  for (const auto& r : b.refs) frames.insert(r.index);
+  BOOST_TEST(frames.size() == 2u);  // one frame per class, 4 copies each
+  for (int64_t i = 0; i < 8; ++i)
+    for (int64_t j = i + 1; j < 8; ++j) BOOST_TEST(!torch::equal(b.images[i], b.images[j]), i << " == " << j);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -153,10 +153,22 @@ ModelOutput FasModelImpl::forward(const at::Tensor& images, const std::vector<in
   if (full) {
     out.fine = scale * (f.view({f.size(0), 1, 1, -1}) * t.fine).sum(-1);  // [B, M, K]
     out.modality = scale * (f.unsqueeze(1) * t.modality).sum(-1);         // [B, M]
-    at::Tensor cos = at::matmul(t.category_plain, t.modality_plain.t());  // [K, M]
-    out.decorrelation = cos.pow(2).mean();
+    out.decorrelation = decorrelation(t);
   }
   return out;
+}
+
+at::Tensor FasModelImpl::decorrelation(const PromptFeatures& t) const {
+  // The formulas are documented with ModelOptions::decorrelation. Features are unit
+  // vectors, except the live-fake difference, which is normalised here.
+  const at::Tensor& mod = t.modality_plain;  // [M, E]
+  if (options_.decorrelation == "conditioned")
+    return at::matmul(t.category, mod.t()).pow(2).mean();  // [B, K, M]
+  if (options_.decorrelation == "fine") {
+    at::Tensor direction = normalise(t.fine.select(2, 1) - t.fine.select(2, 0));  // [B, M, E]
+    return (direction * mod.unsqueeze(0)).sum(-1).pow(2).mean();                 // [B, M]
+  }
+  return at::matmul(t.category_plain, mod.t()).pow(2).mean();  // [K, M]
 }
 
 at::Tensor FasModelImpl::modality_slots(const at::Tensor& codes) const {
@@ -198,20 +210,20 @@ at::Tensor FasModelImpl::score(const at::Tensor& images, const at::Tensor& modal
 
 LossTerms FasModelImpl::loss(const ModelOutput& out, const at::Tensor& labels, const at::Tensor& modality_codes) {
   LossTerms l;
-  at::Tensor cat = F::cross_entropy(out.category, labels);
-  l.terms["cat"] = cat.item<double>();
-  l.total = options_.w_cat * cat;
+  auto add = [&](const char* name, const at::Tensor& term, double weight) {
+    l.terms[name] = term.item<double>();
+    l.weighted[name] = weight * term;
+    l.total = l.total.defined() ? l.total + l.weighted[name] : l.weighted[name];
+  };
+  add("cat", F::cross_entropy(out.category, labels), options_.w_cat);
   if (out.fine.defined()) {
-    at::Tensor slots = modality_slots(modality_codes);
-    at::Tensor fg = at::zeros({}, cat.options());
+    at::Tensor fg = at::zeros({}, out.category.options());
     const int64_t m = out.fine.size(1);
     for (int64_t i = 0; i < m; ++i) fg = fg + F::cross_entropy(out.fine.select(1, i), labels);
-    fg = fg / double(m);
-    at::Tensor mod = F::cross_entropy(out.modality, slots);
-    l.terms["fg"] = fg.item<double>();
-    l.terms["mod"] = mod.item<double>();
-    l.terms["dec"] = out.decorrelation.item<double>();
-    l.total = l.total + options_.w_fg * fg + options_.w_mod * mod + options_.lambda_dec * out.decorrelation;
+    add("fg", fg / double(m), options_.w_fg);
+    at::Tensor slots = modality_slots(modality_codes);
+    if (slots.ne(slots[0]).any().item<bool>()) add("mod", F::cross_entropy(out.modality, slots), options_.w_mod);
+    add("dec", out.decorrelation, options_.lambda_dec);
   }
   l.terms["total"] = l.total.item<double>();
   return l;

@@ -31,9 +31,15 @@ struct ModelOutput {
   at::Tensor decorrelation;   // scalar L_dec (cm-clip, training)
 };
 
+// The method's loss. L_mod needs samples of two modalities: on a batch that holds
+// only one (fas-pretrain --modality rgb, or fas-fewshot --replay-ratio 0), CE over the
+// modality prompts has a single class and would only push every image towards that
+// modality's prompt, so the term is left out of that batch ("mod" is then absent from
+// `terms`). L_fg and L_dec read no sample modality and are defined on any batch.
 struct LossTerms {
   at::Tensor total;
   std::map<std::string, double> terms;  // "cat", "fg", "mod", "dec" (unweighted), "total"
+  std::map<std::string, at::Tensor> weighted;  // each term as it enters the total
 };
 
 class FasModelImpl : public torch::nn::Module {
@@ -75,6 +81,7 @@ class FasModelImpl : public torch::nn::Module {
  private:
   at::Tensor encode_images(const at::Tensor& images);
   at::Tensor zero_shot_text();  // normalised [2, E]
+  at::Tensor decorrelation(const PromptFeatures& t) const;  // L_dec of options().decorrelation
   AdcAdapter adapter_at(int64_t block, int site);  // site 0 attn, 1 mlp; nullptr if none
 
   clip::Clip clip_;

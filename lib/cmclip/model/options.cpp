@@ -36,46 +36,57 @@ const char* method_name(Method m) {
 }
 
 void ModelOptions::register_on(CLI::App& app) {
+  // Each option remembers its config key, so fas-fewshot can tell what was asked for.
+  cli_options_.clear();
+  auto track = [this](const char* key, CLI::Option* option) {
+    cli_options_.emplace_back(key, option);
+    return option;
+  };
   auto* m = app.add_option_group("Model");
-  m->add_option("--method", method, "cm-clip, coop, cocoop, linear-probe or zero-shot")
-      ->capture_default_str()->check(one_of({"cm-clip", "coop", "cocoop", "linear-probe", "zero-shot"}));
-  m->add_option("--n-ctx", n_ctx, "Learned context vectors per context")->capture_default_str();
-  m->add_option("--ctx-init-std", ctx_init_std, "Context vectors start as N(0, std^2)")->capture_default_str();
-  m->add_option("--class-words", class_words, "Class words, attack first (ATTACK,LIVE)")
-      ->delimiter(',')->expected(2)->capture_default_str();
-  m->add_option("--prompt-modalities", modalities, "Modalities the prompts describe")
-      ->delimiter(',')->capture_default_str();
-  m->add_option("--modality-words", modality_words, "Word for each prompt modality")
-      ->delimiter(',')->capture_default_str();
-  m->add_flag("--condition-modality", condition_modality,
-              "Add the meta-net's token to the modality context too");
-  m->add_flag("!--no-permute-modality", permute_modality,
-              "Do not shuffle the modality contexts of fine-grained prompts in training");
-  m->add_option("--score", score, "Decision score: category, or fg-ensemble (also the fine-grained logits)")
-      ->capture_default_str()->check(one_of({"category", "fg-ensemble"}));
-  m->add_option("--zero-shot-prompts", zero_shot_prompts, "Fixed prompts of zero-shot, attack first")
-      ->delimiter(';')->expected(2)->capture_default_str();
+  track("method", m->add_option("--method", method, "cm-clip, coop, cocoop, linear-probe or zero-shot")
+      ->capture_default_str()->check(one_of({"cm-clip", "coop", "cocoop", "linear-probe", "zero-shot"})));
+  track("n_ctx", m->add_option("--n-ctx", n_ctx, "Learned context vectors per context")->capture_default_str());
+  track("ctx_init_std", m->add_option("--ctx-init-std", ctx_init_std, "Context vectors start as N(0, std^2)")->capture_default_str());
+  track("class_words", m->add_option("--class-words", class_words, "Class words, attack first (ATTACK,LIVE)")
+      ->delimiter(',')->expected(2)->capture_default_str());
+  track("prompt_modalities", m->add_option("--prompt-modalities", modalities, "Modalities the prompts describe")
+      ->delimiter(',')->capture_default_str());
+  track("modality_words", m->add_option("--modality-words", modality_words, "Word for each prompt modality")
+      ->delimiter(',')->capture_default_str());
+  track("condition_modality", m->add_flag("--condition-modality", condition_modality,
+              "Add the meta-net's token to the modality context too"));
+  track("permute_modality", m->add_flag("!--no-permute-modality", permute_modality,
+              "Do not shuffle the modality contexts of fine-grained prompts in training"));
+  track("score", m->add_option("--score", score, "Decision score: category, or fg-ensemble (also the fine-grained logits)")
+      ->capture_default_str()->check(one_of({"category", "fg-ensemble"})));
+  track("zero_shot_prompts", m->add_option("--zero-shot-prompts", zero_shot_prompts, "Fixed prompts of zero-shot, attack first")
+      ->delimiter(';')->expected(2)->capture_default_str());
 
   auto* a = app.add_option_group("ADC-Adapter (cm-clip)");
-  a->add_option("--adapter-blocks", adapter_blocks, "Vision blocks with adapters: all, none, 0-5, 3,4,11")
-      ->capture_default_str();
-  a->add_option("--adapter-sites", adapter_sites, "Beside attn, mlp or attn,mlp")
-      ->capture_default_str()->check(one_of({"attn", "mlp", "attn,mlp"}));
-  a->add_flag("--adapter-shared", adapter_shared, "One adapter shared by every block and site");
-  a->add_option("--adapter-dim", adapter.bottleneck, "Bottleneck width r")->capture_default_str();
-  a->add_option("--adapter-theta", adapter.theta_init, "Initial theta of the central difference")
-      ->capture_default_str();
-  a->add_flag("--adapter-per-channel-theta", adapter.per_channel_theta, "One theta per channel");
-  a->add_flag("!--adapter-no-cls-conv", adapter.conv_on_cls, "The CLS token bypasses the convolution");
-  a->add_option("--adapter-dropout", adapter.dropout, "Dropout inside the adapter")->capture_default_str();
-  a->add_option("--adapter-scale", adapter.scale, "Scale s of the adapter output")->capture_default_str();
+  track("adapter_blocks", a->add_option("--adapter-blocks", adapter_blocks, "Vision blocks with adapters: all, none, 0-5, 3,4,11")
+      ->capture_default_str());
+  track("adapter_sites", a->add_option("--adapter-sites", adapter_sites, "Beside attn, mlp or attn,mlp")
+      ->capture_default_str()->check(one_of({"attn", "mlp", "attn,mlp"})));
+  track("adapter_shared", a->add_flag("--adapter-shared", adapter_shared, "One adapter shared by every block and site"));
+  track("adapter_dim", a->add_option("--adapter-dim", adapter.bottleneck, "Bottleneck width r")->capture_default_str());
+  track("adapter_theta", a->add_option("--adapter-theta", adapter.theta_init, "Initial theta of the central difference")
+      ->capture_default_str());
+  track("adapter_per_channel_theta", a->add_flag("--adapter-per-channel-theta", adapter.per_channel_theta, "One theta per channel"));
+  track("adapter_cls_conv", a->add_flag("!--adapter-no-cls-conv", adapter.conv_on_cls, "The CLS token bypasses the convolution"));
+  track("adapter_dropout", a->add_option("--adapter-dropout", adapter.dropout, "Dropout inside the adapter")->capture_default_str());
+  track("adapter_scale", a->add_option("--adapter-scale", adapter.scale, "Scale s of the adapter output")->capture_default_str());
 
   auto* l = app.add_option_group("Loss (cm-clip)");
-  l->add_option("--w-cat", w_cat, "Weight of CE on category logits")->capture_default_str();
-  l->add_option("--w-fg", w_fg, "Weight of CE on fine-grained logits")->capture_default_str();
-  l->add_option("--w-mod", w_mod, "Weight of CE on modality logits")->capture_default_str();
-  l->add_option("--lambda-dec", lambda_dec, "Weight of the content/modality decorrelation loss")
-      ->capture_default_str();
+  track("w_cat", l->add_option("--w-cat", w_cat, "Weight of CE on category logits")->capture_default_str());
+  track("w_fg", l->add_option("--w-fg", w_fg, "Weight of CE on fine-grained logits")->capture_default_str());
+  track("w_mod", l->add_option("--w-mod", w_mod, "Weight of CE on modality logits")->capture_default_str());
+  track("lambda_dec", l->add_option("--lambda-dec", lambda_dec, "Weight of the content/modality decorrelation loss")
+      ->capture_default_str());
+  track("decorrelation", l->add_option("--decorrelation", decorrelation,
+                                       "L_dec between the modality prompts and: plain (category prompts without the "
+                                       "meta-net token), conditioned (the classifier's prompts), fine (the live-fake "
+                                       "direction of the fine-grained prompts)")
+      ->capture_default_str()->check(one_of({"plain", "conditioned", "fine"})));
 }
 
 void ModelOptions::validate() const {
@@ -92,6 +103,8 @@ void ModelOptions::validate() const {
   if (adapter.bottleneck < 1) throw UsageError("--adapter-dim must be positive");
   if (!(adapter.theta_init > 0 && adapter.theta_init < 1)) throw UsageError("--adapter-theta must be in (0, 1)");
   if (adapter.dropout < 0 || adapter.dropout >= 1) throw UsageError("--adapter-dropout must be in [0, 1)");
+  if (decorrelation != "plain" && decorrelation != "conditioned" && decorrelation != "fine")
+    throw UsageError(fmt::format("--decorrelation '{}': expected plain, conditioned or fine", decorrelation));
   for (double w : {w_cat, w_fg, w_mod, lambda_dec})
     if (w < 0) throw UsageError("loss weights must not be negative");
 }
@@ -150,7 +163,15 @@ void ModelOptions::to_config(std::map<std::string, h5::AttrValue>& c) const {
   c["w_fg"] = w_fg;
   c["w_mod"] = w_mod;
   c["lambda_dec"] = lambda_dec;
+  c["decorrelation"] = decorrelation;
   c["zero_shot_prompts"] = zero_shot_prompts;
+}
+
+std::set<std::string> ModelOptions::given_keys() const {
+  std::set<std::string> keys;
+  for (const auto& [key, option] : cli_options_)
+    if (option->count() > 0) keys.insert(key);
+  return keys;
 }
 
 ModelOptions ModelOptions::from_config(const Checkpoint& ck) {
@@ -184,6 +205,8 @@ ModelOptions ModelOptions::from_config(const Checkpoint& ck) {
   o.w_fg = ck.config_double("w_fg");
   o.w_mod = ck.config_double("w_mod");
   o.lambda_dec = ck.config_double("lambda_dec");
+  // Checkpoints written before the option existed used the plain form.
+  o.decorrelation = ck.has_config("decorrelation") ? ck.config_string("decorrelation") : "plain";
   o.zero_shot_prompts = strings("zero_shot_prompts");
   try {
     o.validate();

@@ -3,6 +3,7 @@
 // Stored in the checkpoint's /config, so a checkpoint rebuilds its own model.
 #pragma once
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 
 namespace CLI {
 class App;
+class Option;
 }
 
 namespace cmclip {
@@ -43,8 +45,21 @@ struct ModelOptions {
   bool permute_modality = true;     // shuffle modality contexts of fine-grained prompts while training
   std::string score = "category";   // category | fg-ensemble (average with the fine-grained logits)
 
+  // L_dec, the squared cosines that decorrelate content from modality (cm-clip):
+  //   plain        mean over k, m of cos^2(t_cat(k), t_mod(m)), both without the
+  //                meta-net token (the classifier at test time has it);
+  //   conditioned  mean over images b, k, m of cos^2(t_cat(k; x_b), t_mod(m)): the
+  //                category prompts as the classifier uses them;
+  //   fine         mean over b, m of cos^2(t_fg(live, m; x_b) - t_fg(fake, m; x_b),
+  //                t_mod(m)): the live-vs-fake direction of each modality's
+  //                fine-grained prompts is kept orthogonal to that modality's prompt.
+  std::string decorrelation = "plain";
   // Loss weights: L = w_cat CE(cat) + w_fg CE(fg) + w_mod CE(mod) + lambda_dec L_dec.
-  double w_cat = 1, w_fg = 1, w_mod = 1, lambda_dec = 1;
+  // w_mod is 0.1, not 1: after an RGB-only stage 1 the modality prompts start stage 2
+  // untrained, and at weight 1 CE(mod) sent them 5-40x the category term's gradient on
+  // the first few-shot step (fas-synth, several shot seeds and K), which global
+  // clipping turns into a starved classifier. fas-pretrain(1) gives the figures.
+  double w_cat = 1, w_fg = 1, w_mod = 0.1, lambda_dec = 1;
 
   // zero-shot: the fixed prompts, attack first.
   std::vector<std::string> zero_shot_prompts{"a photo of a spoof face", "a photo of a real face"};
@@ -54,8 +69,14 @@ struct ModelOptions {
   Method parsed_method() const { return parse_method(method); }
 
   void to_config(std::map<std::string, h5::AttrValue>& config) const;
+  // The config keys of the options given on the command line (after register_on and
+  // parsing; empty otherwise).
+  std::set<std::string> given_keys() const;
   // Reads what to_config wrote; errors name the checkpoint and attribute.
   static ModelOptions from_config(const Checkpoint& ckpt);
+
+ private:
+  std::vector<std::pair<std::string, const CLI::Option*>> cli_options_;
 };
 
 // "all"/"none"/"0-5"/"3,4,11" over `layers` blocks -> sorted block indices.

@@ -17,6 +17,7 @@
 #include "cmclip/data/loader.hpp"
 #include "cmclip/data/transfer.hpp"
 #include "cmclip/h5/checkpoint.hpp"
+#include "cmclip/data/sampler.hpp"
 #include "cmclip/h5/samples.hpp"
 #include "cmclip/h5/scores.hpp"
 #include "cmclip/metrics/score_merge.hpp"
@@ -28,6 +29,9 @@ namespace cmclip::model {
 void ScoreStoreOptions::register_on(CLI::App& app) {
   auto* g = app.add_option_group("Scoring a sample store (--data)");
   g->add_option("--modality", modality, "Score only the samples of this modality (default: all)");
+  g->add_option("--shots", shots, "Score only the frames of this shot list (fas-fewshot --shots-out), in "
+                "--modality: a threshold from the K shots, with no other labelled target data")
+      ->check(CLI::ExistingFile);
   g->add_option("--shard", shard, "Score shard I of N (0-based, contiguous), e.g. $SLURM_ARRAY_TASK_ID/N");
   g->add_flag("--features", features, "Also write /features: the normalised image features");
   g->add_option("--format", format, "h5 (a cmclip.scores file) or tsv (the score TSV; -o - prints it)")
@@ -98,7 +102,14 @@ int64_t score_sample_store(const std::string& model_path, const std::string& bpe
   SampleStore store(o.data);
   std::vector<int64_t> selected;
   std::string selection;
-  if (o.modality.empty() || o.modality == "all") {
+  if (!o.shots.empty()) {
+    if (o.modality.empty() || o.modality == "all")
+      throw UsageError("--shots needs --modality: the modality the shots were taken in");
+    Modality m = parse_modality(o.modality);
+    selection = fmt::format("/modality={}/shots={}", modality_name(m), o.shots);
+    for (const auto& shot : data::listed_shots_pool(store, m, data::read_shots(o.shots), o.shots).shots)
+      selected.push_back(shot.index);
+  } else if (o.modality.empty() || o.modality == "all") {
     for (int64_t i = 0; i < store.size(); ++i) selected.push_back(i);
   } else {
     Modality m = parse_modality(o.modality);

@@ -13,6 +13,7 @@ namespace cmclip::model {
 struct ScoreStoreOptions {
   std::string data;           // the sample store
   std::string modality;       // only these samples ("" or "all": every sample)
+  std::string shots;          // a shot list (fas-fewshot --shots-out): only its frames
   std::string shard;          // "I/N" or ""
   bool features = false;      // also /features (normalised image features)
   std::string format = "h5";  // h5 | tsv

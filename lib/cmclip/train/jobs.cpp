@@ -1,6 +1,7 @@
 #include "cmclip/train/jobs.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -49,16 +50,15 @@ std::string training_device(const std::string& requested) {
 // Model options on the command line of fas-fewshot --init CHECKPOINT must agree with
 // the checkpoint's: the model adapted is the checkpoint's, and an option that asks for
 // another one (--method coop on a cm-clip checkpoint, say) is refused rather than
-// silently ignored. An option left at its default asks for nothing.
+// silently ignored, whatever its value (--lambda-dec 1 on a 0.5 checkpoint included).
 void check_model_options_agree(const model::ModelOptions& asked, const model::ModelOptions& loaded,
                                const std::string& init) {
-  std::map<std::string, h5::AttrValue> given, defaults, stored;
+  std::map<std::string, h5::AttrValue> given, stored;
   asked.to_config(given);
-  model::ModelOptions{}.to_config(defaults);
   loaded.to_config(stored);
-  for (const auto& [key, value] : given) {
-    std::string v = h5::attr_to_string(value);
-    if (v == h5::attr_to_string(defaults.at(key)) || v == h5::attr_to_string(stored.at(key))) continue;
+  for (const auto& key : asked.given_keys()) {
+    std::string v = h5::attr_to_string(given.at(key));
+    if (v == h5::attr_to_string(stored.at(key))) continue;
     throw InputError(init, "/config",
                      fmt::format("the checkpoint's model has {} = {}, but the command line asks for {}; the model "
                                  "adapted is the checkpoint's (leave the model options out, or train a new one "
@@ -72,11 +72,11 @@ void check_outputs(const std::string& output) {
   check_output_path(last_checkpoint_path(output));
 }
 
-void log_result(const TrainResult& r, const std::string& output) {
+void log_result(const TrainResult& r, const TrainJob& job, const std::string& output) {
   if (r.stopped_early) return;
   if (r.best_dev)
-    log::info("done: {} epochs; best dev AUC {:.4f}, HTER {:.4f}; model in {}", r.epochs_done, r.best_dev->auc,
-              r.best_dev->hter, output);
+    log::info("done: {} epochs; {} dev AUC {:.4f}, HTER {:.4f}; model in {}", r.epochs_done,
+              job.select_by_dev ? "best" : "last epoch's", r.best_dev->auc, r.best_dev->hter, output);
   else
     log::info("done: {} epochs; model in {}", r.epochs_done, output);
 }
@@ -95,10 +95,43 @@ void refer_to_init_weights(clip::Clip& c, const std::string& init, const std::st
   c->set_provenance(std::move(p));
 }
 
-void register_dev(CLI::App& app, std::string& path, std::string& modality) {
-  app.add_option("--dev", path, "Development sample store: evaluated each epoch, selects the kept checkpoint")
-      ->check(CLI::ExistingFile);
-  app.add_option("--dev-modality", modality, "Modality of the dev samples to use (default: --modality)");
+void register_dev(CLI::App& app, std::string& path, const char* help) {
+  app.add_option("--dev", path, help)->check(CLI::ExistingFile);
+}
+
+// The source samples replayed in few-shot batches: --replay, else --train when it holds
+// samples of the replay modality, else the store the checkpoint was trained on.
+std::string replay_store_path(const FewshotOptions& o, const SampleStore& train, Modality replay_modality) {
+  if (o.replay_ratio == 0) return {};
+  if (!o.replay_path.empty()) return o.replay_path;
+  const auto& mods = train.modalities();
+  if (std::find(mods.begin(), mods.end(), static_cast<int8_t>(replay_modality)) != mods.end()) return o.train_path;
+  std::string trained_on;
+  if (is_checkpoint_file(o.init)) {
+    auto config = read_checkpoint_config(o.init);
+    auto it = config.find("train_data");
+    if (it != config.end()) trained_on = h5::attr_to_string(it->second);
+  }
+  if (!trained_on.empty() && file_exists(trained_on)) return trained_on;
+  throw UsageError(fmt::format("fas-fewshot replays {} samples by default, but --train {} has none{}; give "
+                               "--replay STORE, or --replay-ratio 0 to train on the K shots alone",
+                               modality_name(replay_modality), o.train_path,
+                               trained_on.empty() ? std::string()
+                                                  : fmt::format(" and the checkpoint's training store {} is not "
+                                                                "readable here", trained_on)));
+}
+
+data::Pool select_shots(const FewshotOptions& o, const SampleStore& train, Modality target) {
+  if (!o.shots_in.empty())
+    return data::listed_shots_pool(train, target, data::read_shots(o.shots_in), o.shots_in);
+  return data::kshot_pool(train, target,
+                          data::KshotOptions{static_cast<int>(o.shots), static_cast<int>(o.frames_per_shot), o.shot_seed});
+}
+
+std::vector<std::string> shot_lines(const data::Pool& p) {
+  std::vector<std::string> lines;
+  for (const auto& s : p.shots) lines.push_back(fmt::format("{}\t{}\t{}", s.cls ? "live" : "attack", s.video, s.frame));
+  return lines;
 }
 }  // namespace
 
@@ -112,7 +145,8 @@ void PretrainOptions::register_on(CLI::App& app) {
   app.add_option("--train", train_path, "Training sample store (fas-preprocess, fas-synth)")
       ->required()->check(CLI::ExistingFile);
   app.add_option("--modality", modality, "Train on this modality's samples (or all)")->capture_default_str();
-  register_dev(app, dev_path, dev_modality);
+  register_dev(app, dev_path, "Development sample store: evaluated each epoch, selects the kept checkpoint");
+  app.add_option("--dev-modality", dev_modality, "Modality of the dev samples to use (default: --modality)");
   app.add_flag("--clip-by-reference", clip_by_reference,
                "Store the frozen CLIP weights by reference (path + hash) instead of in the checkpoint");
   app.add_option("-o,--output", training.output, "Checkpoint to write (also OUT.last.h5 for --resume)")->required();
@@ -127,17 +161,49 @@ void FewshotOptions::register_on(CLI::App& app) {
   app.add_option("--train", train_path, "Sample store holding the target-modality training samples")
       ->required()->check(CLI::ExistingFile);
   app.add_option("--modality", modality, "Target modality: depth, nir, thermal (or rgb)")->required();
-  app.add_option("--shots", shots, "K: labelled videos per class (frames without video keys)")->capture_default_str();
-  app.add_option("--replay", replay_path, "Mix in source (RGB) samples from this store")->check(CLI::ExistingFile);
-  app.add_option("--replay-ratio", replay_ratio, "Share of each batch taken from --replay")->capture_default_str();
-  app.add_option("--replay-modality", replay_modality, "Modality of the replayed samples")->capture_default_str();
-  register_dev(app, dev_path, dev_modality);
+  auto* k = app.add_option_group("Shots", "The only labelled target data the run uses");
+  auto* shots_opt = k->add_option("--shots", shots, "K: labelled videos per class (stills where the store has no "
+                                  "video keys)")->capture_default_str();
+  auto* frames_opt = k->add_option("--frames-per-shot", frames_per_shot,
+                                   "N: fixed frames of each shot video, the only ones trained on (0: all)")
+                         ->capture_default_str();
+  auto* seed_opt = k->add_option("--shot-seed", shot_seed, "Seed of the shot draw (independent of --seed)")
+                       ->capture_default_str();
+  k->add_option("--shots-in", shots_in, "Train on the shots of this list (--shots-out of another run, or a "
+                "peer's list: label, video, frame per line)")
+      ->check(CLI::ExistingFile)->excludes(shots_opt)->excludes(frames_opt)->excludes(seed_opt);
+  k->add_option("--shots-out", shots_out, "Also write the shot list here (it is in the checkpoint too)");
+  k->add_option("--exclude", exclude, "Refuse shots whose video or subject appears in these stores (give the dev and "
+                "test stores; --dev is always checked)")
+      ->check(CLI::ExistingFile);
+  auto* r = app.add_option_group("Source replay", "Source samples mixed into every batch (on by default)");
+  r->add_option("--replay", replay_path, "Source sample store (default: --train if it holds --replay-modality "
+                "samples, else the store the checkpoint was trained on)")
+      ->check(CLI::ExistingFile);
+  r->add_option("--replay-ratio", replay_ratio, "Share of each batch taken from the source samples (0: K shots only)")
+      ->capture_default_str();
+  r->add_option("--replay-modality", replay_modality, "Modality of the replayed samples")->capture_default_str();
+  app.add_option("--select", select, "Epoch kept: last; source-dev (best on the --dev samples of --replay-modality); "
+                 "target-dev (best on the --dev samples of --modality: uses labelled target data beyond the K "
+                 "shots, a leak to report)")
+      ->capture_default_str()->check(one_of({"last", "source-dev", "target-dev"}));
+  register_dev(app, dev_path, "Development sample store: reported each epoch; selects the kept epoch with --select "
+               "source-dev or target-dev");
   app.add_flag("--embed-clip", embed_clip,
                "Copy the frozen CLIP weights into the checkpoint (default: refer to them by path and hash)");
   app.add_option("-o,--output", training.output, "Checkpoint to write (also OUT.last.h5 for --resume)")->required();
   model.register_on(app);
   training.register_on(app, 30);
   optimizer.register_on(app);
+}
+
+void FewshotOptions::validate() const {
+  if (replay_ratio < 0 || replay_ratio >= 1) throw UsageError("--replay-ratio must be in [0, 1)");
+  if (frames_per_shot < 0) throw UsageError("--frames-per-shot must not be negative");
+  if (select != "last" && dev_path.empty())
+    throw UsageError(fmt::format("--select {} needs a dev sample store (--dev)", select));
+  training.validate();
+  optimizer.validate();
 }
 
 TrainResult run_pretrain(const PretrainOptions& o, const CommonOptions& common) {
@@ -176,21 +242,22 @@ TrainResult run_pretrain(const PretrainOptions& o, const CommonOptions& common) 
   log::info("training on {} live and {} attack samples of {} ({})", job.target.count(1), job.target.count(0),
             o.train_path, o.modality);
   TrainResult r = train(job, o.training, o.optimizer, *comm);
-  log_result(r, o.training.output);
+  log_result(r, job, o.training.output);
   return r;
 }
 
 TrainResult run_fewshot(const FewshotOptions& o, const CommonOptions& common) {
+  o.validate();
   check_outputs(o.training.output);
-  if (o.replay_ratio < 0 || o.replay_ratio >= 1) throw UsageError("--replay-ratio must be in [0, 1)");
-  o.training.validate();
-  o.optimizer.validate();
+  if (!o.shots_out.empty()) check_output_path(o.shots_out);
   const std::string device = training_device(common.device);
   auto comm = make_communicator(device);
   Modality target = parse_modality(o.modality);
+  Modality source = parse_modality(o.replay_modality);
   SampleStore train_store(o.train_path);
   std::unique_ptr<SampleStore> replay_store, dev_store;
-  std::optional<DevSet> dev = open_dev(o.dev_path, o.dev_modality, o.modality, dev_store);
+  std::optional<DevSet> dev =
+      open_dev(o.dev_path, o.select == "source-dev" ? o.replay_modality : o.modality, o.modality, dev_store);
 
   bool from_checkpoint = is_checkpoint_file(o.init);
   model::LoadedModel m = from_checkpoint ? model::load_model_checkpoint(o.init, o.bpe)
@@ -202,16 +269,19 @@ TrainResult run_fewshot(const FewshotOptions& o, const CommonOptions& common) {
   TrainJob job;
   job.model = &m;
   job.train = &train_store;
-  job.target = data::kshot_pool(train_store, target, static_cast<int>(o.shots), common.seed);
-  if (!o.replay_path.empty()) {
-    replay_store = std::make_unique<SampleStore>(o.replay_path);
-    auto rm = modality_filter(o.replay_modality);
-    check_prompt_modality(m.model, rm, "--replay-modality");
+  job.target = select_shots(o, train_store, target);
+  for (const auto& path : o.exclude) data::check_shots_disjoint(train_store, job.target.shots, SampleStore(path));
+  if (dev) data::check_shots_disjoint(train_store, job.target.shots, *dev->store);
+  std::string replay_path = replay_store_path(o, train_store, source);
+  if (!replay_path.empty()) {
+    replay_store = std::make_unique<SampleStore>(replay_path);
+    check_prompt_modality(m.model, source, "--replay-modality");
     job.replay = replay_store.get();
-    job.replay_pool = data::full_pool(*replay_store, rm);
+    job.replay_pool = data::full_pool(*replay_store, source);
     job.replay_ratio = o.replay_ratio;
   }
   job.dev = dev;
+  job.select_by_dev = o.select != "last";
   job.seed = common.seed;
   job.embed_clip = o.embed_clip;
   job.parent = from_checkpoint ? m.content_hash : clip::clip_weights_hash(m.model->clip());
@@ -219,15 +289,30 @@ TrainResult run_fewshot(const FewshotOptions& o, const CommonOptions& common) {
   job.extra_config["init"] = o.init;
   job.extra_config["train_data"] = o.train_path;
   job.extra_config["kshot_modality"] = modality_name(target);
-  job.extra_config["kshot_shots"] = o.shots;
-  job.extra_config["kshot_seed"] = static_cast<int64_t>(common.seed);
+  job.extra_config["kshot_shots"] = o.shots_in.empty() ? o.shots : int64_t(job.target.count(1));
+  job.extra_config["kshot_frames_per_shot"] = o.frames_per_shot;
+  job.extra_config["kshot_seed"] = static_cast<int64_t>(o.shot_seed);
+  job.extra_config["kshot_list"] = shot_lines(job.target);
+  job.extra_config["kshot_source"] = o.shots_in.empty() ? std::string("drawn") : o.shots_in;
   job.extra_config["kshot_live"] = job.target.group_keys[1];
   job.extra_config["kshot_attack"] = job.target.group_keys[0];
-  if (job.replay) job.extra_config["replay_data"] = o.replay_path;
-  log::info("{}-shot {}: live {} | attack {}", o.shots, modality_name(target), fmt::join(job.target.group_keys[1], " "),
-            fmt::join(job.target.group_keys[0], " "));
+  job.extra_config["fewshot_select"] = o.select;
+  if (job.replay) {
+    job.extra_config["replay_data"] = replay_path;
+    job.extra_config["replay_modality"] = o.replay_modality;
+  }
+  log::info("{} {} shot frames{}: live {} | attack {}", job.target.shots.size(), modality_name(target),
+            o.shots_in.empty() ? fmt::format(" (K = {}, shot seed {})", o.shots, o.shot_seed)
+                               : fmt::format(" (from {})", o.shots_in),
+            fmt::join(job.target.group_keys[1], " "), fmt::join(job.target.group_keys[0], " "));
+  log::info("{}; kept epoch: {}{}",
+            job.replay ? fmt::format("replaying {} samples of {} ({:.0f}% of each batch)", o.replay_modality,
+                                     replay_path, 100 * o.replay_ratio)
+                       : std::string("no replay: batches hold the K shots only"),
+            o.select, o.select == "target-dev" ? " (labelled target dev data used beyond the K shots)" : "");
   TrainResult r = train(job, o.training, o.optimizer, *comm);
-  log_result(r, o.training.output);
+  if (!r.stopped_early && !o.shots_out.empty() && comm->is_root()) data::write_shots(o.shots_out, job.target.shots);
+  log_result(r, job, o.training.output);
   return r;
 }
 

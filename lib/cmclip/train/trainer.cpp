@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <ATen/ATen.h>
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/utils.h>
 
 #include <chrono>
@@ -128,7 +129,46 @@ StepResult training_step(model::FasModel& model, const data::Batch& batch, const
   return r;
 }
 
+std::map<std::string, double> loss_term_gradient_norms(model::FasModel& model, const data::Batch& batch,
+                                                       const std::vector<int64_t>& perm) {
+  const c10::Device device = model->device();
+  model::ModelOutput out = model->forward(data::to_device(batch.images, device), perm);
+  model::LossTerms loss = model->loss(out, data::to_device(batch.labels, device), batch.modality);
+  std::vector<at::Tensor> params;
+  for (auto& [name, p] : model->trainable()) params.push_back(p);
+  std::map<std::string, double> norms;
+  for (const auto& [name, term] : loss.weighted) {
+    if (!term.requires_grad()) continue;
+    auto grads = torch::autograd::grad({term}, params, {}, /*retain_graph=*/true, /*create_graph=*/false,
+                                       /*allow_unused=*/true);
+    double sq = 0;
+    for (const auto& g : grads)
+      if (g.defined()) sq += g.pow(2).sum().item<double>();
+    norms[name] = std::sqrt(sq);
+  }
+  return norms;
+}
+
 namespace {
+
+// Logs how hard each loss term pulls on the first step, and warns when an auxiliary
+// term's gradient is over 10x the category term's: global clipping would then leave
+// the classifier a small share of every update.
+void log_loss_balance(model::FasModel& model, const data::Batch& batch, const std::vector<int64_t>& perm) {
+  auto norms = loss_term_gradient_norms(model, batch, perm);
+  if (norms.size() < 2 || !norms.count("cat")) return;
+  std::string text, heavy;
+  for (const auto& [name, n] : norms) {
+    text += fmt::format("{}{} {:.3g}", text.empty() ? "" : ", ", name, n);
+    if (name != "cat" && n > 10 * norms.at("cat")) heavy += fmt::format(" {} ({:.0f}x)", name, n / norms.at("cat"));
+  }
+  log::info("first step: gradient norm per loss term: {}", text);
+  if (!heavy.empty())
+    log::warn("first step: these terms pull over 10x harder than the category loss:{}; unless they fall within "
+              "the first epoch (see the epoch lines), lower their weights (--w-mod, --w-fg, --lambda-dec): "
+              "gradient clipping leaves the classifier little of each update",
+              heavy);
+}
 
 struct RunState {
   int64_t epoch = 0, step_in_epoch = 0, global_step = 0;
@@ -302,7 +342,7 @@ TrainResult Run::execute() {
   train_config_["train_lr"] = oo_.lr;
   train_config_["train_weight_decay"] = oo_.weight_decay;
   train_config_["train_steps_per_epoch"] = steps_per_epoch;
-  train_config_["train_select_by"] = to_.select_by;
+  train_config_["train_select_by"] = job_.dev && job_.select_by_dev ? to_.select_by : std::string("last");
 
   if (to_.resume) try_resume();
   check_ranks_agree(steps_per_epoch);
@@ -318,6 +358,7 @@ TrainResult Run::execute() {
   const int loader_threads = to_.loader_threads > 0 ? to_.loader_threads : data::default_loader_threads();
   compute::PrecisionScope precision(to_.precision.parsed(), model_->device());
   bool cm_clip = model_->method() == model::Method::cm_clip;
+  bool mod_skip_logged = false;
 
   signals::enable_graceful_stop(true);
   auto save = [&](const std::optional<DevMetrics>& dev, bool best) {
@@ -349,6 +390,7 @@ TrainResult Run::execute() {
     Progress progress(fmt::format("epoch {}/{}", state_.epoch + 1, to_.epochs),
                       static_cast<int64_t>(mine.size()), "steps");
     std::map<std::string, double> sums;
+    std::map<std::string, int64_t> term_steps;  // steps that computed each term
     int64_t steps_done = 0, images = 0;
     // Time in collectives, for -v: the gradient all-reduce and the agreements.
     double reduce_seconds = 0, agree_seconds = 0;
@@ -365,6 +407,10 @@ TrainResult Run::execute() {
         for (int64_t i = 0; i < model_->prompt->modalities(); ++i) perm.push_back(i);
         rng.shuffle(perm);
       }
+      if (state_.global_step == 0 && comm_.is_root()) {
+        log_loss_balance(model_, batch, perm);
+        torch::manual_seed(step_seed);  // the step below draws the same dropout as without the log
+      }
       StepResult step = training_step(model_, batch, perm, optimizer_,
                                       scheduled_lr(state_.global_step, total_steps, warmup, oo_), oo_.clip_grad_norm,
                                       comm_);
@@ -375,7 +421,15 @@ TrainResult Run::execute() {
                                          last_checkpoint_path(to_.output)));
       reduce_seconds += step.reduce_seconds;
       agree_seconds += step.agree_seconds;
-      for (const auto& [k, v] : step.loss.terms) sums[k] += v;
+      for (const auto& [k, v] : step.loss.terms) {
+        sums[k] += v;
+        ++term_steps[k];
+      }
+      if (cm_clip && !step.loss.terms.count("mod") && !mod_skip_logged && comm_.is_root()) {
+        log::info("L_mod is left out of batches that hold one modality only (it needs two to contrast); "
+                  "the epoch lines count those steps");
+        mod_skip_logged = true;
+      }
       ++steps_done;
       images += batch.images.size(0);
       ++state_.global_step;
@@ -409,12 +463,14 @@ TrainResult Run::execute() {
     }
     std::string terms;
     for (const char* k : {"cat", "fg", "mod", "dec"})
-      if (sums.count(k)) terms += fmt::format(" {} {:.4f}", k, sums[k] / std::max<int64_t>(1, steps_done));
+      if (sums.count(k)) terms += fmt::format(" {} {:.4f}", k, sums[k] / double(term_steps[k]));
+    if (cm_clip && term_steps["mod"] < steps_done)
+      terms += fmt::format(" (mod on {} of {} steps)", term_steps["mod"], steps_done);
     double mean_loss = sums["total"] / std::max<int64_t>(1, steps_done);
     if (state_.epoch == 0 || result.first_epoch_loss == 0) result.first_epoch_loss = mean_loss;
     result.last_epoch_loss = mean_loss;
     std::optional<DevMetrics> dev = evaluate_dev();
-    bool best = !dev || better(*dev);
+    bool best = !dev || !job_.select_by_dev || better(*dev);
     if (dev && best) {
       state_.best_metric = to_.select_by == "auc" ? dev->auc : dev->hter;
       state_.best_epoch = state_.epoch;
@@ -423,7 +479,8 @@ TrainResult Run::execute() {
     log::info("epoch {}/{}: loss {:.4f} ({}){}, {:.1f} img/s, waited {:.2f} s for data{}", state_.epoch + 1,
               to_.epochs, mean_loss, terms.empty() ? "" : terms.substr(1),
               dev ? fmt::format(", dev AUC {:.4f} HTER {:.4f}", dev->auc, dev->hter) : std::string(),
-              images * world / std::max(seconds, 1e-9), loader.wait_seconds(), best && dev ? " (best)" : "");
+              images * world / std::max(seconds, 1e-9), loader.wait_seconds(),
+              !dev ? "" : !job_.select_by_dev ? " (reported only)" : best ? " (best)" : "");
     ++state_.epoch;
     state_.step_in_epoch = 0;
     save(dev, best);

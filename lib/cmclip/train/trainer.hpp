@@ -56,6 +56,9 @@ struct TrainJob {
   data::Pool replay_pool;
   double replay_ratio = 0;
   std::optional<DevSet> dev;
+  // True: the checkpoint kept at OUT is the epoch with the best dev figure. False: OUT
+  // is the last epoch, and the dev set is only reported (fas-fewshot --select last).
+  bool select_by_dev = true;
   uint64_t seed = 0;
   // Checkpoint contents beyond the model: how the CLIP weights are stored, what the
   // run started from, and facts to record (K-shot selection, data, tool).
@@ -95,6 +98,12 @@ struct StepResult {
 };
 StepResult training_step(model::FasModel& model, const data::Batch& batch, const std::vector<int64_t>& perm,
                          Optimizer& optimizer, double lr, double clip_norm, Communicator& comm);
+
+// The L2 norm of the gradient each weighted loss term sends to the trainable
+// parameters on `batch` (nothing is updated): the balance of the loss, logged at the
+// first step of a run.
+std::map<std::string, double> loss_term_gradient_norms(model::FasModel& model, const data::Batch& batch,
+                                                       const std::vector<int64_t>& perm);
 
 // P(live) for samples `indices` of `store` (eval transform, no augmentation).
 std::vector<float> score_samples(model::FasModel& model, const SampleStore& store,
