@@ -9,11 +9,13 @@
 # Settings (environment): FAS_BIN (folder of the tools, default: on PATH), CLIP
 # (default ~/.cache/cmclip/ViT-B-16.pt), SHOTS (5), SEEDS ("1 2 3 4 5"), TARGETS
 # ("depth nir"), PRETRAIN_EPOCHS (10), FEWSHOT_EPOCHS (30), BATCH (32), THREADS,
-# METHOD (cm-clip; or coop, cocoop, linear-probe, zero-shot: see fas-pretrain(1)).
+# METHOD (cm-clip; or coop, cocoop, linear-probe, zero-shot: see fas-pretrain(1)),
+# AGGREGATE (fas-eval --aggregate: frame, or video-mean where the dataset's protocol
+# reports videos).
 
 : "${CLIP:=${CMCLIP_HOME:-$HOME/.cache/cmclip}/ViT-B-16.pt}"
 : "${SHOTS:=5}" "${SEEDS:=1 2 3 4 5}" "${TARGETS:=depth nir}"
-: "${PRETRAIN_EPOCHS:=10}" "${FEWSHOT_EPOCHS:=30}" "${BATCH:=32}" "${METHOD:=cm-clip}"
+: "${PRETRAIN_EPOCHS:=10}" "${FEWSHOT_EPOCHS:=30}" "${BATCH:=32}" "${METHOD:=cm-clip}" "${AGGREGATE:=frame}"
 
 # fas TOOL ARGS...: runs a tool from $FAS_BIN or PATH.
 fas() {
@@ -56,8 +58,10 @@ run_cross_modal_protocol() {
       devs+=("$target-dev-seed$seed.h5")
       tests+=("$target-test-seed$seed.h5")
     done
-    fas fas-eval --dev "$target-dev-before.h5" --test "$target-test-before.h5" -o "$target-before.txt"
-    fas fas-eval --dev "${devs[@]}" --test "${tests[@]}" --plot "$target-roc.png" -o "$target-k$SHOTS.txt"
+    fas fas-eval --aggregate "$AGGREGATE" --dev "$target-dev-before.h5" --test "$target-test-before.h5" \
+      -o "$target-before.txt"
+    fas fas-eval --aggregate "$AGGREGATE" --dev "${devs[@]}" --test "${tests[@]}" --plot "$target-roc.png" \
+      -o "$target-k$SHOTS.txt"
     echo "$target: before adaptation in $WORK/$target-before.txt, after $SHOTS-shot in $WORK/$target-k$SHOTS.txt"
   done
 }
