@@ -33,7 +33,7 @@ void EvalOptions::register_on(CLI::App& app) {
   app.add_option("--dev", dev,
                  "Score set(s) the threshold is chosen on: one for every test set, or one per --test "
                  "(paired in order). Without it, threshold-dependent figures use the test set's own EER "
-                 "threshold and the output says so")
+                 "threshold (threshold mode test-eer) and the output says so")
       ->type_name("FILE");
   app.add_option("--threshold", threshold,
                  "The threshold mode: dev-eer (the dev set's EER threshold), min-hter (the dev threshold of "
