@@ -14,11 +14,16 @@ int main(int argc, char** argv) {
       "  = accepted attacks / attacks; BPCER = rejected bona fide / bona fide; ACER = (APCER + BPCER) / 2;\n"
       "  HTER = (APCER pooled + BPCER) / 2; EER and AUC on the test set itself; TPR@FPR on the step ROC\n"
       "  (--positive); BPCER10/BPCER20 = BPCER where every attack type has APCER <= 10% / 5%.\n"
-      "Without --dev the threshold is the test set's own EER threshold, and the output says so in capitals.\n\n"
+      "Threshold modes, named in every report: dev-eer (default), dev-min-hter (--threshold min-hter), fixed\n"
+      "(--threshold VALUE), test-eer (the test set's own EER threshold: --threshold test-eer, as papers report\n"
+      "it, any --dev ignored; also the mode without --dev). test-eer is optimistic and said in capitals.\n"
+      "A set of several modalities (/modality) is refused unless --pool-modalities; video-mean averages a\n"
+      "video's frames within one modality; --bootstrap resamples subjects (videos where none is recorded).\n\n"
       "Examples:\n"
       "  fas-eval --dev dev.h5 --test test.h5\n"
       "  fas-eval --dev dev.h5 --test seed1.h5 seed2.h5 seed3.h5 --format json -o result.json\n"
       "  fas-eval --dev dev.h5 --test test.h5 --aggregate video-mean --bootstrap 1000 --plot det.png\n"
+      "  fas-eval --threshold test-eer --test test.h5 --aggregate video-mean\n"
       "  fas-embed --model ckpt.h5 --data test.h5 -o - --format tsv | fas-eval --dev dev.h5 --test -");
   tool.without_device_option();
   cmclip::metrics::EvalOptions options;

@@ -9,8 +9,12 @@
 #   CASIA-FAS/protocol/CASIA_CeFA@p4.1_video_{train,dev,test}.txt   <video folder> <0|1>
 #   CASIA-FAS/CASIA_CeFA/Ethnicity/AF/AF-120/1_120_3_1_4/{color,depth,ir}/0001.jpg
 # Frames are face crops already; 10 frames per video are taken, spread evenly.
+# Figures are video level (fas-eval --aggregate video-mean: the mean frame score of each
+# video of one modality), as the protocol's published results are; AGGREGATE=frame for
+# frame level.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+: "${AGGREGATE:=video-mean}"
 source "$here/lib/cross-modal.sh"
 root=${1:?usage: run.sh CASIA-FAS-ROOT [WORKDIR]}
 WORK=$(mkdir -p "${2:-cefa-work}" && cd "${2:-cefa-work}" && pwd)

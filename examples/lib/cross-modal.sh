@@ -12,7 +12,8 @@
 # (default ~/.cache/cmclip/ViT-B-16.pt), SHOTS (5), SEEDS ("1 2 3 4 5"), TARGETS
 # ("depth nir"), PRETRAIN_EPOCHS (10), FEWSHOT_EPOCHS (30), BATCH (32), THREADS,
 # METHOD (cm-clip; or coop, cocoop, linear-probe, zero-shot: see fas-pretrain(1)),
-# AGGREGATE (frame, or video-mean for video-level figures: see fas-eval(1)).
+# AGGREGATE (fas-eval --aggregate: frame, or video-mean where the dataset's protocol
+# reports videos).
 
 : "${CLIP:=${CMCLIP_HOME:-$HOME/.cache/cmclip}/ViT-B-16.pt}"
 : "${SHOTS:=5}" "${SEEDS:=1 2 3 4 5}" "${TARGETS:=depth nir}"

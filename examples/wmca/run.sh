@@ -9,8 +9,12 @@
 #   LISTDIR/grandtest-{train,dev,eval}.txt   one .hdf5 path per line, relative to the
 #                                            CDIT folder (from the grandtest protocol)
 # The files hold face crops (FrameContainers): no detection; 10 frames per video.
+# Figures are video level (fas-eval --aggregate video-mean: the mean frame score of each
+# video of one modality), as the protocol's published results are; AGGREGATE=frame for
+# frame level.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+: "${AGGREGATE:=video-mean}"
 source "$here/lib/cross-modal.sh"
 root=${1:?usage: run.sh WMCA-ROOT LISTDIR [WORKDIR]}
 lists=${2:?usage: run.sh WMCA-ROOT LISTDIR [WORKDIR]}

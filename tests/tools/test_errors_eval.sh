@@ -7,15 +7,24 @@ source "$(dirname "${BASH_SOURCE[0]}")/errors_lib.sh"
 export CMCLIP_PROGRESS_SECONDS=1000
 ev=$bin/fas-eval
 
-# Inputs: a score file and its TSV from an untrained tiny model (no training needed).
+# Inputs: a score file of every modality (RGB, Depth, NIR), one of Depth alone, and the
+# TSV, from an untrained tiny model (no training needed).
 "$bin/fas-synth" -q --subjects 6 --attacks print,replay --size 32 --frames 2 --split train,test --seed 1 -o s.h5 \
   --images-out img --list-out l.tsv
 "$bin/fas-pretrain" -q --clip builtin:tiny --train s-train.h5 --epochs 0 --batch-size 4 -o m.h5
 "$bin/fas-embed" -q --model m.h5 --data s-test.h5 -o scores.h5
+"$bin/fas-embed" -q --model m.h5 --data s-test.h5 --modality depth -o depth.h5
 "$bin/fas-embed" -q --model m.h5 --data s-test.h5 -o - --format tsv >scores.tsv
-expect 0 "$ev" -q --test scores.h5 -o out/ok.json
+expect 0 "$ev" -q --test depth.h5 -o out/ok.json
 expect 0 "$ev" -q --test scores.tsv
+expect 0 "$ev" -q --test scores.h5 --pool-modalities
 rm out/ok.json
+
+# --- several modalities under one threshold: refused unless --pool-modalities ----------
+bad 2 "scores.h5|/modality|the test set holds 3 modalities|rgb|depth|nir|fas-embed --modality rgb|--pool-modalities" \
+  "$ev" --test scores.h5 -o out/r.json --plot out/p.png
+bad 2 "scores.h5|/modality|the dev set holds 3 modalities" "$ev" --dev scores.h5 --test depth.h5 -o out/r.json
+bad 2 "scores.h5|/modality|3 modalities" "$ev" --test depth.h5 scores.h5 --aggregate video-mean -o out/r.json
 
 # --- missing and unreadable inputs -----------------------------------------------------
 bad 2 "nope.tsv|cannot open" "$ev" --test nope.tsv -o out/r.json
@@ -52,6 +61,11 @@ bad 2 "stdin|line 1|header" "$ev" --test - -o out/r.json < csv.tsv
 bad 2 "oneclass.tsv|attack" "$ev" --dev oneclass.tsv --test scores.tsv -o out/r.json
 
 # --- HDF5 score files -------------------------------------------------------------------------
+cp depth.h5 modality.h5 && tamper modality.h5 set /modality 0 9
+bad 2 "modality.h5|/modality[0]|code 9 is no modality" "$ev" --test modality.h5 -o out/r.json
+# Rows 0 and 1 are the two frames of one video: given two subjects, it is no presentation.
+cp depth.h5 subject.h5 && tamper subject.h5 set /subject 1 99
+bad 2 "subject.h5|/subject[1]|mixes subjects: 99 here" "$ev" --test subject.h5 --bootstrap 10 -o out/r.json
 cp scores.h5 nan.h5 && tamper nan.h5 set /score 1 nan
 bad 2 "nan.h5|/score[1]|finite" "$ev" --test nan.h5 -o out/r.json
 corrupt_copy scores.h5 half.h5
@@ -81,20 +95,20 @@ find img -name '*.png' | head -3 >images.txt
 bad 2 "featonly.h5|/score|features only" "$ev" --test featonly.h5 -o out/r.json
 
 # --- usage ----------------------------------------------------------------------------------
-bad 2 "--threshold" "$ev" --test scores.h5 --threshold high -o out/r.json
-bad 2 "--bootstrap" "$ev" --test scores.h5 --bootstrap -3 -o out/r.json
+bad 2 "--threshold" "$ev" --test depth.h5 --threshold high -o out/r.json
+bad 2 "--bootstrap" "$ev" --test depth.h5 --bootstrap -3 -o out/r.json
 
 # --- outputs --------------------------------------------------------------------------------
-bad 2 "out/missing/r.json|does not exist" "$ev" --test scores.h5 -o out/missing/r.json
-bad 2 "out/missing/p.png|does not exist" "$ev" --test scores.h5 --plot out/missing/p.png
+bad 2 "out/missing/r.json|does not exist" "$ev" --test depth.h5 -o out/missing/r.json
+bad 2 "out/missing/p.png|does not exist" "$ev" --test depth.h5 --plot out/missing/p.png
 mkdir -p out/dir.json
-bad 2 "out/dir.json|it is a folder" "$ev" --test scores.h5 -o out/dir.json
-read_only "ro/r.json|not writable" "$ev" --test scores.h5 -o ro/r.json
+bad 2 "out/dir.json|it is a folder" "$ev" --test depth.h5 -o out/dir.json
+read_only "ro/r.json|not writable" "$ev" --test depth.h5 -o ro/r.json
 # A full disk leaves neither the report nor the plot, and the previous report as it was.
 mkdir -p full && echo "previous report" >full/r.json
-full_disk "cannot write|disk full" 8 "$ev" --test scores.h5 --bootstrap 10 --format json -o full/r.json --plot full/p.png
-file_limit "cannot write|disk full" 2 "$ev" --test scores.h5 --format json -o full/r.json --plot full/p.png
-set +e; "$ev" -q --test scores.h5 >/dev/full 2>err.txt; got=$?; set -e
+full_disk "cannot write|disk full" 8 "$ev" --test depth.h5 --bootstrap 10 --format json -o full/r.json --plot full/p.png
+file_limit "cannot write|disk full" 2 "$ev" --test depth.h5 --format json -o full/r.json --plot full/p.png
+set +e; "$ev" -q --test depth.h5 >/dev/full 2>err.txt; got=$?; set -e
 [[ $got == 1 ]] || fail "a report to a full stdout exited $got, expected 1"
 check_one_error fas-eval "stdout" err.txt
 tried=$((tried + 1))

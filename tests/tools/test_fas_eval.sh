@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # fas-eval end to end: the TSV pipe on stdin, the three report formats (the JSON and TSV
-# parsed back with Python), plots, determinism of the bootstrap, the man page, and exit
-# status 2 with no output left behind for every kind of bad input.
+# parsed back with Python), the threshold mode named in each, plots, determinism of the
+# bootstrap, modalities kept apart (refused, pooled on request, videos within one
+# modality), the bootstrap's subjects, the man page, and exit status 2 with no output
+# left behind for every kind of bad input.
 # Usage: test_fas_eval.sh BIN_DIR SCRATCH_DIR
 set -euo pipefail
 bin=$1
@@ -88,10 +90,13 @@ for k in ("eer", "auc", "bpcer10", "bpcer20", "eer_threshold"):
 assert d["counts"] == {"unit": "frame", "bona_fide": 6, "attack": 8, "attack_types": {"print": 4, "replay": 4},
                        "frames": 14, "videos": None}, d["counts"]
 c = d["conventions"]
-for k in ("tie", "positive", "aggregation", "threshold_rule", "apcer", "hter", "tpr_at_fpr", "bpcer_n", "score"):
+for k in ("tie", "positive", "aggregation", "threshold_mode", "modalities", "apcer", "hter", "tpr_at_fpr", "bpcer_n",
+          "score"):
     assert k in c, k
 assert c["tie"] == "accept" and c["positive"] == "attack" and c["aggregation"].startswith("frame")
 assert d["dev"]["name"] == "dev.tsv"
+assert d["threshold_mode"] == "dev-eer" and d["pool_modalities"] is False
+assert d["modalities"] == {"unrecorded": 14}, d["modalities"]
 PY
 
 "$eval_" -q --dev dev.tsv --test test.tsv test.tsv --aggregate video-mean --tie reject --positive live \
@@ -143,6 +148,94 @@ for k in ("threshold", "apcer", "apcer_pooled", "bpcer", "acer", "hter", "eer", 
     assert a[k] == b[k], k
 PY
 
+# --- the threshold mode, named in every format -----------------------------------------
+# --threshold test-eer with a dev set: the test set's own EER threshold (as without --dev),
+# the dev set ignored, and each format says both.
+"$eval_" -q --test test.tsv --format json -o nodev.json
+for format in table json tsv; do
+  "$eval_" -q --dev dev.tsv --test test.tsv --threshold test-eer --format $format -o "testeer.$format"
+  "$eval_" -q --dev dev.tsv --test test.tsv --format $format -o "deveer.$format"
+done
+grep -q "^Threshold mode: test-eer: each test set's own EER threshold, asked for (--threshold test-eer" testeer.table &&
+  grep -q "THRESHOLD FROM THE TEST SET ITSELF (--threshold test-eer)" testeer.table &&
+  grep -q "ignored for the threshold: dev.tsv" testeer.table && grep -q "^Threshold mode: dev-eer: " deveer.table &&
+  pass "the table names the threshold mode" || fail "threshold mode in the table: $(head -5 testeer.table)"
+if "$python" - testeer.json deveer.json nodev.json testeer.tsv deveer.tsv <<'PY'; then
+import csv, json, sys
+t, d, n = (json.load(open(p)) for p in sys.argv[1:4])
+assert t["threshold_mode"] == "test-eer" and t["threshold_source"] == "test-eer", t["threshold_mode"]
+assert t["dev_ignored"] == ["dev.tsv"] and "dev" not in t
+assert t["threshold"] == n["threshold"] and t["apcer"] == n["apcer"] and t["bpcer"] == n["bpcer"]
+assert t["warning"].startswith("THRESHOLD FROM THE TEST SET ITSELF (--threshold test-eer)")
+assert t["conventions"]["threshold_mode"].startswith("test-eer: ")
+assert d["threshold_mode"] == "dev-eer" and "dev_ignored" not in d and d["threshold"] != t["threshold"]
+for path, mode in ((sys.argv[4], "test-eer"), (sys.argv[5], "dev-eer")):
+    rows = {(r[0], r[1]): r[2] for r in csv.reader(open(path), delimiter="\t")}
+    assert rows[("*", "threshold_mode")] == mode, path
+    assert rows[("test.tsv", "threshold_source")] == mode, path
+assert rows.get(("*", "dev_ignored")) is None
+PY
+  pass "JSON and TSV name the threshold mode; test-eer ignores the dev set"
+else
+  fail "threshold mode in JSON/TSV"
+fi
+
+# --- modalities and subjects: score files from the tools ---------------------------------
+# An untrained tiny model scores a synthetic RGB + Depth + NIR test split (seconds).
+"$bin/fas-synth" -q --subjects 4 --attacks print,replay --size 32 --frames 2 --split train,test --seed 1 -o s.h5
+"$bin/fas-pretrain" -q --clip builtin:tiny --train s-train.h5 --epochs 0 --batch-size 4 -o m.h5
+"$bin/fas-embed" -q --model m.h5 --data s-test.h5 -o all.h5
+for m in rgb depth nir; do "$bin/fas-embed" -q --model m.h5 --data s-test.h5 --modality $m -o $m.h5; done
+"$eval_" -q --test depth.h5 --format json -o depth.json
+for format in table json tsv; do
+  "$eval_" -q --pool-modalities --test all.h5 --format $format -o "pooled.$format"
+done
+grep -q "MODALITIES POOLED (--pool-modalities)" pooled.table &&
+  grep -q "modalities (rows): rgb [0-9]*, depth [0-9]*, nir [0-9]*" pooled.table &&
+  pass "--pool-modalities is said in the table" || fail "pooled table: $(head -8 pooled.table)"
+if "$python" - pooled.json pooled.tsv depth.json <<'PY'; then pass "--pool-modalities is said in JSON and TSV"; else fail "pooled JSON/TSV"; fi
+import csv, json, sys
+p, d = json.load(open(sys.argv[1])), json.load(open(sys.argv[3]))
+assert p["pool_modalities"] is True and p["pooled_warning"].startswith("MODALITIES POOLED")
+assert set(p["modalities"]) == {"rgb", "depth", "nir"}, p["modalities"]
+assert p["conventions"]["modalities"].startswith("POOLED")
+assert d["pool_modalities"] is False and list(d["modalities"]) == ["depth"]
+assert sum(p["modalities"].values()) == 3 * d["modalities"]["depth"]
+rows = {(r[0], r[1]): r[2] for r in csv.reader(open(sys.argv[2]), delimiter="\t")}
+assert rows[("*", "pool_modalities")] == "true"
+assert rows[("*", "warning")].startswith("MODALITIES POOLED")
+assert all(("all.h5", "modality." + m) in rows for m in ("rgb", "depth", "nir"))
+PY
+# Video level: a video of each modality is a unit of its own, so the pooled set holds the
+# videos of the three single-modality sets, three times as many as the video names (the
+# one count a mean over a name's RGB, Depth and NIR frames would give).
+"$eval_" -q --pool-modalities --aggregate video-mean --test all.h5 --format json -o pooled-video.json
+for m in rgb depth nir; do "$eval_" -q --aggregate video-mean --test $m.h5 --format json -o video-$m.json; done
+if "$python" - pooled-video.json video-rgb.json video-depth.json video-nir.json <<'PY'; then
+import json, sys
+p, *single = (json.load(open(f)) for f in sys.argv[1:])
+total = lambda d: d["counts"]["bona_fide"] + d["counts"]["attack"]
+assert p["counts"]["unit"] == "video"
+assert total(p) == sum(total(d) for d in single) == 3 * total(single[1]), (total(p), [total(d) for d in single])
+assert p["counts"]["videos"] == total(p)
+assert p["modalities"] == {m: total(d) for m, d in zip(("rgb", "depth", "nir"), single)}, p["modalities"]
+PY
+  pass "video-mean averages within one modality"
+else
+  fail "video-mean across modalities"
+fi
+# The bootstrap resamples subjects where the file records them, videos where not (TSV).
+"$eval_" -q --test depth.h5 --bootstrap 20 --format json -o boot-subject.json
+"$eval_" -q --test depth.h5 --bootstrap 20 >boot-subject.txt
+"$eval_" -q --test test.tsv --bootstrap 20 --format tsv -o boot-video.tsv
+"$eval_" -q --test test.tsv --bootstrap 20 >boot-video.txt
+grep -q "bootstrap resamples [0-9]* subjects, each with all its videos" boot-subject.txt &&
+  grep -q "bootstrap resamples 7 videos: NO SUBJECT IDS RECORDED" boot-video.txt &&
+  grep -q "test.tsv${tab}bootstrap.unit${tab}video" boot-video.tsv &&
+  "$python" -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["bootstrap_unit"] == "subject", d' \
+    boot-subject.json && pass "the bootstrap resamples subjects, or says it cannot" ||
+  fail "bootstrap unit: $(grep bootstrap boot-subject.txt boot-video.txt)"
+
 # --- plots -----------------------------------------------------------------------------
 "$eval_" -q --dev dev.tsv --test test.tsv test.tsv --plot roc.png --plot curves-det.png >/dev/null
 for p in roc.png curves-det.png; do
@@ -190,6 +283,8 @@ expect_bad "min-hter without dev" "give --dev" "$eval_" --threshold min-hter --t
 expect_bad "bad threshold" "'abc' is not dev-eer" "$eval_" --threshold abc --test test.tsv
 expect_bad "dev with a number" "--dev has no use" "$eval_" --threshold 0.5 --dev dev.tsv --test test.tsv
 expect_bad "unknown tie rule" "--tie" "$eval_" --tie maybe --test test.tsv
+expect_bad "several modalities" "all.h5: /modality: the test set holds 3 modalities" "$eval_" --test all.h5
+expect_bad "several modalities in dev" "the dev set holds 3 modalities" "$eval_" --dev all.h5 --test depth.h5
 expect_bad "video-mean without video" "no video name" \
   "$eval_" --aggregate video-mean --test <(sed '3s/\tt1\t/\t\t/' test.tsv)
 echo "garbage" >garbage.txt

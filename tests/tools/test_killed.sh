@@ -143,23 +143,23 @@ kills pwrite64 samples "0 0.5 1" p.h5 -- "$bin/fas-preprocess" -q --format tsv -
 "$bin/fas-pretrain" -q --clip builtin:tiny --train s-train.h5 --epochs 0 --batch-size 4 -o m0.h5
 "$bin/fas-embed" -q --model m0.h5 --data s-test.h5 -o scores.h5
 kills pwrite64 scores "0 0.5 1" scores.h5 -- "$bin/fas-embed" -q --model m0.h5 --data s-test.h5 --features -o scores.h5
-"$bin/fas-eval" -q --test scores.h5 --format json -o report.json
+"$bin/fas-eval" -q --pool-modalities --test scores.h5 --format json -o report.json
 cp report.json report.json.before
 if ((have_strace)); then
   # -q: the report is the run's only write; fsync and rename come after it. The C++
   # library writes it with write(2) or, when large, writev(2): whichever it uses.
-  eval_run=("$bin/fas-eval" -q --test scores.h5 --format tsv -o report.json)
+  eval_run=("$bin/fas-eval" -q --pool-modalities --test scores.h5 --format tsv -o report.json)
   writer=write
   (($(calls writev "${eval_run[@]}") > 0)) && writer=writev
   cp report.json.before report.json
   for sc in $writer fsync rename; do
-    kill_at "$sc" 1 "$bin/fas-eval" -q --test scores.h5 --format tsv -o report.json
+    kill_at "$sc" 1 "$bin/fas-eval" -q --pool-modalities --test scores.h5 --format tsv -o report.json
     same report.json report.json.before
     rm -f .report.json.tmp-*
     echo "killed fas-eval at its first $sc: previous report intact"
   done
 else
-  kill_later 0.05 "$bin/fas-eval" -q --test scores.h5 --format tsv -o report.json
+  kill_later 0.05 "$bin/fas-eval" -q --pool-modalities --test scores.h5 --format tsv -o report.json
   cmp -s report.json report.json.before || head -1 report.json | grep -q '^test' || fail "report damaged by a kill"
 fi
 

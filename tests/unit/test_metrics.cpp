@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <opencv2/imgcodecs.hpp>
 
 #include "cmclip/core/fs.hpp"
@@ -96,6 +98,8 @@ struct FileRow {
   float score;
   int16_t attack;  // 0 bona fide
   std::string video;
+  Modality modality = Modality::rgb;
+  int32_t subject = -1;
 };
 
 void write_score_file(const std::string& path, const std::vector<FileRow>& rows,
@@ -111,6 +115,8 @@ void write_score_file(const std::string& path, const std::vector<FileRow>& rows,
     r.label = rows[i].attack == 0 ? kLive : kAttack;
     r.attack = rows[i].attack;
     r.video = rows[i].video;
+    r.modality = static_cast<int8_t>(rows[i].modality);
+    r.subject = rows[i].subject;
     r.source = "s" + std::to_string(i);
     w.append(r);
   }
@@ -753,17 +759,210 @@ BOOST_AUTO_TEST_CASE(usage_errors) {
   o.threshold = "min-hter";
   usage(o, "give --dev");
   o.threshold = "half";
-  usage(o, "'half' is not dev-eer, min-hter or a finite number");
+  usage(o, "'half' is not dev-eer, min-hter, test-eer or a finite number");
   o.threshold = "nan";
   usage(o, "finite");
   usage(options_for({"-"}, {"-"}), "stdin");
   o = options_for({"a"});
   o.bootstrap = 1;
   usage(o, "at least 2");
-  BOOST_TEST((Conventions::from(options_for({"a"}), 0).rule == Conventions::ThresholdRule::dev_eer));
+  // dev-eer without a dev set falls back to the test set's own threshold, and says why.
+  BOOST_TEST((Conventions::from(options_for({"a"}), 0).rule == Conventions::ThresholdRule::test_eer));
+  BOOST_TEST(Conventions::from(options_for({"a"}), 0).test_eer_without_dev);
+  BOOST_TEST((Conventions::from(options_for({"a"}, {"d"}), 0).rule == Conventions::ThresholdRule::dev_eer));
+  o = options_for({"a", "b", "c"}, {"d", "e"});  // dev sets are not paired when ignored
+  o.threshold = "test-eer";
+  BOOST_TEST(Conventions::from(o, 0).dev_ignored);
+  BOOST_TEST(!Conventions::from(o, 0).test_eer_without_dev);
   o = options_for({"a"});
   o.threshold = "0.7";
   BOOST_TEST(Conventions::from(o, 0).fixed_threshold == 0.7f);  // rounded to float32, like the scores
+}
+
+BOOST_AUTO_TEST_CASE(several_modalities_are_refused_unless_pooled) {
+  ScratchDir dir("eval-modalities");
+  const Modality rgb = Modality::rgb, depth = Modality::depth;
+  std::vector<FileRow> rows{{0.9f, 0, "a", rgb}, {0.2f, 1, "b", rgb}, {0.8f, 0, "c", depth}, {0.4f, 1, "d", depth},
+                            {0.6f, 0, "e", depth}};
+  write_score_file(dir.file("mixed.h5"), rows);
+  rows.resize(2);
+  write_score_file(dir.file("rgb.h5"), rows);
+  const std::vector<std::string> needles{"mixed.h5", "/modality", "2 modalities", "rgb 2, depth 3",
+                                         "fas-embed --modality rgb", "--pool-modalities"};
+  expect_error([&] { evaluate(options_for({dir.file("mixed.h5")}), 0, 1); }, ExitCode::bad_input, needles);
+  expect_error([&] { evaluate(options_for({dir.file("rgb.h5")}, {dir.file("mixed.h5")}), 0, 1); }, ExitCode::bad_input,
+               {"mixed.h5", "the dev set holds 2 modalities"});
+  // One modality: nothing to pool, and the reports name it.
+  Evaluation one = evaluate(options_for({dir.file("rgb.h5")}), 0, 1);
+  BOOST_TEST((one.tests[0].modalities == std::map<int8_t, int64_t>{{0, 2}}));
+  BOOST_TEST(render_json(one).find("\"pool_modalities\": false") != std::string::npos);
+  BOOST_TEST(render_table(one).find("MODALITIES POOLED") == std::string::npos);
+  // Asked for: evaluated as one set, and every format says so.
+  EvalOptions o = options_for({dir.file("mixed.h5")});
+  o.pool_modalities = true;
+  Evaluation e = evaluate(o, 0, 1);
+  BOOST_TEST((e.tests[0].figures.totals == std::vector<int64_t>{3, 2}));
+  BOOST_TEST(render_table(e).find("*** MODALITIES POOLED (--pool-modalities)") != std::string::npos);
+  BOOST_TEST(render_table(e).find("modalities (rows): rgb 2, depth 3") != std::string::npos);
+  const std::string json = render_json(e);
+  BOOST_TEST(json.find("\"pool_modalities\": true") != std::string::npos);
+  BOOST_TEST(json.find("\"modalities\": {\n    \"rgb\": 2,\n    \"depth\": 3\n  }") != std::string::npos);
+  const std::string tsv_out = render_tsv(e);
+  BOOST_TEST(tsv_out.find("*\tpool_modalities\ttrue\t") != std::string::npos);
+  BOOST_TEST(tsv_out.find("\tmodality.depth\t3\t") != std::string::npos);
+  BOOST_TEST(tsv_out.find("*\tconvention.modalities\tPOOLED") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(video_mean_averages_within_one_modality) {
+  ScratchDir dir("eval-video-modality");
+  // Video "v1" (bona fide) and "v2" (print) in RGB and Depth. Within each modality: live
+  // 0.875 (RGB) and 0.125 (Depth), print 0.375 in both: AUC 1/2. Averaging a video's
+  // modalities together would give live 0.5 against print 0.375: AUC 1.
+  const Modality rgb = Modality::rgb, depth = Modality::depth;
+  std::vector<FileRow> rows{{0.875f, 0, "v1", rgb},   {0.875f, 0, "v1", rgb},   {0.125f, 0, "v1", depth},
+                            {0.25f, 1, "v2", rgb},    {0.5f, 1, "v2", rgb},     {0.375f, 1, "v2", depth},
+                            {0.125f, 0, "v1", depth}, {0.375f, 1, "v2", depth}};
+  write_score_file(dir.file("both.h5"), rows);
+  EvalOptions o = options_for({dir.file("both.h5")});
+  o.aggregate = "video-mean";
+  o.pool_modalities = true;
+  Evaluation e = evaluate(o, 0, 1);
+  const TestReport& t = e.tests[0];
+  BOOST_TEST((t.figures.totals == std::vector<int64_t>{2, 2}));  // four videos, not two
+  BOOST_TEST(t.units == 4);
+  BOOST_TEST(close(value(t, "auc"), 0.5));
+  BOOST_TEST((t.modalities == std::map<int8_t, int64_t>{{0, 2}, {1, 2}}));  // videos per modality
+  // The video-level set names a video with its modality when it holds several.
+  EvalSet frames = read_eval_set(dir.file("both.h5"), true);
+  EvalSet videos = aggregate_video_mean(frames);
+  BOOST_TEST(videos.size() == 4u);
+  BOOST_TEST(videos.record(1) == "video 'v1' (depth)");  // units in order of first row
+  BOOST_TEST(videos.score[1] == 0.125f);
+  BOOST_TEST(render_json(e).find("mean frame score per video and modality") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(every_report_names_its_threshold_mode) {
+  ScratchDir dir("eval-modes");
+  std::string dev = write_tsv(dir, "dev.tsv", {{"d1", "", 0.6f}, {"d2", "", 0.8f}, {"d3", "print", 0.2f}, {"d4", "print", 0.7f},
+                                               {"d5", "replay", 0.3f}});
+  std::string test = write_tsv(dir, "test.tsv", {{"a", "", 0.9f}, {"b", "", 0.8f}, {"c", "", 0.4f}, {"d", "print", 0.1f},
+                                                 {"e", "print", 0.5f}, {"f", "replay", 0.3f}, {"g", "replay", 0.9f}});
+  auto check_mode = [](const Evaluation& e, const std::string& mode) {
+    BOOST_TEST(e.tests[0].threshold_source == mode);
+    BOOST_TEST(render_table(e).find("Threshold mode: " + mode + ":") != std::string::npos, mode);
+    BOOST_TEST(render_json(e).find("\"threshold_mode\": \"" + mode + "\"") != std::string::npos, mode);
+    BOOST_TEST(render_tsv(e).find("*\tthreshold_mode\t" + mode + "\t") != std::string::npos, mode);
+  };
+  EvalOptions o = options_for({test}, {dev});
+  check_mode(evaluate(o, 0, 1), "dev-eer");
+  o.threshold = "min-hter";
+  check_mode(evaluate(o, 0, 1), "dev-min-hter");
+  o = options_for({test});
+  o.threshold = "0.5";
+  check_mode(evaluate(o, 0, 1), "fixed");
+  Evaluation nodev = evaluate(options_for({test}), 0, 1);
+  check_mode(nodev, "test-eer");
+  BOOST_TEST(render_table(nodev).find("for want of --dev") != std::string::npos);
+  // Asked for with a dev set: the test set's own threshold, the dev set not even read
+  // (an absent one is no error), and the reports say it was ignored.
+  o = options_for({test}, {dir.file("absent.h5")});
+  o.threshold = "test-eer";
+  Evaluation asked = evaluate(o, 0, 1);
+  check_mode(asked, "test-eer");
+  BOOST_TEST(asked.tests[0].figures.at_threshold.threshold == nodev.tests[0].figures.at_threshold.threshold);
+  BOOST_TEST(!asked.tests[0].dev.has_value());
+  BOOST_TEST((asked.dev_ignored == std::vector<std::string>{dir.file("absent.h5")}));
+  const std::string table = render_table(asked);
+  BOOST_TEST(table.find("(--threshold test-eer)") != std::string::npos);
+  BOOST_TEST(table.find("THRESHOLD FROM THE TEST SET ITSELF (NO --dev)") == std::string::npos);
+  BOOST_TEST(table.find("the dev sets given were ignored for the threshold: " + dir.file("absent.h5")) != std::string::npos);
+  BOOST_TEST(render_json(asked).find("\"dev_ignored\": [") != std::string::npos);
+  BOOST_TEST(render_tsv(asked).find("*\tdev_ignored\t" + dir.file("absent.h5")) != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(resampling_draws_whole_subjects_within_their_strata) {
+  // Six videos of three subjects; subjects 0 and 1 have a bona fide and a print video,
+  // subject 2 two bona fide videos (another stratum: it is drawn once per replicate).
+  const std::vector<int16_t> cls{0, 1, 0, 1, 0, 0};
+  const std::vector<uint32_t> subject{0, 0, 1, 1, 2, 2};
+  Resampler by_subject(cls, subject);
+  BOOST_TEST(by_subject.num_clusters() == 3u);
+  BOOST_TEST(by_subject.num_strata() == 2u);
+  std::vector<uint32_t> m;
+  bool varied = false;
+  for (int r = 0; r < 200; ++r) {
+    by_subject.draw(7, r, m);
+    BOOST_TEST(m.size() == 6u);
+    BOOST_TEST(m[0] == m[1]);  // a subject's videos go together
+    BOOST_TEST(m[2] == m[3]);
+    BOOST_TEST((m[4] == 1u && m[5] == 1u));  // alone in its stratum
+    BOOST_TEST(m[0] + m[2] == 2u);           // two draws in the stratum of two subjects
+    varied = varied || m[0] != 1u;
+  }
+  BOOST_TEST(varied);
+  // Without subjects the videos are drawn one by one, within their class.
+  Resampler by_video(cls, {});
+  BOOST_TEST(by_video.num_clusters() == 6u);
+  BOOST_TEST(by_video.num_strata() == 2u);
+  bool split = false;
+  for (int r = 0; r < 200; ++r) {
+    by_video.draw(7, r, m);
+    BOOST_TEST(m[1] + m[3] == 2u);  // print
+    BOOST_TEST(m[0] + m[2] + m[4] + m[5] == 4u);
+    split = split || m[0] != m[1];
+  }
+  BOOST_TEST(split);
+  // Same seed and replicate, same draw.
+  std::vector<uint32_t> again;
+  by_subject.draw(7, 3, m);
+  by_subject.draw(7, 3, again);
+  BOOST_TEST((m == again));
+}
+
+BOOST_AUTO_TEST_CASE(bootstrap_resamples_subjects_or_says_it_cannot) {
+  ScratchDir dir("eval-subjects");
+  // Eight subjects with four bona fide and four print videos each, alike within a
+  // subject: even subjects are told apart at 0.5, odd ones are wrong both ways. Videos
+  // of one subject are not independent, so resampling subjects gives BPCER a wider
+  // interval (sd sqrt(1/4/8)) than resampling the 32 videos (sd sqrt(1/4/32)).
+  std::vector<FileRow> rows;
+  std::vector<Row> tsv_rows;
+  for (int32_t s = 0; s < 8; ++s)
+    for (int v = 0; v < 8; ++v) {
+      const bool live = v < 4;
+      const float score = (s % 2 == 0) == live ? 0.875f : 0.125f;
+      const std::string video = fmt::format("s{}v{}", s, v);
+      rows.push_back({score, static_cast<int16_t>(live ? 0 : 1), video, Modality::depth, s});
+      tsv_rows.push_back({video, live ? "" : "print", score});
+    }
+  write_score_file(dir.file("subjects.h5"), rows);
+  std::string no_subjects = write_tsv(dir, "videos.tsv", tsv_rows);
+  auto run = [](const std::string& path) {
+    EvalOptions o = options_for({path});
+    o.threshold = "0.5";
+    o.bootstrap = 400;
+    return evaluate(o, 1, 2);
+  };
+  Evaluation by_subject = run(dir.file("subjects.h5")), by_video = run(no_subjects);
+  BOOST_TEST(by_subject.tests[0].bootstrap_units->unit() == "subject");
+  BOOST_TEST(by_subject.tests[0].bootstrap_units->subjects == 8);
+  BOOST_TEST(by_video.tests[0].bootstrap_units->unit() == "video");
+  BOOST_TEST(by_video.tests[0].bootstrap_units->units_without_subject == 64);
+  BOOST_TEST(close(value(by_subject.tests[0], "bpcer"), 0.5));
+  const Interval a = by_subject.tests[0].ci.at("bpcer"), b = by_video.tests[0].ci.at("bpcer");
+  BOOST_TEST_MESSAGE("BPCER 95% interval: subjects [" << a.first << ", " << a.second << "], videos [" << b.first
+                                                      << ", " << b.second << "]");
+  BOOST_TEST(a.second - a.first > 1.5 * (b.second - b.first));
+  // The reports say which unit was resampled, and when it is not the subject.
+  BOOST_TEST(render_table(by_subject).find("bootstrap resamples 8 subjects, each with all its videos") != std::string::npos);
+  BOOST_TEST(render_table(by_video).find("NO SUBJECT IDS RECORDED") != std::string::npos);
+  BOOST_TEST(render_json(by_subject).find("\"bootstrap_unit\": \"subject\"") != std::string::npos);
+  BOOST_TEST(render_tsv(by_video).find("\tbootstrap.unit\tvideo\t") != std::string::npos);
+  // A video of two subjects is no one presentation.
+  rows.push_back({0.875f, 0, "s0v0", Modality::depth, 5});
+  write_score_file(dir.file("two.h5"), rows);
+  expect_error([&] { run(dir.file("two.h5")); }, ExitCode::bad_input,
+               {"two.h5", "/subject[64]", "video 's0v0' mixes subjects: 5 here, 0 at /subject[0]"});
 }
 
 BOOST_AUTO_TEST_CASE(plots_are_pngs_with_the_curves_drawn) {

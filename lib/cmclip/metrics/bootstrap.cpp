@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -20,6 +21,41 @@ uint64_t mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 }  // namespace
+
+Resampler::Resampler(const std::vector<int16_t>& unit_class, const std::vector<uint32_t>& unit_cluster)
+    : num_units_(unit_class.size()) {
+  if (!unit_cluster.empty() && unit_cluster.size() != unit_class.size())
+    throw RuntimeFailure("Resampler: the unit classes and clusters differ in length");
+  // Clusters renumbered in order of their first unit (that holds rows).
+  std::map<uint32_t, uint32_t> id;
+  for (uint32_t u = 0; u < unit_class.size(); ++u) {
+    if (unit_class[u] < 0) continue;
+    const uint32_t c = unit_cluster.empty() ? u : unit_cluster[u];
+    auto [it, inserted] = id.emplace(c, static_cast<uint32_t>(cluster_units_.size()));
+    if (inserted) cluster_units_.emplace_back();
+    cluster_units_[it->second].push_back(u);
+  }
+  num_clusters_ = cluster_units_.size();
+  // Strata: the clusters with the same set of classes, ordered by that set; without
+  // clusters these are the classes in order (bona fide, then each attack type).
+  std::map<std::vector<int16_t>, std::vector<uint32_t>> by_classes;
+  for (uint32_t k = 0; k < cluster_units_.size(); ++k) {
+    std::vector<int16_t> classes;
+    for (uint32_t u : cluster_units_[k]) classes.push_back(unit_class[u]);
+    std::sort(classes.begin(), classes.end());
+    classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+    by_classes[classes].push_back(k);
+  }
+  for (auto& [classes, clusters] : by_classes) strata_.push_back(std::move(clusters));
+}
+
+void Resampler::draw(uint64_t seed, int replicate, std::vector<uint32_t>& multiplicity) const {
+  std::mt19937_64 rng(mix(seed ^ mix(static_cast<uint64_t>(replicate))));
+  multiplicity.assign(num_units_, 0u);
+  for (const auto& clusters : strata_)
+    for (size_t k = 0; k < clusters.size(); ++k)
+      for (uint32_t u : cluster_units_[clusters[uniform_below(rng(), clusters.size())]]) ++multiplicity[u];
+}
 
 uint64_t uniform_below(uint64_t random64, uint64_t n) {
   return static_cast<uint64_t>((static_cast<unsigned __int128>(random64) * n) >> 64);
@@ -40,10 +76,7 @@ std::map<std::string, Interval> bootstrap_intervals(const SortedScores& s, std::
                                                     const BootstrapOptions& options) {
   const int replicates = options.replicates;
   if (replicates < 2) throw UsageError("--bootstrap needs at least 2 replicates");
-  // Strata: the units of each class, in unit order.
-  std::vector<std::vector<uint32_t>> strata(s.num_types() + 1);
-  for (uint32_t u = 0; u < s.num_units(); ++u)
-    if (s.unit_class()[u] >= 0) strata[s.unit_class()[u]].push_back(u);
+  const Resampler resampler(s.unit_class(), options.unit_cluster);
 
   std::vector<std::string> keys;
   for (const auto& f : named_figures(compute_figures(s, threshold, tie, positive), type_names)) keys.push_back(f.key);
@@ -52,12 +85,9 @@ std::map<std::string, Interval> bootstrap_intervals(const SortedScores& s, std::
 
   Progress progress("bootstrap", replicates, "replicates");
   auto run = [&](int first, int step) {
-    std::vector<uint32_t> multiplicity(s.num_units());
+    std::vector<uint32_t> multiplicity;
     for (int r = first; r < replicates; r += step) {
-      std::mt19937_64 rng(mix(options.seed ^ mix(static_cast<uint64_t>(r))));
-      std::fill(multiplicity.begin(), multiplicity.end(), 0u);
-      for (const auto& units : strata)
-        for (size_t k = 0; k < units.size(); ++k) ++multiplicity[units[uniform_below(rng(), units.size())]];
+      resampler.draw(options.seed, r, multiplicity);
       const SampleWeights weights = s.sample_weights(multiplicity);
       auto named = named_figures(compute_figures(s, threshold, tie, positive, &weights), type_names);
       for (size_t k = 0; k < keys.size() && k < named.size(); ++k)

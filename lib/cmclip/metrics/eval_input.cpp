@@ -31,25 +31,33 @@ bool is_regular_file(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-// Assigns video ids in order of first appearance; "" is a unit of its own each time.
+// Assigns video ids in order of first appearance, one per (modality, video name): the
+// frames of one capture in RGB, Depth and NIR are three videos. "" is a unit of its
+// own each time.
 class UnitTable {
  public:
   explicit UnitTable(EvalSet& set) : set_(set) {}
-  void add(const std::string& video) {
+  void add(const std::string& video, int8_t modality) {
     if (video.empty()) {
       ++set_.rows_without_video;
-      push("");
+      push("", modality);
       return;
     }
-    auto [it, inserted] = ids_.emplace(video, static_cast<uint32_t>(set_.unit_names.size()));
-    if (inserted) set_.unit_names.push_back(video);
+    std::string key(1, static_cast<char>(modality));
+    key += video;
+    auto [it, inserted] = ids_.emplace(std::move(key), static_cast<uint32_t>(set_.unit_names.size()));
+    if (inserted) {
+      set_.unit_names.push_back(video);
+      set_.unit_modality.push_back(modality);
+    }
     set_.unit.push_back(it->second);
   }
 
  private:
-  void push(const std::string& name) {
+  void push(const std::string& name, int8_t modality) {
     set_.unit.push_back(static_cast<uint32_t>(set_.unit_names.size()));
     set_.unit_names.push_back(name);
+    set_.unit_modality.push_back(modality);
   }
   EvalSet& set_;
   std::unordered_map<std::string, uint32_t> ids_;
@@ -69,8 +77,9 @@ void compact_types(EvalSet& set, const std::vector<std::string>& all_names) {
   for (int16_t& c : set.cls) c = remap[c];
 }
 
-// Every row of a video must be of one class (a video is one presentation).
-void check_video_classes(const EvalSet& set) {
+// Every row of a video must be of one class (a video is one presentation) and of one
+// subject.
+void check_videos(const EvalSet& set) {
   std::vector<int64_t> first_row(set.unit_names.size(), -1);
   for (size_t i = 0; i < set.size(); ++i) {
     int64_t& first = first_row[set.unit[i]];
@@ -78,9 +87,13 @@ void check_video_classes(const EvalSet& set) {
       first = static_cast<int64_t>(i);
     } else if (set.cls[first] != set.cls[i]) {
       throw InputError(display_name(set.name), set.record(i, "/video"),
-                       fmt::format("video '{}' mixes classes: {} here, {} at {}", set.unit_names[set.unit[i]],
+                       fmt::format("{} mixes classes: {} here, {} at {}", set.unit_label(set.unit[i]),
                                    set.type_names[set.cls[i]], set.type_names[set.cls[first]],
                                    set.record(first, "/video")));
+    } else if (!set.subject.empty() && set.subject[first] != set.subject[i]) {
+      throw InputError(display_name(set.name), set.record(i, "/subject"),
+                       fmt::format("{} mixes subjects: {} here, {} at {}", set.unit_label(set.unit[i]),
+                                   set.subject[i], set.subject[first], set.record(first, "/subject")));
     }
   }
 }
@@ -132,11 +145,26 @@ EvalSet read_hdf5(const std::string& path, bool with_videos) {
   }
   set.frames = n;
   compact_types(set, names);
+  set.modality.assign(static_cast<size_t>(n), kNoModality);
+  if (f.has("modality")) {
+    f.dataset("modality").expect({DType::i8}, {n});
+    set.modality = f.read<int8_t>("modality");
+    for (int64_t i = 0; i < n; ++i)
+      if (set.modality[i] < 0 || set.modality[i] >= kModalityCount)
+        throw InputError(path, fmt::format("/modality[{}]", i),
+                         fmt::format("code {} is no modality (0 rgb, 1 depth, 2 nir, 3 thermal)", set.modality[i]));
+  }
   if (with_videos) {
     h5::Dataset video = f.dataset("video");
     video.expect({DType::string}, {n});
     UnitTable units(set);
-    for (const auto& v : video.read_strings()) units.add(v);
+    std::vector<std::string> videos = video.read_strings();
+    for (int64_t i = 0; i < n; ++i) units.add(videos[i], set.modality[i]);
+    set.subject.assign(static_cast<size_t>(n), -1);
+    if (f.has("subject")) {
+      f.dataset("subject").expect({DType::i32}, {n});
+      set.subject = f.read<int32_t>("subject");
+    }
   }
   return set;
 }
@@ -164,7 +192,11 @@ EvalSet read_tsv(std::istream& in, const std::string& name, bool with_videos) {
     }
     set.score.push_back(r.score);
     set.cls.push_back(code);
-    if (with_videos) units.add(r.video);
+    set.modality.push_back(kNoModality);  // the TSV records neither modality nor subject
+    if (with_videos) {
+      units.add(r.video, kNoModality);
+      set.subject.push_back(-1);
+    }
   });
   set.frames = static_cast<int64_t>(set.score.size());
   compact_types(set, names);
@@ -173,9 +205,34 @@ EvalSet read_tsv(std::istream& in, const std::string& name, bool with_videos) {
 }  // namespace
 
 std::string EvalSet::record(size_t row, const std::string& dataset) const {
-  if (video_level) return fmt::format("video '{}'", unit_names.at(row));
+  if (video_level) return unit_label(static_cast<uint32_t>(row));
   if (format == "tsv") return fmt::format("line {}", row + 2);
   return fmt::format("{}[{}]", dataset, row);
+}
+
+std::map<int8_t, int64_t> EvalSet::modality_counts() const {
+  std::map<int8_t, int64_t> counts;
+  for (int8_t m : modality) ++counts[m];
+  return counts;
+}
+
+std::string EvalSet::unit_label(uint32_t u) const {
+  const int8_t m = unit_modality.at(u);
+  bool several = false;
+  for (int8_t other : unit_modality) several = several || other != m;
+  return several ? fmt::format("video '{}' ({})", unit_names.at(u), modality_label(m))
+                 : fmt::format("video '{}'", unit_names.at(u));
+}
+
+std::string modality_label(int8_t code) {
+  if (code < 0 || code >= kModalityCount) return "unrecorded";
+  return modality_name(static_cast<Modality>(code));
+}
+
+std::string describe_modalities(const std::map<int8_t, int64_t>& counts) {
+  std::string out;
+  for (const auto& [m, n] : counts) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", modality_label(m), n);
+  return out.empty() ? "(none)" : out;
 }
 
 EvalSet read_eval_set(const std::string& path, bool with_videos) {
@@ -195,7 +252,7 @@ EvalSet read_eval_set(const std::string& path, bool with_videos) {
       set = read_tsv(in, path, with_videos);
     }
   }
-  if (with_videos) check_video_classes(set);
+  if (with_videos) check_videos(set);
   return set;
 }
 
@@ -219,14 +276,18 @@ EvalSet aggregate_video_mean(const EvalSet& frames) {
   v.score_meaning = frames.score_meaning;
   v.label_meaning = frames.label_meaning;
   v.unit_names = frames.unit_names;
+  v.unit_modality = frames.unit_modality;
+  v.modality = frames.unit_modality;
   const size_t videos = frames.unit_names.size();
   std::vector<double> sum(videos, 0.0);
   std::vector<int64_t> count(videos, 0);
   v.cls.assign(videos, 0);
+  if (!frames.subject.empty()) v.subject.assign(videos, -1);
   for (size_t i = 0; i < frames.size(); ++i) {
     sum[frames.unit[i]] += frames.score[i];
     ++count[frames.unit[i]];
     v.cls[frames.unit[i]] = frames.cls[i];
+    if (!frames.subject.empty()) v.subject[frames.unit[i]] = frames.subject[i];
   }
   v.score.resize(videos);
   v.unit.resize(videos);

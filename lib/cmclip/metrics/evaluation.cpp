@@ -33,14 +33,17 @@ void EvalOptions::register_on(CLI::App& app) {
   app.add_option("--dev", dev,
                  "Score set(s) the threshold is chosen on: one for every test set, or one per --test "
                  "(paired in order). Without it, threshold-dependent figures use the test set's own EER "
-                 "threshold and the output says so")
+                 "threshold (threshold mode test-eer) and the output says so")
       ->type_name("FILE");
   app.add_option("--threshold", threshold,
-                 "dev-eer (the dev set's EER threshold), min-hter (the dev threshold of least HTER), "
-                 "or a number (rounded to float32, the precision of the scores)")
+                 "The threshold mode: dev-eer (the dev set's EER threshold), min-hter (the dev threshold of "
+                 "least HTER), test-eer (each test set's own EER threshold, as some papers report; optimistic; "
+                 "any --dev is ignored), or a number (rounded to float32, the precision of the scores). Every "
+                 "report names the mode")
       ->capture_default_str();
   app.add_option("--aggregate", aggregate, "frame: every row is a sample; video-mean: average the frame "
-                                           "scores of each video first (dev and test alike)")
+                                           "scores of each video first (dev and test alike; the frames of "
+                                           "one modality: RGB, Depth and NIR of a video stay apart)")
       ->check(one_of({"frame", "video-mean"}))
       ->capture_default_str();
   app.add_option("--tie", tie, "accept: a score equal to the threshold is accepted as bona fide (bob.pad.base); "
@@ -63,12 +66,41 @@ void EvalOptions::register_on(CLI::App& app) {
       ->check(one_of({"auto", "roc", "det"}))
       ->capture_default_str();
   app.add_option("--bootstrap", bootstrap, "Add 95% confidence intervals from B bootstrap replicates that "
-                                           "resample videos (0: none; seeded by --seed)")
+                                           "resample subjects, each with all its videos (videos where no "
+                                           "subject is recorded, said in the report; 0: none; seeded by --seed)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_flag("--allow-attack-mismatch", allow_attack_mismatch,
                "Accept dev and test sets with different attack types (leave-one-out protocols, where the "
                "unseen attack is absent from dev); the difference is logged and recorded");
+  app.add_flag("--pool-modalities", pool_modalities,
+               "Evaluate a set that holds several modalities (/modality) as one, under one threshold; "
+               "without it such a set is refused. Every report says the modalities were pooled");
+}
+
+const char* threshold_mode_name(Conventions::ThresholdRule rule) {
+  switch (rule) {
+    case Conventions::ThresholdRule::dev_eer: return "dev-eer";
+    case Conventions::ThresholdRule::dev_min_hter: return "dev-min-hter";
+    case Conventions::ThresholdRule::fixed: return "fixed";
+    case Conventions::ThresholdRule::test_eer: return "test-eer";
+  }
+  return "?";
+}
+
+std::string BootstrapUnits::unit() const {
+  if (units_without_subject == 0) return "subject";
+  return subjects == 0 ? "video" : "subject+video";
+}
+
+std::string BootstrapUnits::describe() const {
+  if (units_without_subject == 0) return fmt::format("{} subjects, each with all its videos", subjects);
+  if (subjects == 0)
+    return fmt::format("{} videos: NO SUBJECT IDS RECORDED, so videos are resampled instead of subjects "
+                       "(intervals too narrow where a subject has several videos)",
+                       units_without_subject);
+  return fmt::format("{} subjects, each with all its videos, and {} videos WITHOUT A SUBJECT ID resampled on their own",
+                     subjects, units_without_subject);
 }
 
 Conventions Conventions::from(const EvalOptions& o, uint64_t seed) {
@@ -78,21 +110,32 @@ Conventions Conventions::from(const EvalOptions& o, uint64_t seed) {
   c.aggregation = o.aggregate == "video-mean" ? Aggregation::video_mean : Aggregation::frame;
   c.bootstrap = o.bootstrap;
   c.seed = seed;
+  c.pool_modalities = o.pool_modalities;
   if (o.threshold == "dev-eer") {
     c.rule = ThresholdRule::dev_eer;
   } else if (o.threshold == "min-hter" || o.threshold == "dev-min-hter") {
     c.rule = ThresholdRule::dev_min_hter;
+  } else if (o.threshold == "test-eer") {
+    c.rule = ThresholdRule::test_eer;
   } else {
     double v = 0;
     const char* end = o.threshold.data() + o.threshold.size();
     auto [ptr, ec] = std::from_chars(o.threshold.data(), end, v);
     if (o.threshold.empty() || ec != std::errc() || ptr != end || !std::isfinite(v))
-      throw UsageError(fmt::format("--threshold: '{}' is not dev-eer, min-hter or a finite number", o.threshold));
+      throw UsageError(
+          fmt::format("--threshold: '{}' is not dev-eer, min-hter, test-eer or a finite number", o.threshold));
     c.rule = ThresholdRule::fixed;
     c.fixed_threshold = static_cast<float>(v);
   }
   if (o.test.empty()) throw UsageError("--test: give at least one score set");
-  if (!o.dev.empty() && o.dev.size() != 1 && o.dev.size() != o.test.size())
+  // Asked for, the test set's own threshold makes any dev set idle (not read); without
+  // a dev set, dev-eer falls back to it.
+  c.dev_ignored = c.rule == ThresholdRule::test_eer && !o.dev.empty();
+  if (c.rule == ThresholdRule::dev_eer && o.dev.empty()) {
+    c.rule = ThresholdRule::test_eer;
+    c.test_eer_without_dev = true;
+  }
+  if (!c.dev_ignored && !o.dev.empty() && o.dev.size() != 1 && o.dev.size() != o.test.size())
     throw UsageError(fmt::format("--dev: give one dev set, or one per test set ({} test sets, {} dev sets)",
                                  o.test.size(), o.dev.size()));
   if (c.rule == ThresholdRule::fixed && !o.dev.empty())
@@ -113,11 +156,36 @@ struct LoadedSet {
   std::shared_ptr<SortedScores> scores;
 };
 
+// One threshold over several modalities mixes score scales that differ (a model scores
+// RGB and Depth differently), so a set of several is refused unless pooling is asked for.
+void check_one_modality(const EvalSet& s, const Conventions& c, const std::string& role) {
+  const auto counts = s.modality_counts();
+  const std::string name = display_name(s.name);
+  if (counts.size() <= 1) return;
+  if (c.pool_modalities) {
+    log::warn("{} ({}): pooling {} modalities under one threshold (--pool-modalities): {}", name, role,
+              counts.size(), describe_modalities(counts));
+    return;
+  }
+  std::string first;
+  for (const auto& [m, n] : counts)
+    if (m != kNoModality) {
+      first = modality_label(m);
+      break;
+    }
+  throw InputError(name, "/modality",
+                   fmt::format("the {} set holds {} modalities (rows: {}); one threshold over several modalities "
+                               "mixes their score scales. Score one modality per file (fas-embed --modality {}) "
+                               "or give --pool-modalities to evaluate them as one set on purpose",
+                               role, counts.size(), describe_modalities(counts), first));
+}
+
 LoadedSet load(const std::string& path, const Conventions& c, bool with_videos, const std::string& role,
                int threads) {
   LoadedSet l;
   l.set = read_eval_set(path, with_videos);
   const std::string name = display_name(path);
+  check_one_modality(l.set, c, role);
   if (l.set.rows_without_video > 0 && c.aggregation == Aggregation::frame)
     log::info("{}: {} of {} rows have no video name; the bootstrap resamples each of them on its own", name,
               l.set.rows_without_video, l.set.frames);
@@ -222,6 +290,29 @@ std::vector<SummaryFigure> summarise(const std::vector<TestReport>& tests) {
   return out;
 }
 
+// The subject of each resampling unit as its bootstrap cluster; units without a subject
+// are clusters of their own.
+BootstrapUnits subject_clusters(const EvalSet& s, std::vector<uint32_t>& unit_cluster) {
+  const size_t units = s.unit_names.size();
+  std::vector<int32_t> unit_subject(units, -1);
+  for (size_t i = 0; i < s.unit.size() && i < s.subject.size(); ++i) unit_subject[s.unit[i]] = s.subject[i];
+  std::map<int32_t, uint32_t> ids;
+  for (int32_t subject : unit_subject)
+    if (subject >= 0) ids.emplace(subject, static_cast<uint32_t>(ids.size()));
+  BootstrapUnits b;
+  b.subjects = static_cast<int64_t>(ids.size());
+  unit_cluster.resize(units);
+  for (size_t u = 0; u < units; ++u) {
+    if (unit_subject[u] >= 0) {
+      unit_cluster[u] = ids.at(unit_subject[u]);
+    } else {
+      unit_cluster[u] = static_cast<uint32_t>(ids.size() + u);
+      ++b.units_without_subject;
+    }
+  }
+  return b;
+}
+
 // Writes `bytes` into the temporary file of `out` (committed by the caller).
 void write_temp(const AtomicOutput& out, const std::string& bytes) {
   std::ofstream f(out.temp_path(), std::ios::binary);
@@ -240,8 +331,14 @@ Evaluation evaluate(const EvalOptions& options, uint64_t seed, int threads) {
   const bool with_videos = c.aggregation == Aggregation::video_mean || c.bootstrap > 0;
 
   std::map<std::string, LoadedSet> devs;
-  for (const auto& d : options.dev)
-    if (!devs.count(d)) devs.emplace(d, load(d, c, with_videos, "dev", threads));
+  if (c.dev_ignored) {
+    e.dev_ignored = options.dev;
+    log::warn("--threshold test-eer: the threshold is each test set's own EER threshold; --dev {} is ignored",
+              join(std::set<std::string>(options.dev.begin(), options.dev.end())));
+  } else {
+    for (const auto& d : options.dev)
+      if (!devs.count(d)) devs.emplace(d, load(d, c, with_videos, "dev", threads));
+  }
   std::vector<LoadedSet> tests;
   for (const auto& t : options.test) tests.push_back(load(t, c, with_videos, "test", threads));
   std::vector<const EvalSet*> all;
@@ -258,25 +355,24 @@ Evaluation evaluate(const EvalOptions& options, uint64_t seed, int threads) {
     r.frames = test.set.frames;
     r.units = with_videos ? static_cast<int64_t>(test.set.unit_names.size()) : 0;
     r.video_level = test.set.video_level;
+    r.modalities = test.set.modality_counts();
     r.scores = test.scores;
-    std::optional<float> threshold;
+    r.threshold_source = threshold_mode_name(c.rule);
+    std::optional<float> threshold;  // none: the test set's own EER threshold
     if (c.rule == Conventions::ThresholdRule::fixed) {
-      r.threshold_source = "fixed";
       threshold = c.fixed_threshold;
-    } else if (options.dev.empty()) {
-      r.threshold_source = "test-eer";
-    } else {
+    } else if (c.rule != Conventions::ThresholdRule::test_eer) {
       const LoadedSet& dev = devs.at(options.dev[options.dev.size() == 1 ? 0 : i]);
       check_conventions(dev.set, test.set, options.allow_attack_mismatch);
       const SortedScores& ds = *dev.scores;
       size_t cut = c.rule == Conventions::ThresholdRule::dev_eer ? eer_cut(ds) : min_hter_cut(ds);
-      r.threshold_source = c.rule == Conventions::ThresholdRule::dev_eer ? "dev-eer" : "dev-min-hter";
       DevReport dr;
       dr.name = dev.set.name;
       dr.type_names = dev.set.type_names;
       dr.totals = ds.class_totals();
       dr.at_threshold = operating_point(ds, cut, c.tie);
       dr.eer = operating_point(ds, eer_cut(ds), c.tie).hter;
+      dr.modalities = dev.set.modality_counts();
       threshold = dr.at_threshold.threshold;
       r.dev = dr;
     }
@@ -287,6 +383,10 @@ Evaluation evaluate(const EvalOptions& options, uint64_t seed, int threads) {
       b.replicates = c.bootstrap;
       b.seed = c.seed;
       b.threads = threads;
+      r.bootstrap_units = subject_clusters(test.set, b.unit_cluster);
+      if (r.bootstrap_units->subjects == 0)
+        log::warn("{}: no subject ids recorded; the bootstrap resamples videos instead of subjects",
+                  display_name(test.set.name));
       r.ci = bootstrap_intervals(*test.scores, threshold, c.tie, c.positive, r.type_names, b);
     }
     e.tests.push_back(std::move(r));

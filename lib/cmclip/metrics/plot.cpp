@@ -328,7 +328,7 @@ std::string render_plot(const Evaluation& e, PlotKind kind) {
   // Legend box in the corner of the plot area where the curves leave the most room.
   std::string source = e.tests.front().threshold_source;
   std::string marker_note =
-      source == "test-eer" ? "operating point at each set's OWN EER threshold (no --dev)"
+      source == "test-eer" ? "operating point at each set's OWN EER threshold (test-eer)"
       : source == "fixed"  ? "operating point at the given threshold"
                            : fmt::format("operating point at the dev threshold ({})", source);
   const double scale = 0.48;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cmclip/core/runtime.hpp"
+#include "cmclip/metrics/eval_input.hpp"
 #include "cmclip/metrics/evaluation.hpp"
 #include "cmclip/metrics/json.hpp"
 #include "cmclip/metrics/score_tsv.hpp"
@@ -16,20 +17,50 @@ namespace {
 const char* kNoDevWarning =
     "THRESHOLD FROM THE TEST SET ITSELF (NO --dev): APCER, BPCER, ACER AND HTER ARE AT THE TEST SET'S OWN EER "
     "THRESHOLD, WHICH IS OPTIMISTIC AND NOT COMPARABLE TO A DEV-SET THRESHOLD. GIVE --dev FOR A FAIR EVALUATION.";
+const char* kTestEerWarning =
+    "THRESHOLD FROM THE TEST SET ITSELF (--threshold test-eer): APCER, BPCER, ACER AND HTER ARE AT THE TEST SET'S "
+    "OWN EER THRESHOLD, AS SOME PAPERS REPORT THEM, FOR COMPARISON WITH THOSE; IT IS OPTIMISTIC AND NOT COMPARABLE "
+    "TO A DEV-SET THRESHOLD.";
+const char* kPooledWarning =
+    "MODALITIES POOLED (--pool-modalities): SETS OF SEVERAL MODALITIES ARE EVALUATED AS ONE, UNDER ONE THRESHOLD.";
 
 const char* tie_name(TieRule t) { return t == TieRule::accept ? "accept" : "reject"; }
 const char* positive_name(Positive p) { return p == Positive::attack ? "attack" : "live"; }
 
-std::string rule_name(const Conventions& c) {
-  switch (c.rule) {
-    case Conventions::ThresholdRule::dev_eer: return "dev-eer";
-    case Conventions::ThresholdRule::dev_min_hter: return "min-hter";
-    default: return "fixed";
-  }
+const char* test_eer_warning(const Conventions& c) { return c.test_eer_without_dev ? kNoDevWarning : kTestEerWarning; }
+
+bool any_test_eer(const Evaluation& e) {
+  return std::any_of(e.tests.begin(), e.tests.end(), [](const TestReport& t) { return t.threshold_source == "test-eer"; });
 }
 
-bool any_without_dev(const Evaluation& e) {
-  return std::any_of(e.tests.begin(), e.tests.end(), [](const TestReport& t) { return t.threshold_source == "test-eer"; });
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + display_name(n);
+  return out;
+}
+
+// The threshold mode in words: which mode, and why where it was not asked for.
+std::string mode_text(const Evaluation& e) {
+  const Conventions& c = e.conventions;
+  switch (c.rule) {
+    case Conventions::ThresholdRule::dev_eer: return "dev-eer: the dev set's EER threshold, applied to the test set";
+    case Conventions::ThresholdRule::dev_min_hter:
+      return "dev-min-hter: the dev threshold of least HTER, applied to the test set";
+    case Conventions::ThresholdRule::fixed: return "fixed: given on the command line (--threshold VALUE)";
+    case Conventions::ThresholdRule::test_eer: break;
+  }
+  if (c.test_eer_without_dev) return "test-eer: each test set's own EER threshold, for want of --dev (optimistic)";
+  std::string text = "test-eer: each test set's own EER threshold, asked for (--threshold test-eer, paper-compatible; "
+                     "optimistic)";
+  if (!e.dev_ignored.empty()) text += "; the dev sets given were ignored for the threshold: " + joined(e.dev_ignored);
+  return text;
+}
+
+std::string modalities_text(const Evaluation& e) {
+  return e.conventions.pool_modalities
+             ? "POOLED (--pool-modalities): a set of several modalities is evaluated as one, under one threshold; "
+               "a video is still one modality (video-mean never averages RGB, Depth and NIR frames together)"
+             : "one per set: a set of several modalities is refused (--pool-modalities pools them)";
 }
 
 std::string accepted_when(TieRule t) { return t == TieRule::accept ? "score >= threshold" : "score > threshold"; }
@@ -60,16 +91,19 @@ std::vector<std::pair<std::string, std::string>> convention_lines(const Evaluati
                          "negatives are fewer than 1/target"},
       {"bpcer_n", "BPCER at the lowest threshold where every attack type has APCER <= 1/N (bob's bpcerN), on the "
                   "test set itself: bpcer10 at APCER 10%, bpcer20 at APCER 5%"},
-      {"aggregation", c.aggregation == Aggregation::frame ? "frame (every row is a sample)"
-                                                          : "video-mean (mean frame score per video, dev and test)"},
-      {"threshold_rule", rule_name(c)},
+      {"aggregation", c.aggregation == Aggregation::frame
+                          ? "frame (every row is a sample)"
+                          : "video-mean (mean frame score per video and modality, dev and test)"},
+      {"threshold_mode", mode_text(e)},
+      {"modalities", modalities_text(e)},
   };
   if (e.tests.size() >= 2) v.push_back({"std", "sample standard deviation (n - 1) over the test sets"});
   if (c.bootstrap > 0)
-    v.push_back({"bootstrap", fmt::format("{} replicates, seed {}, resampling videos within bona fide and each attack "
-                                          "type; 95% percentile interval (linear interpolation); threshold {}",
+    v.push_back({"bootstrap", fmt::format("{} replicates, seed {}, resampling subjects with all their videos (videos "
+                                          "where no subject is recorded) within strata of the classes they hold; "
+                                          "95% percentile interval (linear interpolation); threshold {}",
                                           c.bootstrap, c.seed,
-                                          c.rule == Conventions::ThresholdRule::fixed || !any_without_dev(e)
+                                          !any_test_eer(e)
                                               ? "held fixed"
                                               : "re-estimated per replicate (test EER)")});
   return v;
@@ -106,10 +140,14 @@ std::string counts_line(const TestReport& t) {
   return fmt::format("{} {}: {} bona fide, {} attacks ({})", n[0] + attacks, unit, n[0], attacks, types);
 }
 
-std::string threshold_line(const TestReport& t) {
+std::string threshold_line(const TestReport& t, const Conventions& c) {
   float tau = t.figures.at_threshold.threshold;
   if (t.threshold_source == "fixed") return fmt::format("threshold {} (given on the command line)", tau);
-  if (t.threshold_source == "test-eer") return fmt::format("threshold {} = THIS TEST SET'S OWN EER THRESHOLD (NO --dev)", tau);
+  if (t.threshold_source == "test-eer")
+    return fmt::format("threshold {} = THIS TEST SET'S OWN EER THRESHOLD ({})", tau,
+                       c.test_eer_without_dev ? "NO --dev"
+                       : c.dev_ignored        ? "--threshold test-eer; --dev ignored"
+                                              : "--threshold test-eer");
   const DevReport& d = *t.dev;
   return fmt::format("threshold {} = {} of dev set {} (dev: EER {:.2f}%; at the threshold APCER {:.2f}%, BPCER {:.2f}%, "
                      "HTER {:.2f}%)",
@@ -122,14 +160,18 @@ std::string threshold_line(const TestReport& t) {
 std::string render_table(const Evaluation& e) {
   std::string out = fmt::format("fas-eval {}: presentation attack detection metrics (ISO/IEC 30107-3 as in bob.pad.base)\n\n",
                                 version());
-  if (any_without_dev(e)) out += fmt::format("*** {} ***\n\n", kNoDevWarning);
+  if (any_test_eer(e)) out += fmt::format("*** {} ***\n\n", test_eer_warning(e.conventions));
+  if (e.conventions.pool_modalities) out += fmt::format("*** {} ***\n\n", kPooledWarning);
+  out += fmt::format("Threshold mode: {}\n\n", mode_text(e));
   out += "Conventions\n";
   for (const auto& [k, v] : convention_lines(e)) out += fmt::format("  {:<24} {}\n", k, v);
   out += "\nSets\n";
   for (size_t i = 0; i < e.tests.size(); ++i) {
     const auto& t = e.tests[i];
-    out += fmt::format("  test {}: {}\n          {}\n          {}\n", i + 1, short_name(t.name), counts_line(t),
-                       threshold_line(t));
+    out += fmt::format("  test {}: {}\n          {}\n          modalities ({}): {}\n          {}\n", i + 1,
+                       short_name(t.name), counts_line(t), t.video_level ? "videos" : "rows",
+                       describe_modalities(t.modalities), threshold_line(t, e.conventions));
+    if (t.bootstrap_units) out += fmt::format("          bootstrap resamples {}\n", t.bootstrap_units->describe());
   }
   // Rows: the union of the figures in first-seen order.
   std::vector<NamedFigure> rows;
@@ -186,7 +228,8 @@ std::string render_table(const Evaluation& e) {
   if (any_na)
     out += "\n  n/a: the set has fewer negatives than 1/FPR, so that false positive rate cannot be measured "
            "(no extrapolation).\n";
-  if (any_without_dev(e)) out += fmt::format("\n*** {} ***\n", kNoDevWarning);
+  if (any_test_eer(e)) out += fmt::format("\n*** {} ***\n", test_eer_warning(e.conventions));
+  if (e.conventions.pool_modalities) out += fmt::format("\n*** {} ***\n", kPooledWarning);
   return out;
 }
 
@@ -235,12 +278,11 @@ void write_conventions(JsonWriter& j, const Evaluation& e) {
     j.key("bootstrap").begin_object();
     j.field("replicates", e.conventions.bootstrap)
         .field("seed", static_cast<int64_t>(e.conventions.seed))
-        .field("unit", "video")
-        .field("strata", "bona fide and each attack type")
+        .field("unit", "subject, with all its videos (a video where no subject is recorded; per test set in "
+                       "bootstrap_unit)")
+        .field("strata", "clusters holding the same classes (without subjects: bona fide and each attack type)")
         .field("interval", "95% percentile, linear interpolation between order statistics")
-        .field("threshold", e.conventions.rule == Conventions::ThresholdRule::fixed || !any_without_dev(e)
-                                ? "held fixed"
-                                : "re-estimated per replicate (test EER)");
+        .field("threshold", !any_test_eer(e) ? "held fixed" : "re-estimated per replicate (test EER)");
     j.end_object();
   } else {
     j.key("bootstrap").null();
@@ -248,15 +290,36 @@ void write_conventions(JsonWriter& j, const Evaluation& e) {
   j.end_object();
 }
 
-void write_test(JsonWriter& j, const Evaluation& e, const TestReport& t, bool with_conventions) {
+void write_modalities(JsonWriter& j, const std::map<int8_t, int64_t>& counts) {
+  j.key("modalities").begin_object();
+  for (const auto& [m, n] : counts) j.field(modality_label(m), n);
+  j.end_object();
+}
+
+// What the whole run did with thresholds and modalities (top level of every JSON report).
+void write_run_fields(JsonWriter& j, const Evaluation& e) {
+  j.field("threshold_mode", threshold_mode_name(e.conventions.rule));
+  j.field("pool_modalities", e.conventions.pool_modalities);
+  if (e.conventions.pool_modalities) j.field("pooled_warning", kPooledWarning);
+  if (!e.dev_ignored.empty()) {
+    j.key("dev_ignored").begin_array();
+    for (const auto& d : e.dev_ignored) j.value(d);
+    j.end_array();
+  }
+}
+
+void write_test(JsonWriter& j, const Evaluation& e, const TestReport& t, bool top_level) {
   j.begin_object();
   j.field("test", t.name);
+  if (top_level) write_run_fields(j, e);
   const auto& at = t.figures.at_threshold;
   j.field("threshold", at.threshold).field("threshold_source", t.threshold_source);
   if (t.dev) j.field("threshold_set", t.dev->name);
   else if (t.threshold_source == "test-eer") j.field("threshold_set", t.name);
   else j.key("threshold_set").null();
-  if (t.threshold_source == "test-eer") j.field("warning", kNoDevWarning);
+  if (t.threshold_source == "test-eer") j.field("warning", test_eer_warning(e.conventions));
+  write_modalities(j, t.modalities);
+  if (t.bootstrap_units) j.field("bootstrap_unit", t.bootstrap_units->unit()).field("bootstrap_units", t.bootstrap_units->describe());
   // The figures, in the order of named_figures (threshold first, already written).
   std::vector<NamedFigure> figures(t.named.begin() + 1, t.named.end());
   write_figures(j, figures, [&](const NamedFigure& f) { write_value(j, f, f.value); });
@@ -279,6 +342,7 @@ void write_test(JsonWriter& j, const Evaluation& e, const TestReport& t, bool wi
     j.key("counts").begin_object();
     write_counts(j, d.totals, d.type_names);
     j.end_object();
+    write_modalities(j, d.modalities);
     j.end_object();
   }
   if (!t.ci.empty()) {
@@ -295,7 +359,7 @@ void write_test(JsonWriter& j, const Evaluation& e, const TestReport& t, bool wi
     });
     j.end_object();
   }
-  if (with_conventions) write_conventions(j, e);
+  if (top_level) write_conventions(j, e);
   j.end_object();
 }
 }  // namespace
@@ -307,6 +371,7 @@ std::string render_json(const Evaluation& e) {
     return j.str();
   }
   j.begin_object();
+  write_run_fields(j, e);
   j.key("tests").begin_array();
   for (const auto& t : e.tests) write_test(j, e, t, false);
   j.end_array();
@@ -343,12 +408,22 @@ std::string render_tsv(const Evaluation& e) {
   auto text_line = [&](const std::string& test, const std::string& key, const std::string& value) {
     out += fmt::format("{}\t{}\t{}\t\t\n", tsv_escape(test), tsv_escape(key), tsv_escape(value));
   };
+  text_line("*", "threshold_mode", threshold_mode_name(e.conventions.rule));
+  text_line("*", "pool_modalities", e.conventions.pool_modalities ? "true" : "false");
+  if (e.conventions.pool_modalities) text_line("*", "warning", kPooledWarning);
+  if (!e.dev_ignored.empty()) text_line("*", "dev_ignored", joined(e.dev_ignored));
   for (const auto& [k, v] : convention_lines(e)) text_line("*", "convention." + k, v);
   for (const auto& t : e.tests) {
     const std::string name = display_name(t.name);
     text_line(name, "threshold_source", t.threshold_source);
     if (t.dev) text_line(name, "threshold_set", display_name(t.dev->name));
-    if (t.threshold_source == "test-eer") text_line(name, "warning", kNoDevWarning);
+    if (t.threshold_source == "test-eer") text_line(name, "warning", test_eer_warning(e.conventions));
+    for (const auto& [m, n] : t.modalities) text_line(name, "modality." + modality_label(m), std::to_string(n));
+    if (t.bootstrap_units) {
+      text_line(name, "bootstrap.unit", t.bootstrap_units->unit());
+      text_line(name, "bootstrap.subjects", std::to_string(t.bootstrap_units->subjects));
+      text_line(name, "bootstrap.videos_without_subject", std::to_string(t.bootstrap_units->units_without_subject));
+    }
     text_line(name, "count.unit", t.video_level ? "video" : "frame");
     for (size_t k = 0; k < t.figures.totals.size(); ++k)
       text_line(name, k == 0 ? std::string("count.bona_fide") : "count.attack." + t.type_names[k],
