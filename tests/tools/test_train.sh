@@ -56,7 +56,7 @@ h5diff drawn.h5 listed.h5 /params /params >/dev/null || fail "--shots-in did not
 h5dump -a /config/kshot_list fs.h5 | grep -q "live" || fail "the shot list is not in the checkpoint"
 # A threshold from the K shots alone: score the listed frames, use them as the dev set.
 expect 0 "$bin/fas-embed" --model fs.h5 --data s-train.h5 --modality depth --shots fs-shots.tsv -o shot-scores.h5
-[[ $(h5ls shot-scores.h5/score | grep -o '{[0-9]*}') == "{10}" ]] || fail "--shots did not score exactly the 10 shots"
+h5ls shot-scores.h5/score | grep -q "{10[/}]" || fail "--shots did not score exactly the 10 shots"
 expect 0 "$bin/fas-eval" --dev shot-scores.h5 --test after.h5
 expect 2 "$bin/fas-embed" --model fs.h5 --data s-train.h5 --shots fs-shots.tsv -o x.h5
 grep -q "\-\-shots needs --modality" err.txt || fail "--shots without --modality not explained"

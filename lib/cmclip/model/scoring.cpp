@@ -1,5 +1,7 @@
 #include "cmclip/model/scoring.hpp"
 
+#include <algorithm>
+
 #include <ATen/ATen.h>
 
 #include <fstream>
@@ -109,6 +111,7 @@ int64_t score_sample_store(const std::string& model_path, const std::string& bpe
     selection = fmt::format("/modality={}/shots={}", modality_name(m), o.shots);
     for (const auto& shot : data::listed_shots_pool(store, m, data::read_shots(o.shots), o.shots).shots)
       selected.push_back(shot.index);
+    std::sort(selected.begin(), selected.end());  // store order, as every selection (batches read ranges)
   } else if (o.modality.empty() || o.modality == "all") {
     for (int64_t i = 0; i < store.size(); ++i) selected.push_back(i);
   } else {
