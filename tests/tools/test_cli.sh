@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The command-line contract every tool shares (DESIGN.md §5): --help and --version
+# The command-line contract every tool shares (docs/design.md §5): --help and --version
 # exit 0, an unknown option exits 2 with a hint, every option --help lists is in the
 # tool's man page, every man page renders without warnings, and files written by
 # each schema writer show their layout and provenance under h5dump -H.

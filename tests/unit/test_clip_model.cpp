@@ -1,5 +1,5 @@
 // clip/ model and weights: parity with the reference on the golden fixtures
-// (../shared/fixtures/clip-tiny*, CLIP-SPEC §9 tolerances), names equal to the
+// (../shared/fixtures/clip-tiny*, docs/clip.md §9 tolerances), names equal to the
 // reference state dict, the exact text speed-up, builtin:tiny, checkpoint round trips
 // and every import error.
 #include <boost/test/unit_test.hpp>

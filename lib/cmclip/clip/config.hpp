@@ -1,5 +1,5 @@
 // The hyper-parameters of a CLIP ViT model, inferred from its tensors exactly as the
-// reference build_model does (CLIP-SPEC §1.1). Head counts are not stored in the
+// reference build_model does (docs/clip.md §1.1). Head counts are not stored in the
 // weights: the reference takes width/64; an explicit override serves models that
 // differ (option --vision-heads/--text-heads, checkpoint attributes clip_*_heads).
 #pragma once

@@ -1,4 +1,4 @@
-// CLIP ViT in LibTorch (CLIP-SPEC §2 and §4). Module and parameter names equal the
+// CLIP ViT in LibTorch (docs/clip.md §2 and §4). Module and parameter names equal the
 // reference state-dict names, so named_parameters() yields exactly
 // "visual.conv1.weight", "visual.transformer.resblocks.0.attn.in_proj_weight",
 // "token_embedding.weight", "positional_embedding", "logit_scale", ... and weights map

@@ -1,4 +1,4 @@
-// The reference image transform, clip.clip._transform(n_px) (CLIP-SPEC §7), exactly:
+// The reference image transform, clip.clip._transform(n_px) (docs/clip.md §7), exactly:
 // resize the shorter side to n_px with Pillow's BICUBIC (separable, antialiased,
 // fixed-point, 8-bit between the passes), centre crop (Python's round-half-even
 // offsets), convert to RGB, scale to [0, 1], normalise with CLIP's mean and std.

@@ -1,4 +1,4 @@
-// CLIP's text cleaning (CLIP-SPEC §6.4, §6.7), on UTF-8 strings:
+// CLIP's text cleaning (docs/clip.md §6.4, §6.7), on UTF-8 strings:
 //   ftfy_lite -> html_unescape twice -> strip -> collapse whitespace -> lower-case.
 //
 // ftfy_lite reproduces ftfy.fix_text (v6.3.1 defaults) line by line: HTML entities

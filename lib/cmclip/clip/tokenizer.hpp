@@ -1,4 +1,4 @@
-// CLIP's byte-level BPE tokenizer (CLIP-SPEC §6): cleaning (text_clean.hpp), the
+// CLIP's byte-level BPE tokenizer (docs/clip.md §6): cleaning (text_clean.hpp), the
 // reference pre-tokenisation, bytes mapped to printable characters, merges with the
 // "</w>" end-of-word suffix, start/end tokens, context length.
 //

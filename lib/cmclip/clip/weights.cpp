@@ -76,7 +76,7 @@ class SeededRandom {
   double spare_ = 0;
 };
 
-// The reference's initialisation (CLIP-SPEC §4.5): initialize_parameters for the text
+// The reference's initialisation (docs/clip.md §4.5): initialize_parameters for the text
 // side, the constructors' defaults for the vision side, PyTorch's defaults elsewhere
 // (Linear/Conv: U(+-1/sqrt(fan_in)); MHA in_proj: Xavier uniform; MHA biases 0).
 void initialise_like_reference(Clip& clip, uint64_t seed) {
@@ -137,7 +137,7 @@ NamedTensorList read_torchscript_tensors(const std::string& path) {
   check_input_file(path);
   torch::jit::Module module;
   try {
-    // The device argument matters: released archives name CUDA storages (CLIP-SPEC §3.4).
+    // The device argument matters: released archives name CUDA storages (docs/clip.md §3.4).
     module = torch::jit::load(path, torch::kCPU);
   } catch (const c10::Error& e) {
     std::string why = e.what_without_backtrace();

@@ -1,4 +1,4 @@
-// CLIP weights in and out (CLIP-SPEC §3, DESIGN.md §4):
+// CLIP weights in and out (docs/clip.md §3, docs/design.md §4):
 //  - OpenAI TorchScript archives (ViT-B-16.pt ...; fp16 or fp32, CPU- or CUDA-tagged);
 //  - cmclip checkpoints (format cmclip.checkpoint): /params/<state-dict name> and the
 //    config attributes clip_* (see add_clip_to_checkpoint), which CM-CLIP
@@ -52,7 +52,7 @@ Clip clip_from_tensors(const NamedTensorList& tensors, const HeadOverrides& head
 
 // The built-in random model: image 64/8, vision 128x2 (2 heads), text 128x2 (2 heads),
 // context 77, embed 64, byte-level vocabulary (514 tokens). Initialised like the
-// reference initialize_parameters (CLIP-SPEC §4.5) from a fixed seed: the same bytes
+// reference initialize_parameters (docs/clip.md §4.5) from a fixed seed: the same bytes
 // on every run and machine.
 Clip builtin_tiny();
 

@@ -1,4 +1,4 @@
-// The frame every fas-* tool runs in (DESIGN.md §5): the common options, parsing,
+// The frame every fas-* tool runs in (docs/design.md §5): the common options, parsing,
 // logging set-up, and the one place where errors become a message and an exit status.
 //
 //   int main(int argc, char** argv) {

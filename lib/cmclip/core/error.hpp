@@ -1,5 +1,5 @@
 // Errors of the toolkit. Every failure that reaches a tool's main is one of these:
-// it carries the exit status (DESIGN.md §5: 1 runtime failure, 2 bad usage or bad
+// it carries the exit status (docs/design.md §5: 1 runtime failure, 2 bad usage or bad
 // input) and a message that names the file, the record and what was expected.
 #pragma once
 #include <stdexcept>

@@ -61,8 +61,8 @@ c10::Device parse_device(const std::string& spec);
 
 // glibc malloc serves blocks above a dynamic threshold (32 MiB at most) with a fresh
 // mmap and unmaps them on free, so every large activation of a forward pass costs
-// page faults again (CLIP-SPEC §8: 1.4 M faults and 12 s of system time per batch of
-// 32 ViT-B/16 images). This raises the mmap and trim thresholds to 1 GiB: freed
+// page faults again (docs/clip.md §8.1: the Python reference took 1.4 M faults and 12 s
+// of system time per batch of 32 ViT-B/16 images). This raises the mmap and trim thresholds to 1 GiB: freed
 // activations stay in the heap and are reused. Does nothing when the user set
 // MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ or GLIBC_TUNABLES, or without glibc.
 // Returns whether it changed the settings. Every Tool calls it at start-up.

@@ -1,9 +1,9 @@
-// Readers for the list files of the FAS datasets (man fas-preprocess(1), DESIGN.md §5).
+// Readers for the list files of the FAS datasets (man fas-preprocess(1), docs/design.md §2).
 // Each turns a dataset's own list into ListRecords: the path of each modality, the
 // label in the toolkit's polarity (1 = live), the attack type, the subject, the video
 // (grouping key) and the frame. A malformed line is an InputError naming the list,
 // the line number and what was expected. Readers touch no file but the list: whether
-// a path is a frame, a folder of frames or a video is settled later (face/plan.hpp).
+// a path is a frame, a folder of frames or a video is settled later (face/frames.hpp).
 #pragma once
 #include <array>
 #include <cstdint>

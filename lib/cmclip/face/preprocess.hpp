@@ -1,4 +1,4 @@
-// fas-preprocess: a dataset's list -> face crops in a sample store (DESIGN.md §4).
+// fas-preprocess: a dataset's list -> face crops in a sample store (docs/design.md §4).
 // Each option group registers itself on the command line (Kaldi style), so tools and
 // tests compose them. The work runs on a thread pool with results written in list
 // order, so the store is byte-identical for any --threads.

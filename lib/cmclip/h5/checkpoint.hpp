@@ -1,4 +1,4 @@
-// Checkpoints (format cmclip.checkpoint, DESIGN.md §4, man fas-formats(5)):
+// Checkpoints (format cmclip.checkpoint, docs/design.md §4, man fas-formats(5)):
 //   /config      attributes: architecture, method, adapter and prompt settings, ...
 //   /params/<dotted.name>   one dataset per parameter (reference state-dict names)
 //   /trainable   names of the parameters that training changes

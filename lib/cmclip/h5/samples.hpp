@@ -1,4 +1,4 @@
-// The sample store (format cmclip.samples, DESIGN.md §4, man fas-formats(5)):
+// The sample store (format cmclip.samples, docs/design.md §4, man fas-formats(5)):
 // face crops as uint8 [N,H,W,C] (one image a chunk, deflate+shuffle, Fletcher-32)
 // with per-sample metadata. One label polarity inside the toolkit: 1 = live.
 #pragma once

@@ -1,4 +1,4 @@
-// Conventions shared by the three file schemas (DESIGN.md §4, man fas-formats(5)):
+// Conventions shared by the three file schemas (docs/design.md §4, man fas-formats(5)):
 // a root attribute `format` naming the schema, `format_version`, and provenance.
 #pragma once
 #include <string>

@@ -1,4 +1,4 @@
-// Scores and features (format cmclip.scores, DESIGN.md §4, man fas-formats(5)):
+// Scores and features (format cmclip.scores, docs/design.md §4, man fas-formats(5)):
 // /score float32 [N] = P(live) (higher = more live), optional /features [N,D], the
 // sample store's metadata copied row for row, and /index: each row's sample index
 // in the store it came from (shards and merges are checked with it).
