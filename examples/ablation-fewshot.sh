@@ -19,11 +19,7 @@ work=$(mkdir -p "${1:-ablation-work}" && cd "${1:-ablation-work}" && pwd)
 cd "$work"
 export CMCLIP_PROGRESS_SECONDS=${CMCLIP_PROGRESS_SECONDS:-1000}
 
-[[ -s train.h5 ]] || {
-  fas fas-synth -q --subjects "$SUBJECTS" --attacks print,replay,mask --size 64 --split train,dev,test \
-    --seed 7 -o synth.h5
-  for split in train dev test; do mv "synth-$split.h5" "$split.h5"; done
-}
+synthetic_stores "$SUBJECTS"
 [[ -s pretrain.h5 ]] || fas fas-pretrain -q --clip "$CLIP" --train train.h5 --modality rgb --dev dev.h5 \
   --epochs 8 --batch-size 16 -o pretrain.h5
 

@@ -21,11 +21,7 @@ root=$(mkdir -p "${1:-methods-work}" && cd "${1:-methods-work}" && pwd)
 cd "$root"
 export CMCLIP_PROGRESS_SECONDS=${CMCLIP_PROGRESS_SECONDS:-1000}
 
-[[ -s train.h5 ]] || {
-  fas fas-synth -q --subjects "$SUBJECTS" --attacks print,replay,mask --size 64 --split train,dev,test \
-    --seed 7 -o synth.h5
-  mv synth-train.h5 train.h5; mv synth-dev.h5 dev.h5; mv synth-test.h5 test.h5
-}
+synthetic_stores "$SUBJECTS"
 
 # fig FILE ROW KEY: KEY (auc, hter) of ROW (a score file's name, or "mean"/"std") in a fas-eval TSV.
 fig() { awk -F'\t' -v row="$2" -v key="$3" '$1 == row && $2 == key { printf "%.3f", $3 }' "$1"; }

@@ -40,6 +40,15 @@ check_clip() {
   fi
 }
 
+# synthetic_stores SUBJECTS: train.h5, dev.h5 and test.h5 in the current folder from
+# fas-synth (RGB + Depth + NIR, 64 px, disjoint subjects), unless train.h5 exists.
+synthetic_stores() {
+  [[ -s train.h5 ]] && return 0
+  fas fas-synth -q --subjects "$1" --attacks print,replay,mask --size 64 --split train,dev,test --seed 7 \
+    -o synth.h5
+  for split in train dev test; do mv "synth-$split.h5" "$split.h5"; done
+}
+
 run_cross_modal_protocol() {
   cd "$WORK"
   for f in train.h5 dev.h5 test.h5; do require_file "$f" "a preprocessed sample store" || return 1; done
