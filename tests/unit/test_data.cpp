@@ -154,6 +154,37 @@ BOOST_AUTO_TEST_CASE(shots_from_evaluation_videos_are_refused) {
   ScratchDir other("exclude-other");
   SampleStore disjoint(make_store(other, 4, 2, /*with_video_keys=*/false));
   check_shots_disjoint(s, p.shots, disjoint);  // no video keys, no subjects: nothing shared
+  // Subjects are compared by name: fas-preprocess numbers non-numeric names in order of
+  // appearance, so ids 0 and 1 recur across stores that hold other people.
+  auto named = [](const ScratchDir& d, const std::string& prefix, const std::vector<std::string>& names) {
+    std::string path = d.file("named.h5");
+    SampleWriter w(path, 8, 8, 3);
+    int64_t record = 0;
+    for (int cls : {1, 0})
+      for (int v = 0; v < 2; ++v, ++record) {
+        SampleMeta meta;
+        meta.label = static_cast<int8_t>(cls);
+        meta.attack = cls ? 0 : w.attack_code("print");
+        meta.modality = Modality::depth;
+        meta.video = fmt::format("{}{}_{}", prefix, cls, v);
+        meta.frame = 0;
+        meta.source = meta.video;
+        meta.record = record;
+        meta.subject = v;
+        std::vector<uint8_t> img(8 * 8 * 3, 0);
+        w.append(img.data(), meta);
+      }
+    w.set_attr("subject_names", names);
+    w.commit();
+    return path;
+  };
+  ScratchDir a("subjects-a"), b("subjects-b"), c("subjects-c");
+  SampleStore train(named(a, "t", {"anna", "ben"})), dev(named(b, "d", {"carl", "dora"}));
+  SampleStore shared(named(c, "x", {"dora", "ben"}));
+  Pool shots = kshot_pool(train, Modality::depth, 2, 1);
+  check_shots_disjoint(train, shots.shots, dev);
+  test::expect_error([&] { check_shots_disjoint(train, shots.shots, shared); }, ExitCode::bad_input,
+                     {"subject ben", "subjects-c"});
 }
 
 BOOST_AUTO_TEST_CASE(oversampled_copies_get_their_own_augmentation) {

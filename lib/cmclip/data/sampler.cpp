@@ -182,15 +182,41 @@ std::vector<Shot> read_shots(const std::string& path) {
   return out;
 }
 
+namespace {
+// Each sample's subject by name: fas-preprocess numbers non-numeric subject names in
+// order of appearance (kept in /subject_names), so those numbers mean nothing across
+// stores; where there is no such list the number is the dataset's own. "" = unknown.
+std::vector<std::string> subject_names(const SampleStore& store) {
+  std::vector<std::string> names;
+  if (store.file().has_attr("subject_names")) names = store.file().attr_strings("subject_names");
+  std::vector<std::string> out(store.subjects().size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    int32_t id = store.subjects()[i];
+    if (id < 0) continue;
+    if (names.empty()) {
+      out[i] = std::to_string(id);
+    } else if (static_cast<size_t>(id) < names.size()) {
+      out[i] = names[static_cast<size_t>(id)];
+    } else {
+      throw InputError(store.path(), fmt::format("/subject[{}]", i),
+                       fmt::format("subject {} is not in /subject_names ({} names)", id, names.size()));
+    }
+  }
+  return out;
+}
+}  // namespace
+
 void check_shots_disjoint(const SampleStore& train, const std::vector<Shot>& shots, const SampleStore& other) {
   std::set<std::string> videos;
   for (const auto& v : other.videos(0, other.size()))
     if (!v.empty()) videos.insert(v);
-  std::set<int32_t> subjects(other.subjects().begin(), other.subjects().end());
+  std::vector<std::string> other_subjects = subject_names(other), train_subjects = subject_names(train);
+  std::set<std::string> subjects(other_subjects.begin(), other_subjects.end());
+  subjects.erase("");
   for (const auto& s : shots) {
-    int32_t subject = train.subjects()[static_cast<size_t>(s.index)];
+    const std::string& subject = train_subjects[static_cast<size_t>(s.index)];
     bool same_video = videos.count(s.video) > 0;
-    bool same_subject = subject >= 0 && subjects.count(subject);
+    bool same_subject = !subject.empty() && subjects.count(subject);
     if (same_video || same_subject)
       throw InputError(train.path(), fmt::format("sample {}", s.index),
                        fmt::format("the {} shot {} frame {} ({}) also appears in --exclude {}: few-shot samples "
