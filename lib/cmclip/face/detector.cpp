@@ -51,25 +51,55 @@ FaceDetector::FaceDetector(std::string cascade_path, bool user_given) : path_(st
   }
 }
 
-std::optional<cv::Rect> FaceDetector::detect(const cv::Mat& image) const {
+std::vector<Face> FaceDetector::find(const cv::Mat& image) const {
   cv::Mat grey;
   if (image.channels() == 3) cv::cvtColor(image, grey, cv::COLOR_RGB2GRAY);
   else grey = image;
   cv::equalizeHist(grey, grey);
   int shorter = std::min(grey.cols, grey.rows);
   int min_side = std::max(24, shorter / 8);
-  if (shorter < min_side) return std::nullopt;
-  std::vector<cv::Rect> faces;
+  if (shorter < min_side) return {};
+  std::vector<cv::Rect> rects;
+  std::vector<int> neighbours;
   // const_cast: detectMultiScale is not const, but each thread has its own classifier.
   auto& cascade = const_cast<cv::CascadeClassifier&>(thread_cascade(path_));
-  cascade.detectMultiScale(grey, faces, 1.1, 4, 0, cv::Size(min_side, min_side));
-  if (faces.empty()) return std::nullopt;
-  auto better = [](const cv::Rect& a, const cv::Rect& b) {
-    if (a.area() != b.area()) return a.area() > b.area();
-    if (a.y != b.y) return a.y < b.y;
-    return a.x < b.x;
+  cascade.detectMultiScale(grey, rects, neighbours, 1.1, 4, 0, cv::Size(min_side, min_side));
+  std::vector<Face> faces(rects.size());
+  for (size_t i = 0; i < rects.size(); ++i) {
+    faces[i].box = cv::Rect2f(rects[i]);
+    faces[i].score = i < neighbours.size() ? float(neighbours[i]) : 0.f;
+  }
+  return faces;
+}
+
+std::optional<cv::Rect> FaceDetector::detect(const cv::Mat& image) const {
+  FaceChoice c = choose_face(find(image), 0.f, false);
+  if (c.outcome != Outcome::found) return std::nullopt;
+  return cv::Rect(c.face.box);
+}
+
+FaceChoice choose_face(const std::vector<Face>& faces, float min_score, bool has_probabilities) {
+  FaceChoice out;
+  if (faces.empty()) return out;
+  auto larger = [](const Face& a, const Face& b) {
+    float aa = a.box.area(), ab = b.box.area();
+    if (aa != ab) return aa > ab;
+    if (a.score != b.score) return a.score > b.score;
+    if (a.box.y != b.box.y) return a.box.y < b.box.y;
+    return a.box.x < b.box.x;
   };
-  return *std::min_element(faces.begin(), faces.end(), better);
+  const Face* best = nullptr;
+  for (const Face& f : faces)
+    if ((!has_probabilities || f.score >= min_score) && (!best || larger(f, *best))) best = &f;
+  if (best) {
+    out.outcome = Outcome::found;
+    out.face = *best;
+    return out;
+  }
+  out.outcome = Outcome::below_threshold;
+  out.face = *std::max_element(faces.begin(), faces.end(),
+                               [](const Face& a, const Face& b) { return a.score < b.score; });
+  return out;
 }
 
 cv::Rect square_box(const cv::Rect& face, double margin, cv::Size image) {

@@ -21,76 +21,12 @@
 #include "cmclip/core/signals.hpp"
 #include "cmclip/core/thread_pool.hpp"
 #include "cmclip/data/contact_sheet.hpp"
+#include "cmclip/face/crop.hpp"
 #include "cmclip/face/detector.hpp"
+#include "cmclip/face/mtcnn.hpp"
 #include "cmclip/h5/samples.hpp"
 
 namespace cmclip::face {
-
-// ---------------------------------------------------------------- options
-
-void ListOptions::register_on(CLI::App& app) {
-  auto* g = app.add_option_group("Input");
-  g->add_option("--format", format, "List format: casia-surf, casia-fas, cefa, wmca or tsv")
-      ->required()->check(one_of(list_format_names()));
-  g->add_option("--list", list, "The dataset's list file ('-' reads standard input)")->required();
-  g->add_option("--root", root, "Folder the list's paths are relative to (default: the list's folder)");
-  g->add_option("--modalities", modalities,
-                "Modalities to store, comma-separated: rgb, depth, nir, thermal (default: all the list provides)");
-  g->add_option("--label-polarity", label_polarity,
-                "live=1 or live=0: which label number means live, overriding the format's convention "
-                "(casia-surf, cefa: live=1; casia-fas, wmca: live=0)");
-  g->add_flag("--skip-missing", skip_missing, "Skip captures whose files are missing (counted and logged) instead of failing");
-}
-
-void FrameOptions::register_on(CLI::App& app) {
-  auto* g = app.add_option_group("Frames");
-  g->add_option("--frames", frames,
-                "Frames per video, folder of frames or frame container: N spread evenly "
-                "(frame floor((i+0.5)*total/N)), or all")
-      ->default_val("all");
-  g->add_option("--depth-range", depth_range,
-                "16-bit depth to 8 bits over a fixed range NEAR:FAR in the file's units, near bright "
-                "(default: each frame's range of non-zero values)");
-}
-
-int FrameOptions::wanted() const {
-  if (frames == "all") return 0;
-  try {
-    size_t used = 0;
-    int n = std::stoi(frames, &used);
-    if (used == frames.size() && n >= 1) return n;
-  } catch (const std::exception&) {
-  }
-  throw UsageError(fmt::format("--frames '{}': expected a number >= 1 or all", frames));
-}
-
-void CropOptions::register_on(CLI::App& app) {
-  auto* g = app.add_option_group("Face crop");
-  g->add_option("--detect", detect, "Face detector: haar (OpenCV cascade) or none (frames are already face crops)")
-      ->default_val("haar")->check(one_of({"haar", "none"}));
-  g->add_option("--margin", margin, "Box enlargement on each side, as a fraction of the detected face's side")
-      ->default_val(0.15)->check(CLI::Range(0.0, 2.0));
-  g->add_option("--on-no-face", on_no_face, "When no face is found: fail, skip the capture, or center (centred square crop)")
-      ->default_val("fail")->check(one_of({"fail", "skip", "center"}));
-  g->add_option("--cascade", cascade, std::string("Haar cascade XML (default ") + kDefaultCascade + ")");
-  g->add_option("--size", size, "Side of the stored square crops, in pixels")->default_val(224)->check(CLI::Range(8, 4096));
-}
-
-void StoreOptions::register_on(CLI::App& app) {
-  auto* g = app.add_option_group("Output");
-  g->add_option("-o,--output", output, "Sample store to write (HDF5)")->required();
-  g->add_option("--dataset", dataset, "Dataset name stored in the file (default: the list format)");
-  g->add_option("--protocol", protocol, "Protocol name stored in the file (e.g. p1, 4@1)");
-  g->add_option("--split", split, "Split name stored in the file (train, dev, test, ...)");
-  g->add_option("--preview", preview, "Also write a PNG contact sheet of some stored samples (modalities side by side)");
-}
-
-void PreprocessOptions::register_on(CLI::App& app) {
-  input.register_on(app);
-  frames.register_on(app);
-  crop.register_on(app);
-  store.register_on(app);
-}
 
 // ---------------------------------------------------------------- settings
 
@@ -102,9 +38,12 @@ struct Settings {
   ListFormat format = ListFormat::tsv;
   LabelPolarity polarity = LabelPolarity::reader_default;
   std::vector<Modality> stored;  // canonical order (rgb, depth, nir, thermal)
+  bool strict_modalities = false;  // --modalities given: every capture has each one
   bool detect = true;
   NoFace no_face = NoFace::fail;
-  double margin = 0.15;
+  CropSettings crop;
+  float min_score = 0.9f;
+  bool probabilities = false;  // the detector's scores can be compared with min_score
   int size = 224;
   int wanted = 0;
   DepthRule depth;
@@ -155,6 +94,7 @@ struct Unit {
   int32_t record = 0;
   int32_t frame = -1;       // still: the frame number
   int8_t detect_from = -1;  // modality the face is found on (-1: no detection)
+  std::vector<Modality> stored;                 // this capture's stored modalities
   std::array<std::string, kModalityCount> rel;  // relative path of each modality read
 };
 
@@ -190,6 +130,7 @@ class Planner {
     u.record = index;
     for (Modality m : s_.stored) {
       const std::string& p = r.path[static_cast<size_t>(m)];
+      if (p.empty() && !s_.strict_modalities) continue;  // the default: the modalities it has
       if (p.empty()) {
         if (!s_.skip_missing)
           throw InputError(s_.list_name, fmt::format("line {}", r.line),
@@ -200,13 +141,17 @@ class Planner {
         return;
       }
       u.rel[static_cast<size_t>(m)] = p;
+      u.stored.push_back(m);
     }
+    if (u.stored.empty()) return;  // nothing this run stores (the modalities are the list's)
     if (s_.detect) {
       for (Modality m : {Modality::rgb, Modality::nir})
         if (!r.path[static_cast<size_t>(m)].empty()) {
           u.detect_from = static_cast<int8_t>(m);
           break;
         }
+      // Without --modalities, a capture of Depth or thermal alone is searched itself.
+      if (u.detect_from < 0 && !s_.strict_modalities) u.detect_from = static_cast<int8_t>(u.stored.front());
       if (u.detect_from < 0)
         throw InputError(s_.list_name, fmt::format("line {}", r.line),
                          "no RGB or NIR frame to find the face on (use --detect none for face crops)");
@@ -217,7 +162,7 @@ class Planner {
     std::string& rgb = u.rel[static_cast<size_t>(Modality::rgb)];
     if (!rgb.empty() && rgb == r.video + "/color" && !file_exists(file(rgb)) && is_directory(file(r.video)))
       rgb = r.video;
-    int primary = u.detect_from >= 0 ? u.detect_from : static_cast<int>(s_.stored.front());
+    int primary = u.detect_from >= 0 ? u.detect_from : static_cast<int>(u.stored.front());
     std::string primary_file = file(u.rel[static_cast<size_t>(primary)]);
 
     if (r.container) {
@@ -308,20 +253,21 @@ class Planner {
 
 struct CaptureOut {
   int32_t frame = 0;
-  bool stored = true;
-  std::vector<uint8_t> pixels;  // stored modalities in order, size*size*3 each
+  std::vector<Modality> stored;  // empty: skipped (no face)
+  std::vector<uint8_t> pixels;   // stored modalities in order, size*size*3 each
   std::array<std::string, kModalityCount> source;
-  std::array<std::array<float, 4>, kModalityCount> bbox{};
+  std::array<CropGeometry, kModalityCount> geometry{};
 };
 
 struct UnitResult {
   std::vector<CaptureOut> captures;
-  int64_t decoded = 0, found = 0, no_face = 0, skipped = 0, centered = 0;
+  int64_t decoded = 0, found = 0, no_face = 0, below = 0, skipped = 0, centered = 0;
+  std::vector<std::string> warnings;  // per capture without a usable face
 };
 
 class Processor {
  public:
-  Processor(const Settings& s, const ParsedList& list, const FaceDetector* detector)
+  Processor(const Settings& s, const ParsedList& list, const FaceFinder* detector)
       : s_(s), list_(list), detector_(detector) {}
 
   UnitResult run(const Unit& u) const {
@@ -348,6 +294,34 @@ class Processor {
   }
   std::string file(const std::string& rel) const { return join_path(s_.root, rel); }
 
+  // The face of one capture, or the no-face policy's answer (nullopt: skip it).
+  std::optional<CropPlan> plan(const Unit& u, int32_t frame, const Images& images, UnitResult& out) const {
+    CropPlan plan;
+    if (u.detect_from < 0) return plan;
+    const cv::Mat& probe = images[static_cast<size_t>(u.detect_from)];
+    plan.frame = probe.size();
+    FaceChoice choice = choose_face(detector_->find(probe), s_.min_score, detector_->has_probabilities());
+    if (choice.outcome == Outcome::found) {
+      ++out.found;
+      plan.from = CropPlan::From::face;
+      plan.face = choice.face;
+      return plan;
+    }
+    bool below = choice.outcome == Outcome::below_threshold;
+    ++(below ? out.below : out.no_face);
+    std::string what = below ? fmt::format("no face reaches --min-score {} (best {:.4f})", s_.min_score, choice.face.score)
+                             : std::string("no face found");
+    std::string path = file(u.rel[static_cast<size_t>(u.detect_from)]);
+    if (s_.no_face == NoFace::fail)
+      throw InputError(path, where(u, frame), what + " (--on-no-face skip or center handles such frames)");
+    bool skip = s_.no_face == NoFace::skip;
+    ++(skip ? out.skipped : out.centered);
+    out.warnings.push_back(fmt::format("{}: {}: {}; {}", path, where(u, frame), what, skip ? "skipped" : "centre-cropped"));
+    if (skip) return std::nullopt;
+    plan.from = CropPlan::From::centre;
+    return plan;
+  }
+
   // Detection, crop and resize of one capture whose images are decoded.
   void finish(const Unit& u, int32_t frame, const Images& images,
               const std::array<std::string, kModalityCount>& source, UnitResult& out) const {
@@ -355,40 +329,18 @@ class Processor {
     CaptureOut c;
     c.frame = frame;
     c.source = source;
-    std::optional<cv::Rect> box;
-    cv::Size from;
-    if (u.detect_from >= 0) {
-      const cv::Mat& probe = images[static_cast<size_t>(u.detect_from)];
-      from = probe.size();
-      box = detector_->detect(probe);
-      if (box) {
-        ++out.found;
-        box = square_box(*box, s_.margin, from);
-      } else {
-        ++out.no_face;
-        switch (s_.no_face) {
-          case NoFace::fail:
-            throw InputError(file(u.rel[static_cast<size_t>(u.detect_from)]), where(u, frame),
-                             "no face found (--on-no-face skip or center handles such frames)");
-          case NoFace::skip:
-            ++out.skipped;
-            c.stored = false;
-            out.captures.push_back(std::move(c));
-            return;
-          case NoFace::center:
-            ++out.centered;
-            box = center_box(from);
-        }
-      }
+    c.stored = u.stored;
+    std::optional<CropPlan> p = plan(u, frame, images, out);
+    if (!p) {
+      c.stored.clear();
+      out.captures.push_back(std::move(c));
+      return;
     }
     size_t bytes = size_t(s_.size) * s_.size * 3;
-    c.pixels.resize(bytes * s_.stored.size());
-    for (size_t i = 0; i < s_.stored.size(); ++i) {
-      size_t m = static_cast<size_t>(s_.stored[i]);
-      const cv::Mat& img = images[m];
-      cv::Rect b = box ? map_box(*box, from, img.size()) : cv::Rect(0, 0, img.cols, img.rows);
-      crop_resize(img, b, s_.size, c.pixels.data() + i * bytes);
-      c.bbox[m] = {float(b.x), float(b.y), float(b.width), float(b.height)};
+    c.pixels.resize(bytes * c.stored.size());
+    for (size_t i = 0; i < c.stored.size(); ++i) {
+      size_t m = static_cast<size_t>(c.stored[i]);
+      c.geometry[m] = crop_frame(images[m], *p, s_.crop, c.pixels.data() + i * bytes);
     }
     out.captures.push_back(std::move(c));
   }
@@ -499,7 +451,7 @@ class Processor {
 
   const Settings& s_;
   const ParsedList& list_;
-  const FaceDetector* detector_;
+  const FaceFinder* detector_;
 };
 
 // OpenCV's own threads off while our pool runs (and restored after): the pool gives
@@ -514,21 +466,32 @@ Settings settings_of(const PreprocessOptions& o, const ParsedList* list) {
   Settings s;
   s.format = parse_list_format(o.input.format);
   s.polarity = parse_label_polarity(o.input.label_polarity);
-  s.detect = o.crop.detect == "haar";
-  if (o.crop.detect != "haar" && o.crop.detect != "none")
-    throw UsageError(fmt::format("--detect '{}': expected haar or none", o.crop.detect));
+  s.detect = o.crop.detect != "none";
+  if (o.crop.detect != "auto" && o.crop.detect != "mtcnn" && o.crop.detect != "haar" && o.crop.detect != "none")
+    throw UsageError(fmt::format("--detect '{}': expected auto, mtcnn, haar or none", o.crop.detect));
+  if (o.crop.crop != "auto" && o.crop.crop != "aligned" && o.crop.crop != "box")
+    throw UsageError(fmt::format("--crop '{}': expected auto, aligned or box", o.crop.crop));
+  if (o.crop.crop == "aligned" && (o.crop.detect == "haar" || o.crop.detect == "none"))
+    throw UsageError(fmt::format("--crop aligned needs the landmarks of --detect mtcnn, not --detect {}", o.crop.detect));
+  if (!(o.crop.min_score >= 0 && o.crop.min_score <= 1)) throw UsageError("--min-score: expected a number from 0 to 1");
+  if (!(o.crop.align_margin >= 0 && o.crop.align_margin <= 2))
+    throw UsageError("--align-margin: expected a number from 0 to 2");
   s.no_face = o.crop.on_no_face == "skip" ? NoFace::skip : o.crop.on_no_face == "center" ? NoFace::center : NoFace::fail;
   if (o.crop.on_no_face != "fail" && o.crop.on_no_face != "skip" && o.crop.on_no_face != "center")
     throw UsageError(fmt::format("--on-no-face '{}': expected fail, skip or center", o.crop.on_no_face));
   if (!(o.crop.margin >= 0 && o.crop.margin <= 2)) throw UsageError("--margin: expected a number from 0 to 2");
   if (o.crop.size < 8 || o.crop.size > 4096) throw UsageError("--size: expected 8 to 4096 pixels");
-  s.margin = o.crop.margin;
+  s.crop.margin = o.crop.margin;
+  s.crop.align_margin = o.crop.align_margin;
+  s.crop.size = o.crop.size;
+  s.min_score = static_cast<float>(o.crop.min_score);
   s.size = o.crop.size;
   s.wanted = o.frames.wanted();
   s.depth = DepthRule::parse(o.frames.depth_range);
   s.skip_missing = o.input.skip_missing;
   s.list_name = o.input.list;
   s.root = !o.input.root.empty() ? o.input.root : o.input.list == "-" ? "." : dirname_of(o.input.list);
+  s.strict_modalities = !o.input.modalities.empty();
   if (list) {
     std::vector<Modality> wanted = o.input.modalities.empty() ? list->provided
                                                               : parse_modality_list(o.input.modalities, "--modalities");
@@ -546,7 +509,8 @@ Settings settings_of(const PreprocessOptions& o, const ParsedList* list) {
 void log_summary(const PreprocessSummary& sum, const Settings& s, const std::string& output) {
   log::info("{} list records; {} captures stored, {} frames decoded", sum.list_records, sum.captures, sum.frames_decoded);
   if (s.detect)
-    log::info("faces found {}; no face {} ({} skipped, {} centre-cropped)", sum.faces_found, sum.no_face,
+    log::info("faces found {}; no face {}{} ({} skipped, {} centre-cropped)", sum.faces_found, sum.no_face,
+              s.probabilities ? fmt::format("; below --min-score {}: {}", s.min_score, sum.below_threshold) : "",
               sum.no_face_skipped, sum.no_face_centered);
   if (sum.missing_skipped > 0) log::warn("{} captures or videos skipped for missing files", sum.missing_skipped);
   std::string per;
@@ -556,6 +520,93 @@ void log_summary(const PreprocessSummary& sum, const Settings& s, const std::str
   }
   log::info("samples per modality: {}", per);
   log::info("wrote {}: {} samples of {}x{} in {:.1f} s", output, sum.samples, s.size, s.size, sum.seconds);
+}
+
+// One work item's captures into the store, in list order; warnings for the captures
+// without a usable face (the first kShownWarnings of the run).
+struct StoreCursor {
+  int64_t record = 0;  // the next capture's record number
+  int64_t warned = 0;  // no-face warnings so far
+};
+
+void store_unit(const ListRecord& r, UnitResult&& res, const Settings& s, const SubjectTable& subjects,
+                SampleWriter& writer, StoreCursor& at, PreprocessSummary& sum) {
+  constexpr int64_t kShownWarnings = 20;
+  for (const std::string& w : res.warnings) {
+    if (at.warned < kShownWarnings) log::warn("{}", w);
+    else if (at.warned == kShownWarnings) log::warn("... more captures without a usable face (counted in the summary)");
+    ++at.warned;
+  }
+  sum.frames_decoded += res.decoded;
+  sum.faces_found += res.found;
+  sum.no_face += res.no_face;
+  sum.below_threshold += res.below;
+  sum.no_face_skipped += res.skipped;
+  sum.no_face_centered += res.centered;
+  size_t bytes = size_t(s.size) * s.size * 3;
+  for (const CaptureOut& c : res.captures) {
+    if (c.stored.empty()) continue;
+    for (size_t k = 0; k < c.stored.size(); ++k) {
+      size_t m = static_cast<size_t>(c.stored[k]);
+      const CropGeometry& g = c.geometry[m];
+      SampleMeta meta;
+      meta.label = r.label;
+      meta.attack = writer.attack_code(r.label == kLive ? "" : r.attack_type);
+      meta.modality = c.stored[k];
+      meta.subject = subjects.id(r.subject);
+      meta.video = r.video;
+      meta.frame = c.frame;
+      meta.source = c.source[m];
+      meta.bbox = g.bbox;
+      meta.landmarks = g.landmarks;
+      meta.crop_transform = g.transform;
+      meta.detector_score = g.score;
+      meta.record = at.record;
+      writer.append(c.pixels.data() + k * bytes, meta);
+      ++sum.per_modality_label[m][static_cast<size_t>(r.label)];
+      ++sum.samples;
+    }
+    ++at.record;
+    ++sum.captures;
+  }
+}
+
+void write_attributes(SampleWriter& writer, const PreprocessOptions& opts, const Settings& s, const ParsedList& list,
+                      const SubjectTable& subjects, const FaceFinder* detector, const PreprocessSummary& sum) {
+  writer.set_attr("dataset", opts.store.dataset.empty() ? list_format_name(s.format) : opts.store.dataset);
+  writer.set_attr("protocol", opts.store.protocol);
+  writer.set_attr("split", opts.store.split);
+  writer.set_attr("list_format", list_format_name(s.format));
+  writer.set_attr("list", s.list_name);
+  writer.set_attr("root", s.root);
+  writer.set_attr("label_polarity", fmt::format("live={}", live_value(s.format, s.polarity)));
+  std::vector<std::string> stored_names;
+  for (Modality m : s.stored) stored_names.push_back(modality_name(m));
+  writer.set_attr("modalities", stored_names);
+  writer.set_attr("modalities_rule", std::string(s.strict_modalities ? "every capture has each (--modalities)"
+                                                                     : "each capture stores those it has"));
+  writer.set_attr("detect", std::string(detector ? detector->name() : "none"));
+  writer.set_attr("crop", std::string(s.crop.kind == CropKind::aligned ? "aligned" : "box"));
+  if (detector) {
+    writer.set_attr("detector_model", detector->model());
+    if (detector->name() == "haar") writer.set_attr("cascade", detector->model());
+    if (detector->has_probabilities()) writer.set_attr("min_score", double(s.min_score));
+    writer.set_attr("on_no_face", opts.crop.on_no_face);
+  }
+  if (s.crop.kind == CropKind::aligned) writer.set_attr("align_margin", s.crop.align_margin);
+  else if (detector) writer.set_attr("margin", s.crop.margin);
+  writer.set_attr("size", int64_t(s.size));
+  writer.set_attr("frames", opts.frames.frames);
+  writer.set_attr("depth16", s.depth.describe());
+  writer.set_attr("resize", std::string(s.crop.kind == CropKind::aligned
+                                            ? "cv::warpAffine bilinear (after cv::INTER_AREA by whole factors)"
+                                            : "cv::INTER_AREA to shrink, cv::INTER_LINEAR to enlarge"));
+  writer.set_attr("faces_found", sum.faces_found);
+  writer.set_attr("no_face", sum.no_face);
+  writer.set_attr("below_threshold", sum.below_threshold);
+  writer.set_attr("skipped_no_face", sum.no_face_skipped);
+  writer.set_attr("skipped_missing", sum.missing_skipped);
+  if (!subjects.names.empty()) writer.set_attr("subject_names", subjects.names);
 }
 
 }  // namespace
@@ -584,85 +635,36 @@ PreprocessSummary run_preprocess(const PreprocessOptions& opts, const CommonOpti
   sum.list_records = static_cast<int64_t>(list.records.size());
   SubjectTable subjects(list.records);
 
-  std::optional<FaceDetector> detector;
-  if (s.detect) detector.emplace(opts.crop.cascade.empty() ? kDefaultCascade : opts.crop.cascade, !opts.crop.cascade.empty());
+  std::unique_ptr<FaceFinder> detector = s.detect ? make_detector(opts.crop) : nullptr;
+  s.crop.kind = crop_kind(opts.crop, detector.get());
+  s.probabilities = detector && detector->has_probabilities();
 
   std::vector<Unit> units = Planner(s, list, sum).plan();
   int threads = common.threads > 0 ? common.threads : default_threads();
-  log::info("{}: {} records, {} work items, modalities {}, {} threads", s.list_name, list.records.size(),
-            units.size(), join_modalities(s.stored), threads);
+  log::info("{}: {} records, {} work items, modalities {}{}, {} threads", s.list_name, list.records.size(),
+            units.size(), join_modalities(s.stored), s.strict_modalities ? "" : " (each capture: those it has)",
+            threads);
 
   SampleWriter writer(opts.store.output, s.size, s.size, 3);
-  Processor processor(s, list, detector ? &*detector : nullptr);
+  writer.with_face_geometry();
+  Processor processor(s, list, detector.get());
   OpenCvThreads opencv_threads;
   signals::StopScope stop_scope;  // a signal ends the run cleanly: partial output is removed
   ThreadPool pool(threads);
   Progress progress("preprocess", static_cast<int64_t>(units.size()), "items");
-  int64_t record = 0;
-  size_t bytes = size_t(s.size) * s.size * 3;
+  StoreCursor cursor;
   ordered_map(
       pool, static_cast<int64_t>(units.size()), 4 * pool.size(),
       [&](int64_t i) { return processor.run(units[static_cast<size_t>(i)]); },
       [&](int64_t i, UnitResult&& res) {
         signals::throw_if_stop_requested();
         const Unit& u = units[static_cast<size_t>(i)];
-        const ListRecord& r = list.records[static_cast<size_t>(u.record)];
-        sum.frames_decoded += res.decoded;
-        sum.faces_found += res.found;
-        sum.no_face += res.no_face;
-        sum.no_face_skipped += res.skipped;
-        sum.no_face_centered += res.centered;
-        for (const CaptureOut& c : res.captures) {
-          if (!c.stored) continue;
-          for (size_t k = 0; k < s.stored.size(); ++k) {
-            size_t m = static_cast<size_t>(s.stored[k]);
-            SampleMeta meta;
-            meta.label = r.label;
-            meta.attack = writer.attack_code(r.label == kLive ? "" : r.attack_type);
-            meta.modality = s.stored[k];
-            meta.subject = subjects.id(r.subject);
-            meta.video = r.video;
-            meta.frame = c.frame;
-            meta.source = c.source[m];
-            meta.bbox = c.bbox[m];
-            meta.record = record;
-            writer.append(c.pixels.data() + k * bytes, meta);
-            ++sum.per_modality_label[m][static_cast<size_t>(r.label)];
-            ++sum.samples;
-          }
-          ++record;
-          ++sum.captures;
-        }
+        store_unit(list.records[static_cast<size_t>(u.record)], std::move(res), s, subjects, writer, cursor, sum);
         progress.advance();
       });
   progress.finish();
   if (sum.samples == 0) throw InputError(s.list_name, "", "nothing to store: every capture was skipped");
-
-  writer.set_attr("dataset", opts.store.dataset.empty() ? list_format_name(s.format) : opts.store.dataset);
-  writer.set_attr("protocol", opts.store.protocol);
-  writer.set_attr("split", opts.store.split);
-  writer.set_attr("list_format", list_format_name(s.format));
-  writer.set_attr("list", s.list_name);
-  writer.set_attr("root", s.root);
-  writer.set_attr("label_polarity", fmt::format("live={}", live_value(s.format, s.polarity)));
-  std::vector<std::string> stored_names;
-  for (Modality m : s.stored) stored_names.push_back(modality_name(m));
-  writer.set_attr("modalities", stored_names);
-  writer.set_attr("detect", std::string(s.detect ? "haar" : "none"));
-  if (s.detect) {
-    writer.set_attr("cascade", detector->cascade_path());
-    writer.set_attr("margin", s.margin);
-    writer.set_attr("on_no_face", opts.crop.on_no_face);
-  }
-  writer.set_attr("size", int64_t(s.size));
-  writer.set_attr("frames", opts.frames.frames);
-  writer.set_attr("depth16", s.depth.describe());
-  writer.set_attr("resize", std::string("cv::INTER_AREA to shrink, cv::INTER_LINEAR to enlarge"));
-  writer.set_attr("faces_found", sum.faces_found);
-  writer.set_attr("no_face", sum.no_face);
-  writer.set_attr("skipped_no_face", sum.no_face_skipped);
-  writer.set_attr("skipped_missing", sum.missing_skipped);
-  if (!subjects.names.empty()) writer.set_attr("subject_names", subjects.names);
+  write_attributes(writer, opts, s, list, subjects, detector.get(), sum);
   // Both outputs complete before either is renamed into place.
   writer.finish();
   std::unique_ptr<AtomicOutput> preview;

@@ -1,6 +1,7 @@
 #include "cmclip/h5/samples.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -78,6 +79,25 @@ void SampleWriter::set_attack_names(const std::vector<std::string>& names) {
 
 void SampleWriter::set_attr(const std::string& name, const h5::AttrValue& value) { attrs_[name] = value; }
 
+void SampleWriter::with_face_geometry() {
+  if (count_ > 0) throw std::logic_error("sample store: with_face_geometry() after the first sample");
+  if (geometry_) return;
+  geometry_ = true;
+  const h5::Group& g = *file_;
+  auto opts = [](std::vector<int64_t> chunk) {
+    auto o = h5::DatasetOptions::compressed({chunk[0]}, true);
+    o.chunk = chunk;
+    return o;
+  };
+  g.create_dataset("landmarks", h5::DType::f32, {0, 5, 2}, opts({1024, 5, 2}))
+      .set_attr("meaning", "x, y of left eye, right eye, nose, left and right mouth corner (image left first) "
+                           "in the source frame; NaN without landmarks");
+  g.create_dataset("crop_transform", h5::DType::f32, {0, 2, 3}, opts({1024, 2, 3}))
+      .set_attr("meaning", "2x3 affine from source-frame pixel coordinates to crop pixel coordinates");
+  g.create_dataset("detector_score", h5::DType::f32, {0}, opts({4096}))
+      .set_attr("meaning", "the chosen face's detector score (mtcnn: probability; haar: neighbours); NaN: no face");
+}
+
 void SampleWriter::append(const uint8_t* image, const SampleMeta& meta) {
   if (meta.label != kLive && meta.label != kAttack)
     throw std::invalid_argument(fmt::format("sample {}: label {} is neither 1 (live) nor 0 (attack)", count_, meta.label));
@@ -98,7 +118,11 @@ void SampleWriter::flush_buffer() {
   std::vector<std::string> video, source;
   std::vector<float> bbox;
   std::vector<int64_t> record;
+  std::vector<float> landmarks, transform, score;
   for (const auto& m : metas_) {
+    landmarks.insert(landmarks.end(), m.landmarks.begin(), m.landmarks.end());
+    transform.insert(transform.end(), m.crop_transform.begin(), m.crop_transform.end());
+    score.push_back(m.detector_score);
     label.push_back(m.label);
     attack.push_back(m.attack);
     modality.push_back(static_cast<int8_t>(m.modality));
@@ -119,6 +143,11 @@ void SampleWriter::flush_buffer() {
   g.dataset("source").write_strings(start, source);
   g.dataset("bbox").write_rows(start, n, bbox.data());
   g.dataset("record").write_rows(start, n, record.data());
+  if (geometry_) {
+    g.dataset("landmarks").write_rows(start, n, landmarks.data());
+    g.dataset("crop_transform").write_rows(start, n, transform.data());
+    g.dataset("detector_score").write_rows(start, n, score.data());
+  }
   images_.clear();
   metas_.clear();
 }
@@ -185,6 +214,13 @@ SampleStore::SampleStore(const std::string& path)
     f.dataset("record").expect({DType::i64}, {n_});
     record_ = f.read<int64_t>("record");
   }
+  // Face geometry: all three datasets or none (older stores).
+  if (f.has("detector_score") || f.has("landmarks") || f.has("crop_transform")) {
+    f.dataset("landmarks").expect({DType::f32}, {n_, 5, 2});
+    f.dataset("crop_transform").expect({DType::f32}, {n_, 2, 3});
+    f.dataset("detector_score").expect({DType::f32}, {n_});
+    score_ = f.read<float>("detector_score");
+  }
   for (int64_t i = 0; i < n_; ++i) {
     if (label_[i] != kLive && label_[i] != kAttack)
       throw InputError(path, fmt::format("/label[{}]", i),
@@ -213,6 +249,22 @@ std::vector<float> SampleStore::bboxes(int64_t start, int64_t count) const {
   return out;
 }
 
+std::vector<float> SampleStore::rows_or_unknown(const char* name, int64_t start, int64_t count,
+                                                size_t per_row) const {
+  std::vector<float> out(static_cast<size_t>(count) * per_row, std::numeric_limits<float>::quiet_NaN());
+  if (has_face_geometry()) file_->dataset(name).read_rows(start, count, out.data());
+  return out;
+}
+std::vector<float> SampleStore::landmarks(int64_t start, int64_t count) const {
+  return rows_or_unknown("landmarks", start, count, 10);
+}
+std::vector<float> SampleStore::crop_transforms(int64_t start, int64_t count) const {
+  return rows_or_unknown("crop_transform", start, count, 6);
+}
+float SampleStore::detector_score(int64_t i) const {
+  return has_face_geometry() ? score_.at(static_cast<size_t>(i)) : std::numeric_limits<float>::quiet_NaN();
+}
+
 SampleMeta SampleStore::meta(int64_t i) const {
   if (i < 0 || i >= n_) throw std::out_of_range(fmt::format("{}: sample {} of {}", path_, i, n_));
   SampleMeta m;
@@ -226,6 +278,10 @@ SampleMeta SampleStore::meta(int64_t i) const {
   auto b = bboxes(i, 1);
   std::copy(b.begin(), b.end(), m.bbox.begin());
   m.record = record_.empty() ? -1 : record_[i];
+  auto l = landmarks(i, 1), t = crop_transforms(i, 1);
+  std::copy(l.begin(), l.end(), m.landmarks.begin());
+  std::copy(t.begin(), t.end(), m.crop_transform.begin());
+  m.detector_score = detector_score(i);
   return m;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -28,6 +29,13 @@ const std::string& modality_name(Modality m);
 inline constexpr int8_t kLive = 1;
 inline constexpr int8_t kAttack = 0;
 
+template <size_t N>
+std::array<float, N> unknown_floats() {
+  std::array<float, N> a;
+  a.fill(std::numeric_limits<float>::quiet_NaN());
+  return a;
+}
+
 struct SampleMeta {
   int8_t label = kLive;        // 1 live, 0 attack
   int16_t attack = 0;          // 0 bona fide, else index into attack_names
@@ -38,6 +46,11 @@ struct SampleMeta {
   std::string source;          // original path (and frame)
   std::array<float, 4> bbox{0, 0, 0, 0};  // x, y, w, h in the original frame
   int64_t record = -1;         // co-registered modalities of one capture share it
+  // Face geometry, stored where the writer has with_face_geometry() (fas-preprocess
+  // with a detector); NaN where unknown (no landmarks, no face, no detector).
+  std::array<float, 10> landmarks = unknown_floats<10>();    // 5 x (x, y) in the source frame
+  std::array<float, 6> crop_transform = unknown_floats<6>(); // source frame -> crop, 2 x 3 row-major
+  float detector_score = std::numeric_limits<float>::quiet_NaN();
 };
 
 // Streams samples into a new store: constant memory, written in chunks as they come.
@@ -50,6 +63,9 @@ class SampleWriter {
   int16_t attack_code(const std::string& name);
   void set_attack_names(const std::vector<std::string>& names);  // index = code, [0] = bona fide
   void set_attr(const std::string& name, const h5::AttrValue& value);
+  // Also writes /landmarks [N,5,2], /crop_transform [N,2,3] and /detector_score [N]
+  // (float32) from each SampleMeta. Before the first append.
+  void with_face_geometry();
 
   // `image` is H*W*C bytes, row-major HWC (RGB order for colour images).
   void append(const uint8_t* image, const SampleMeta& meta);
@@ -75,6 +91,7 @@ class SampleWriter {
   std::vector<uint8_t> images_;
   std::vector<SampleMeta> metas_;
   bool finished_ = false;
+  bool geometry_ = false;
 };
 
 // A validated, read-only sample store. Small per-sample numbers are loaded at open;
@@ -102,6 +119,12 @@ class SampleStore {
   std::vector<std::string> videos(int64_t start, int64_t count) const;
   std::vector<std::string> sources(int64_t start, int64_t count) const;
   std::vector<float> bboxes(int64_t start, int64_t count) const;  // count*4
+  // Stores written with face geometry (fas-preprocess with a detector since the
+  // landmark detector came); older stores have none and these return NaN.
+  bool has_face_geometry() const { return !score_.empty(); }
+  std::vector<float> landmarks(int64_t start, int64_t count) const;       // count*10
+  std::vector<float> crop_transforms(int64_t start, int64_t count) const; // count*6
+  float detector_score(int64_t index) const;
   SampleMeta meta(int64_t index) const;
 
   // count*H*W*C bytes into `out`. Errors name the file and sample index.
@@ -122,7 +145,9 @@ class SampleStore {
   std::vector<int16_t> attack_;
   std::vector<int32_t> subject_, frame_;
   std::vector<int64_t> record_;
+  std::vector<float> score_;
   std::vector<std::string> attack_names_;
+  std::vector<float> rows_or_unknown(const char* name, int64_t start, int64_t count, size_t per_row) const;
 };
 
 }  // namespace cmclip
