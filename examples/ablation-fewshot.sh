@@ -5,6 +5,8 @@
 #   default       RGB replay 50%, last epoch kept (no Depth labels beyond the shots)
 #   no-replay     --replay-ratio 0: batches of Depth shots only (CE(modality) drops out)
 #   target-dev    --select target-dev: the epoch with the best Depth dev AUC (a leak)
+#   same-copies   --oversampled-copies identical: the copies of an oversampled shot share
+#                 one augmentation draw (the sampler before the fix)
 # Prints test AUC and HTER, mean ± std over the seeds, per variant.
 #
 #   FAS_BIN=build/bin examples/ablation-fewshot.sh [WORKDIR]
@@ -23,10 +25,11 @@ synthetic_stores "$SUBJECTS"
 [[ -s pretrain.h5 ]] || fas fas-pretrain -q --clip "$CLIP" --train train.h5 --modality rgb --dev dev.h5 \
   --epochs 8 --batch-size 16 -o pretrain.h5
 
-declare -A variant_args=([default]="" [no-replay]="--replay-ratio 0" [target-dev]="--select target-dev --dev dev.h5")
+declare -A variant_args=([default]="" [no-replay]="--replay-ratio 0" [target-dev]="--select target-dev --dev dev.h5"
+  [same-copies]="--oversampled-copies identical")
 fig() { awk -F'\t' -v row="$2" -v key="$3" '$1 == row && $2 == key { printf "%.3f", $3 }' "$1"; }
 printf "%-12s %-22s %s\n" variant "test AUC" "test HTER (RGB dev threshold)"
-for variant in default no-replay target-dev; do
+for variant in default no-replay target-dev same-copies; do
   devs=() tests=()
   for seed in $SEEDS; do
     out=$variant-seed$seed

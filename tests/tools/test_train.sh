@@ -102,8 +102,10 @@ expect 0 "$bin/fas-embed" --model zs.h5 --data s-dev.h5 --modality rgb -o zs-sco
 
 # Bad usage and bad input: exit 2, a clear message, no checkpoint.
 expect 2 "$bin/fas-pretrain" --clip builtin:tiny --train nope.h5 -o x.h5
-expect 2 "$bin/fas-pretrain" "${base[@]}" --batch-size 7 -o x.h5
-grep -q "must be even" err.txt || fail "odd batch size not explained"
+# An odd batch cannot mix replay pairs (fas-fewshot replays by default; an odd batch
+# without replay, CoCoOp's 1, is tools/test_baselines.sh's).
+expect 2 "$bin/fas-fewshot" --init pre.h5 --train s-train.h5 --modality depth --batch-size 7 -o x.h5
+grep -q "must be even with source replay" err.txt || fail "odd batch size with replay not explained: $(cat err.txt)"
 expect 2 "$bin/fas-pretrain" "${common[@]}" --modality thermal -o x.h5
 grep -qi "thermal" err.txt || fail "unknown prompt modality not explained"
 expect 2 "$bin/fas-fewshot" --init pre.h5 --train s-train.h5 --modality depth --shots 50 -o x.h5

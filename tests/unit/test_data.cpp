@@ -246,7 +246,16 @@ BOOST_AUTO_TEST_CASE(epoch_plans_are_balanced_full_and_deterministic) {
     BOOST_TEST(from_replay == 4);
   }
   o.global_batch = 7;
-  test::expect_error([&] { plan_epoch(target, nullptr, 0, o); }, ExitCode::bad_input, {"must be even"});
+  test::expect_error([&] { plan_epoch(target, &replay, 0, o); }, ExitCode::bad_input, {"must be even with source replay"});
+  // Without replay an odd batch is allowed (CoCoOp trains with batch 1): every sample
+  // once per epoch, and the classes alternate, so each two steps hold one of each.
+  o.global_batch = 1;
+  auto single = plan_epoch(target, nullptr, 0, o);
+  BOOST_TEST(single.size() == 2 * std::max(target.count(0), target.count(1)));
+  for (size_t i = 0; i + 1 < single.size(); i += 2) {
+    BOOST_TEST(single[i].size() == 1u);
+    BOOST_TEST(s.labels()[single[i][0].index] != s.labels()[single[i + 1][0].index]);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(rank_slices_partition_the_global_batch) {

@@ -9,6 +9,9 @@
 #include <functional>
 #include <set>
 
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
 #include "cmclip/clip/weights.hpp"
 #include "cmclip/compute/precision.hpp"
 #include "cmclip/core/random.hpp"
@@ -143,6 +146,81 @@ BOOST_AUTO_TEST_CASE(meta_net_makes_text_features_depend_on_the_image) {
   at::Tensor f = coop.model->image_features(images(2, 2));
   PromptFeatures t = coop.model->prompt->forward(f, false, false);
   BOOST_TEST(t.category.size(0) == 1);  // image-independent: computed once
+}
+
+BOOST_AUTO_TEST_CASE(every_model_option_round_trips_through_the_checkpoint_config) {
+  // Parsed from a command line that changes every option from its default...
+  CLI::App app;
+  ModelOptions parsed;
+  parsed.register_on(app);
+  std::vector<std::string> args{"--method", "coop", "--n-ctx", "5", "--ctx-init-std", "0.5", "--ctx-init", "a b",
+                                "--ctx-layout", "shared", "--class-words", "spoof,real",
+                                "--prompt-modalities", "rgb,nir", "--modality-words", "colour,infrared",
+                                "--condition-modality", "--no-permute-modality", "--score", "fg-ensemble",
+                                "--zero-shot-prompts", "x;y", "--adapter-blocks", "0-1", "--adapter-sites", "mlp",
+                                "--adapter-shared", "--adapter-dim", "3", "--adapter-theta", "0.25",
+                                "--adapter-per-channel-theta", "--adapter-no-cls-conv", "--adapter-dropout", "0.2",
+                                "--adapter-scale", "2", "--w-cat", "2", "--w-fg", "3", "--w-mod", "4",
+                                "--lambda-dec", "5", "--decorrelation", "fine"};
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
+  app.parse(reversed);
+  std::map<std::string, h5::AttrValue> config, defaults;
+  parsed.to_config(config);
+  ModelOptions{}.to_config(defaults);
+  BOOST_TEST(parsed.given_keys().size() == config.size());  // every option is one config key
+  for (const auto& [key, value] : config)
+    BOOST_TEST(h5::attr_to_string(value) != h5::attr_to_string(defaults.at(key)), key << " kept its default");
+  // ...reads back the same from a checkpoint's /config.
+  Checkpoint ck;
+  ck.config = config;
+  ck.path = "x.h5";
+  std::map<std::string, h5::AttrValue> again;
+  ModelOptions::from_config(ck).to_config(again);
+  for (const auto& [key, value] : config) BOOST_TEST(h5::attr_to_string(again.at(key)) == h5::attr_to_string(value), key);
+  // A checkpoint older than --ctx-init, --ctx-layout and --decorrelation reads their
+  // defaults (a coop checkpoint: the shared layout it was built with).
+  for (const char* key : {"ctx_init", "ctx_layout", "decorrelation"}) ck.config.erase(key);
+  ModelOptions old = ModelOptions::from_config(ck);
+  BOOST_TEST(old.ctx_init.empty());
+  BOOST_TEST(!old.class_specific_context());
+  BOOST_TEST(old.decorrelation == "plain");
+  // A key that every checkpoint has, missing: an error naming it.
+  ck.config.erase("w_mod");
+  test::expect_error([&] { ModelOptions::from_config(ck); }, ExitCode::bad_input, {"x.h5", "w_mod"});
+  // Choices are checked on parse and in validate().
+  ModelOptions bad;
+  bad.score = "median";
+  test::expect_error([&] { bad.validate(); }, ExitCode::bad_input, {"--score 'median'", "category or fg-ensemble"});
+}
+
+BOOST_AUTO_TEST_CASE(context_layout_and_word_initialisation) {
+  // The method's own layout by default: one content context per class for cm-clip,
+  // one shared by the classes for coop and cocoop; --ctx-layout overrides it.
+  BOOST_TEST(tiny("cm-clip").model->prompt->content_ctx.size(0) == 2);
+  BOOST_TEST(tiny("coop").model->prompt->content_ctx.size(0) == 1);
+  ModelOptions o = options_for("coop");
+  o.ctx_layout = "class-specific";
+  BOOST_TEST(tiny("coop", o).model->prompt->content_ctx.size(0) == 2);
+  std::map<std::string, h5::AttrValue> config;
+  o.to_config(config);
+  BOOST_TEST(h5::attr_to_string(config.at("ctx_layout")) == "class-specific");
+
+  // --ctx-init: every class's context starts as the words' token embeddings.
+  LoadedModel probe = tiny("cocoop");
+  std::vector<int64_t> ids = probe.tokenizer.encode("a photo of a");
+  o = options_for("cocoop");
+  o.ctx_init = "a photo of a";
+  o.n_ctx = static_cast<int64_t>(ids.size());
+  o.ctx_layout = "class-specific";
+  LoadedModel m = tiny("cocoop", o);
+  at::Tensor want = m.model->clip()->token_embedding->forward(at::tensor(ids, at::kLong));
+  for (int64_t k = 0; k < 2; ++k)
+    BOOST_TEST((m.model->prompt->content_ctx[k] - want).abs().max().item<float>() == 0.0f);
+  o.n_ctx = 0;  // the words' token count
+  BOOST_TEST(tiny("cocoop", o).model->prompt->content_ctx.size(1) == static_cast<int64_t>(ids.size()));
+  o.n_ctx = static_cast<int64_t>(ids.size()) + 1;
+  test::expect_error([&] { tiny("cocoop", o); }, ExitCode::bad_input,
+                     {"--ctx-init", fmt::format("is {} tokens", ids.size())});
 }
 
 BOOST_AUTO_TEST_CASE(loss_terms_match_direct_computations) {

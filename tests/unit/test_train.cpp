@@ -1,11 +1,18 @@
-// train/: optimisers against hand computations, state round trips, schedule, clipping.
+// train/: optimisers against hand computations, state round trips, schedule, clipping;
+// the baselines' presets; the linear probe's logistic regression and its folds.
 #include <boost/test/unit_test.hpp>
 
 #include <torch/torch.h>
 
 #include <cmath>
+#include <map>
+#include <set>
 
+#include <fmt/format.h>
+
+#include "cmclip/train/linear_probe.hpp"
 #include "cmclip/train/optimizer.hpp"
+#include "cmclip/train/presets.hpp"
 #include "test_support.hpp"
 
 using namespace cmclip;
@@ -136,6 +143,123 @@ BOOST_AUTO_TEST_CASE(cosine_schedule_with_warmup) {
   BOOST_TEST(std::abs(scheduled_lr(60, 110, 10, o) - 0.5) < 1e-12);
   BOOST_TEST(std::abs(scheduled_lr(110, 110, 10, o) - 0.0) < 1e-12);
   BOOST_TEST(std::abs(scheduled_lr(0, 100, 0, o) - 1.0) < 1e-12);
+  // CoOp's constant warm-up: warmup_lr for the warm-up steps, then the cosine from lr.
+  o.warmup_type = "constant";
+  o.warmup_lr = 1e-5;
+  BOOST_TEST(scheduled_lr(0, 110, 10, o) == 1e-5);
+  BOOST_TEST(scheduled_lr(9, 110, 10, o) == 1e-5);
+  BOOST_TEST(std::abs(scheduled_lr(10, 110, 10, o) - 1.0) < 1e-12);
+  BOOST_TEST(std::abs(scheduled_lr(60, 110, 10, o) - 0.5) < 1e-12);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(train_presets)
+
+BOOST_AUTO_TEST_CASE(baselines_start_from_their_papers_settings) {
+  MethodPreset coop = method_preset(model::Method::coop, /*fewshot=*/true, 5, 10);
+  BOOST_TEST(*coop.optimizer == "sgd");
+  BOOST_TEST(*coop.lr == 0.002);
+  BOOST_TEST(*coop.n_ctx == 16);
+  BOOST_TEST(*coop.ctx_layout == "shared");
+  BOOST_TEST(*coop.epochs == 100);       // 4-8 shots
+  BOOST_TEST(*coop.batch_size == 10);    // 32, but the 10 shot frames are the whole set
+  BOOST_TEST(*coop.warmup_type == "constant");
+  BOOST_TEST(*coop.clip_grad_norm == 0.0);
+  BOOST_TEST(*coop.replay_ratio == 0.0);
+  BOOST_TEST(*method_preset(model::Method::coop, true, 1, 2).epochs == 50);
+  BOOST_TEST(*method_preset(model::Method::coop, true, 16, 32).epochs == 200);
+  BOOST_TEST(*method_preset(model::Method::coop, false, 0, 0).batch_size == 32);
+  BOOST_TEST(!method_preset(model::Method::coop, false, 0, 0).replay_ratio);  // fas-pretrain has no replay
+
+  MethodPreset cocoop = method_preset(model::Method::cocoop, true, 5, 10);
+  BOOST_TEST(!cocoop.n_ctx);  // the token count of its words
+  BOOST_TEST(*cocoop.ctx_init == "a photo of a");
+  BOOST_TEST(*cocoop.batch_size == 1);
+  BOOST_TEST(*cocoop.epochs == 10);
+  BOOST_TEST(method_preset(model::Method::cm_clip, true, 5, 10).source.empty());  // cmclip's own defaults
+  BOOST_TEST(!method_preset(model::Method::linear_probe, true, 5, 10).optimizer);  // L-BFGS, no optimiser
+}
+
+BOOST_AUTO_TEST_CASE(the_command_line_overrides_a_preset) {
+  model::ModelOptions m;
+  TrainOptions t;
+  OptimizerOptions o;
+  double replay = 0.5;
+  o.lr = 0.5;
+  t.epochs = 3;
+  std::set<std::string> given{"--lr", "--epochs"};
+  apply_preset(method_preset(model::Method::cocoop, true, 5, 10),
+               [&](const std::string& flag) { return given.count(flag) > 0; }, {&m, &t, &o, &replay});
+  BOOST_TEST(o.lr == 0.5);  // given: kept
+  BOOST_TEST(t.epochs == 3);
+  BOOST_TEST(o.name == "sgd");  // not given: the paper's
+  BOOST_TEST(t.batch_size == 1);
+  BOOST_TEST(m.n_ctx == 0);  // as many vectors as "a photo of a" has tokens
+  BOOST_TEST(m.ctx_init == "a photo of a");
+  BOOST_TEST(replay == 0.0);
+  // A checkpoint's model is not touched (no model target).
+  model::ModelOptions untouched;
+  apply_preset(method_preset(model::Method::cocoop, true, 5, 10), [](const std::string&) { return false; },
+               {nullptr, &t, &o, nullptr});
+  BOOST_TEST(untouched.n_ctx == 16);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(train_linear_probe)
+
+BOOST_AUTO_TEST_CASE(logistic_fit_reaches_the_optimum) {
+  // Overlapping classes, so the optimum is finite at every C: at it, the gradient of
+  // C * sum CE + ||W||^2 / 2 vanishes (checked independently of the optimiser).
+  torch::manual_seed(3);
+  at::Tensor x = torch::randn({40, 6}, torch::kDouble);
+  at::Tensor y = (x.select(1, 0) + 0.8 * torch::randn({40}, torch::kDouble) > 0).to(torch::kLong);
+  for (double C : {0.01, 1.0, 100.0}) {
+    LogisticFit fit = fit_logistic(x, y, C);
+    at::Tensor w = fit.weight.clone().requires_grad_(true), b = fit.bias.clone().requires_grad_(true);
+    at::Tensor objective = C * torch::nn::functional::cross_entropy(
+                                   at::addmm(b, x, w.t()), y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) +
+                           0.5 * w.pow(2).sum();
+    objective.backward();
+    // Relative to the objective's scale C * N (the fit minimises it divided by that).
+    double scale = C * 40;
+    BOOST_TEST(w.grad().abs().max().item<double>() / scale < 1e-6, "C = " << C << ": " << w.grad().abs().max().item<double>());
+    BOOST_TEST(b.grad().abs().max().item<double>() / scale < 1e-6, "C = " << C);
+    // Stronger regularisation gives smaller weights.
+    if (C == 0.01) BOOST_TEST(fit.weight.norm().item<double>() < fit_logistic(x, y, 100.0).weight.norm().item<double>());
+  }
+  // Scores are P(live): the first feature drives "live".
+  LogisticFit fit = fit_logistic(x, y, 1.0);
+  auto p = logistic_scores(fit, torch::tensor({{3.0, 0.0, 0.0, 0.0, 0.0, 0.0}, {-3.0, 0.0, 0.0, 0.0, 0.0, 0.0}}, torch::kDouble));
+  BOOST_TEST(p[0] > 0.9f);
+  BOOST_TEST(p[1] < 0.1f);
+}
+
+BOOST_AUTO_TEST_CASE(folds_keep_each_video_whole_and_balance_the_classes) {
+  std::vector<std::string> group;
+  std::vector<bool> live;
+  for (int cls : {0, 1})
+    for (int v = 0; v < 6; ++v)
+      for (int f = 0; f < 3; ++f) {
+        group.push_back(fmt::format("v{}", v));  // the same names in both classes: still different videos
+        live.push_back(cls == 1);
+      }
+  std::vector<int64_t> fold;
+  BOOST_TEST(assign_folds(group, live, 7, fold) == 5);
+  std::map<std::string, std::set<int64_t>> folds_of;
+  std::map<int64_t, int> live_in, attack_in;
+  for (size_t i = 0; i < group.size(); ++i) {
+    folds_of[(live[i] ? "L" : "A") + group[i]].insert(fold[i]);
+    (live[i] ? live_in : attack_in)[fold[i]]++;
+  }
+  for (const auto& [video, folds] : folds_of) BOOST_TEST(folds.size() == 1u, video);
+  for (int64_t f = 0; f < 5; ++f) {
+    BOOST_TEST(live_in[f] >= 3);  // every fold holds a live and an attack video
+    BOOST_TEST(attack_in[f] >= 3);
+  }
+  // One video per class: nothing to cross-validate on.
+  BOOST_TEST(assign_folds({"a", "b"}, {true, false}, 7, fold) == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -230,7 +230,7 @@ namespace {
 // One epoch's sample list for one class: one frame per group, shuffled, repeated
 // (and topped up at random) to `want` entries.
 std::vector<SampleRef> class_list(const Pool& pool, int cls, int store, int64_t want, uint64_t seed,
-                                  int64_t epoch) {
+                                  int64_t epoch, bool distinct_copies) {
   std::vector<SampleRef> base;
   const auto& groups = pool.groups[cls];
   for (size_t g = 0; g < groups.size(); ++g) {
@@ -249,7 +249,7 @@ std::vector<SampleRef> class_list(const Pool& pool, int cls, int store, int64_t 
       if (static_cast<int64_t>(out.size()) == want) break;
       // Each repetition of an oversampled frame gets its own augmentation, so copies
       // are never identical tensors (the first pass keeps the record's seed).
-      if (repetition > 0) r.aug_seed = derive_seed(r.aug_seed, {0x726570ULL /* "rep" */, repetition});
+      if (repetition > 0 && distinct_copies) r.aug_seed = derive_seed(r.aug_seed, {0x726570ULL /* "rep" */, repetition});
       out.push_back(r);
     }
   }
@@ -257,9 +257,11 @@ std::vector<SampleRef> class_list(const Pool& pool, int cls, int store, int64_t 
 }
 
 // Alternating attack/live pairs, pair order shuffled.
-std::vector<SampleRef> balanced_order(const Pool& pool, int store, int64_t pairs, uint64_t seed, int64_t epoch) {
-  auto attack = class_list(pool, 0, store, pairs, seed, epoch);
-  auto live = class_list(pool, 1, store, pairs, seed, epoch);
+std::vector<SampleRef> balanced_order(const Pool& pool, int store, int64_t pairs, const PlanOptions& o,
+                                      int64_t epoch) {
+  const uint64_t seed = o.seed;
+  auto attack = class_list(pool, 0, store, pairs, seed, epoch, o.distinct_copies);
+  auto live = class_list(pool, 1, store, pairs, seed, epoch, o.distinct_copies);
   std::vector<int64_t> order(static_cast<size_t>(pairs));
   for (int64_t i = 0; i < pairs; ++i) order[static_cast<size_t>(i)] = i;
   Rng rng(derive_seed(seed, {0x7061697273ULL, uint64_t(store), uint64_t(epoch)}));
@@ -275,8 +277,10 @@ std::vector<SampleRef> balanced_order(const Pool& pool, int store, int64_t pairs
 
 std::vector<std::vector<SampleRef>> plan_epoch(const Pool& target, const Pool* replay, int64_t epoch,
                                                const PlanOptions& o) {
-  if (o.global_batch < 2 || o.global_batch % 2)
-    throw UsageError(fmt::format("batch size x ranks = {} must be even (batches are half live, half attack)", o.global_batch));
+  if (o.global_batch < 1) throw UsageError(fmt::format("batch size x ranks = {} must be positive", o.global_batch));
+  if (replay && o.global_batch % 2)
+    throw UsageError(fmt::format("batch size x ranks = {} must be even with source replay (each batch mixes "
+                                 "live and attack pairs of both stores)", o.global_batch));
   for (int c : {0, 1})
     if (target.count(c) == 0)
       throw UsageError(fmt::format("the training set has no {} samples", c ? "live" : "attack"));
@@ -284,12 +288,14 @@ std::vector<std::vector<SampleRef>> plan_epoch(const Pool& target, const Pool* r
   if (replay && (replay->count(0) == 0 || replay->count(1) == 0))
     throw UsageError("the replay set needs both live and attack samples");
   int64_t target_per_batch = o.global_batch - replay_per_batch;
-  if (target_per_batch < 2) throw UsageError("--replay-ratio leaves no room for target samples in a batch");
+  if (target_per_batch < (replay ? 2 : 1)) throw UsageError("--replay-ratio leaves no room for target samples in a batch");
+  // An odd batch (CoCoOp's batch of 1) cuts the alternating attack/live sequence, so
+  // the classes stay balanced over every two steps rather than within each.
   int64_t target_pairs = static_cast<int64_t>(std::max(target.count(0), target.count(1)));
   int64_t steps = (2 * target_pairs + target_per_batch - 1) / target_per_batch;
-  auto t_order = balanced_order(target, 0, steps * target_per_batch / 2, o.seed, epoch);
+  auto t_order = balanced_order(target, 0, (steps * target_per_batch + 1) / 2, o, epoch);
   std::vector<SampleRef> r_order;
-  if (replay_per_batch) r_order = balanced_order(*replay, 1, steps * replay_per_batch / 2, o.seed, epoch);
+  if (replay_per_batch) r_order = balanced_order(*replay, 1, steps * replay_per_batch / 2, o, epoch);
   std::vector<std::vector<SampleRef>> batches(static_cast<size_t>(steps));
   for (int64_t s = 0; s < steps; ++s) {
     auto& b = batches[static_cast<size_t>(s)];

@@ -23,7 +23,8 @@ PromptSpec prompt_spec(Method m, const ModelOptions& o) {
   PromptSpec s;
   s.n_ctx = o.n_ctx;
   s.init_std = o.ctx_init_std;
-  s.class_specific = m == Method::cm_clip;
+  s.init_words = o.ctx_init;
+  s.class_specific = o.class_specific_context();
   s.meta_net = m == Method::cm_clip || m == Method::cocoop;
   s.modality = m == Method::cm_clip;
   s.condition_modality = o.condition_modality;
@@ -36,6 +37,10 @@ PromptSpec prompt_spec(Method m, const ModelOptions& o) {
 FasModelImpl::FasModelImpl(clip::Clip clip, const clip::Tokenizer& tokenizer, ModelOptions options)
     : clip_(std::move(clip)), options_(std::move(options)), method_(options_.parsed_method()) {
   options_.validate();
+  if (options_.n_ctx == 0) {  // the word-initialised context is as long as its words
+    options_.n_ctx = static_cast<int64_t>(tokenizer.encode(options_.ctx_init).size());
+    options_.validate();
+  }
   register_module("clip", clip_);
   for (auto& p : clip_->parameters()) p.set_requires_grad(false);
   for (const auto& m : options_.modalities) modality_codes_.push_back(static_cast<int64_t>(parse_modality(m)));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 #include <sstream>
+#include <variant>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -16,82 +17,174 @@
 
 namespace cmclip::model {
 
+namespace {
+// The method names, in the order --help lists them: parse, print, validate and help
+// all read this table.
+const std::vector<std::pair<Method, std::string>>& method_table() {
+  static const std::vector<std::pair<Method, std::string>> table{{Method::cm_clip, "cm-clip"},
+                                                                 {Method::coop, "coop"},
+                                                                 {Method::cocoop, "cocoop"},
+                                                                 {Method::linear_probe, "linear-probe"},
+                                                                 {Method::zero_shot, "zero-shot"}};
+  return table;
+}
+
+std::vector<std::string> method_names() {
+  std::vector<std::string> names;
+  for (const auto& [m, name] : method_table()) names.push_back(name);
+  return names;
+}
+
+// "a, b or c"
+std::string either(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return out;
+}
+
+// One row per model option: its /config key, its command-line flag ("!--no-x": a flag
+// that sets false), the option group, where the value lives, the choices it takes
+// (none: any value), and its help. Registration, to_config, from_config, validation of
+// the choices and the checkpoint-agreement check (given_keys) all read this table.
+template <typename T>
+using Ref = T& (*)(ModelOptions&);
+using AnyRef = std::variant<Ref<std::string>, Ref<int64_t>, Ref<double>, Ref<bool>, Ref<std::vector<std::string>>>;
+#define CMCLIP_FIELD(type, member) static_cast<Ref<type>>([](ModelOptions& o) -> type& { return o.member; })
+
+struct Field {
+  const char* key;
+  const char* flag;
+  const char* group;
+  AnyRef ref;
+  std::string help;
+  std::vector<std::string> choices = {};
+  char delimiter = 0;         // list options: the separator
+  int expected = 0;           // list options: the exact count (0: any)
+  bool optional = false;      // may be empty, and absent from checkpoints older than the option
+};
+
+constexpr const char* kModel = "Model";
+constexpr const char* kAdapter = "ADC-Adapter (cm-clip)";
+constexpr const char* kLoss = "Loss (cm-clip)";
+
+const std::vector<Field>& fields() {
+  static const std::vector<Field> table{
+      {"method", "--method", kModel, CMCLIP_FIELD(std::string, method), either(method_names()), method_names()},
+      {"n_ctx", "--n-ctx", kModel, CMCLIP_FIELD(int64_t, n_ctx), "Learned context vectors per context"},
+      {"ctx_init_std", "--ctx-init-std", kModel, CMCLIP_FIELD(double, ctx_init_std),
+       "Context vectors start as N(0, std^2)"},
+      {"ctx_init", "--ctx-init", kModel, CMCLIP_FIELD(std::string, ctx_init),
+       "Start the content context from these words' token embeddings (e.g. \"a photo of a\"; --n-ctx follows "
+       "their token count unless given)", {}, 0, 0, true},
+      {"ctx_layout", "--ctx-layout", kModel, CMCLIP_FIELD(std::string, ctx_layout),
+       "Content context: class-specific (one per class) or shared (default: class-specific for cm-clip, shared "
+       "for coop and cocoop)", {"class-specific", "shared"}, 0, 0, true},
+      {"class_words", "--class-words", kModel, CMCLIP_FIELD(std::vector<std::string>, class_words),
+       "Class words, attack first (ATTACK,LIVE)", {}, ',', 2},
+      {"prompt_modalities", "--prompt-modalities", kModel, CMCLIP_FIELD(std::vector<std::string>, modalities),
+       "Modalities the prompts describe", {}, ','},
+      {"modality_words", "--modality-words", kModel, CMCLIP_FIELD(std::vector<std::string>, modality_words),
+       "Word for each prompt modality", {}, ','},
+      {"condition_modality", "--condition-modality", kModel, CMCLIP_FIELD(bool, condition_modality),
+       "Add the meta-net's token to the modality context too"},
+      {"permute_modality", "!--no-permute-modality", kModel, CMCLIP_FIELD(bool, permute_modality),
+       "Do not shuffle the modality contexts of fine-grained prompts in training"},
+      {"score", "--score", kModel, CMCLIP_FIELD(std::string, score),
+       "Decision score: category, or fg-ensemble (also the fine-grained logits)", {"category", "fg-ensemble"}},
+      {"zero_shot_prompts", "--zero-shot-prompts", kModel, CMCLIP_FIELD(std::vector<std::string>, zero_shot_prompts),
+       "Fixed prompts of zero-shot, attack first", {}, ';', 2},
+      {"adapter_blocks", "--adapter-blocks", kAdapter, CMCLIP_FIELD(std::string, adapter_blocks),
+       "Vision blocks with adapters: all, none, 0-5, 3,4,11"},
+      {"adapter_sites", "--adapter-sites", kAdapter, CMCLIP_FIELD(std::string, adapter_sites),
+       "Beside attn, mlp or attn,mlp", {"attn", "mlp", "attn,mlp"}},
+      {"adapter_shared", "--adapter-shared", kAdapter, CMCLIP_FIELD(bool, adapter_shared),
+       "One adapter shared by every block and site"},
+      {"adapter_dim", "--adapter-dim", kAdapter, CMCLIP_FIELD(int64_t, adapter.bottleneck), "Bottleneck width r"},
+      {"adapter_theta", "--adapter-theta", kAdapter, CMCLIP_FIELD(double, adapter.theta_init),
+       "Initial theta of the central difference"},
+      {"adapter_per_channel_theta", "--adapter-per-channel-theta", kAdapter,
+       CMCLIP_FIELD(bool, adapter.per_channel_theta), "One theta per channel"},
+      {"adapter_cls_conv", "!--adapter-no-cls-conv", kAdapter, CMCLIP_FIELD(bool, adapter.conv_on_cls),
+       "The CLS token bypasses the convolution"},
+      {"adapter_dropout", "--adapter-dropout", kAdapter, CMCLIP_FIELD(double, adapter.dropout),
+       "Dropout inside the adapter"},
+      {"adapter_scale", "--adapter-scale", kAdapter, CMCLIP_FIELD(double, adapter.scale),
+       "Scale s of the adapter output"},
+      {"w_cat", "--w-cat", kLoss, CMCLIP_FIELD(double, w_cat), "Weight of CE on category logits"},
+      {"w_fg", "--w-fg", kLoss, CMCLIP_FIELD(double, w_fg), "Weight of CE on fine-grained logits"},
+      {"w_mod", "--w-mod", kLoss, CMCLIP_FIELD(double, w_mod), "Weight of CE on modality logits"},
+      {"lambda_dec", "--lambda-dec", kLoss, CMCLIP_FIELD(double, lambda_dec),
+       "Weight of the content/modality decorrelation loss"},
+      {"decorrelation", "--decorrelation", kLoss, CMCLIP_FIELD(std::string, decorrelation),
+       "L_dec between the modality prompts and: plain (category prompts without the meta-net token), "
+       "conditioned (the classifier's prompts), fine (the live-fake direction of the fine-grained prompts)",
+       {"plain", "conditioned", "fine"}, 0, 0, true},
+  };
+  return table;
+}
+#undef CMCLIP_FIELD
+
+template <typename T>
+T& value_of(const Field& f, ModelOptions& o) {
+  return std::get<Ref<T>>(f.ref)(o);
+}
+}  // namespace
+
 Method parse_method(const std::string& name) {
-  if (name == "cm-clip") return Method::cm_clip;
-  if (name == "coop") return Method::coop;
-  if (name == "cocoop") return Method::cocoop;
-  if (name == "linear-probe") return Method::linear_probe;
-  if (name == "zero-shot") return Method::zero_shot;
-  throw UsageError(fmt::format("--method '{}': expected cm-clip, coop, cocoop, linear-probe or zero-shot", name));
+  for (const auto& [m, n] : method_table())
+    if (n == name) return m;
+  throw UsageError(fmt::format("--method '{}': expected {}", name, either(method_names())));
 }
 
 const char* method_name(Method m) {
-  switch (m) {
-    case Method::cm_clip: return "cm-clip";
-    case Method::coop: return "coop";
-    case Method::cocoop: return "cocoop";
-    case Method::linear_probe: return "linear-probe";
-    default: return "zero-shot";
-  }
+  for (const auto& [method, name] : method_table())
+    if (method == m) return name.c_str();
+  return "?";
 }
 
 void ModelOptions::register_on(CLI::App& app) {
   // Each option remembers its config key, so fas-fewshot can tell what was asked for.
   cli_options_.clear();
-  auto track = [this](const char* key, CLI::Option* option) {
-    cli_options_.emplace_back(key, option);
-    return option;
-  };
-  auto* m = app.add_option_group("Model");
-  track("method", m->add_option("--method", method, "cm-clip, coop, cocoop, linear-probe or zero-shot")
-      ->capture_default_str()->check(one_of({"cm-clip", "coop", "cocoop", "linear-probe", "zero-shot"})));
-  track("n_ctx", m->add_option("--n-ctx", n_ctx, "Learned context vectors per context")->capture_default_str());
-  track("ctx_init_std", m->add_option("--ctx-init-std", ctx_init_std, "Context vectors start as N(0, std^2)")->capture_default_str());
-  track("class_words", m->add_option("--class-words", class_words, "Class words, attack first (ATTACK,LIVE)")
-      ->delimiter(',')->expected(2)->capture_default_str());
-  track("prompt_modalities", m->add_option("--prompt-modalities", modalities, "Modalities the prompts describe")
-      ->delimiter(',')->capture_default_str());
-  track("modality_words", m->add_option("--modality-words", modality_words, "Word for each prompt modality")
-      ->delimiter(',')->capture_default_str());
-  track("condition_modality", m->add_flag("--condition-modality", condition_modality,
-              "Add the meta-net's token to the modality context too"));
-  track("permute_modality", m->add_flag("!--no-permute-modality", permute_modality,
-              "Do not shuffle the modality contexts of fine-grained prompts in training"));
-  track("score", m->add_option("--score", score, "Decision score: category, or fg-ensemble (also the fine-grained logits)")
-      ->capture_default_str()->check(one_of({"category", "fg-ensemble"})));
-  track("zero_shot_prompts", m->add_option("--zero-shot-prompts", zero_shot_prompts, "Fixed prompts of zero-shot, attack first")
-      ->delimiter(';')->expected(2)->capture_default_str());
-
-  auto* a = app.add_option_group("ADC-Adapter (cm-clip)");
-  track("adapter_blocks", a->add_option("--adapter-blocks", adapter_blocks, "Vision blocks with adapters: all, none, 0-5, 3,4,11")
-      ->capture_default_str());
-  track("adapter_sites", a->add_option("--adapter-sites", adapter_sites, "Beside attn, mlp or attn,mlp")
-      ->capture_default_str()->check(one_of({"attn", "mlp", "attn,mlp"})));
-  track("adapter_shared", a->add_flag("--adapter-shared", adapter_shared, "One adapter shared by every block and site"));
-  track("adapter_dim", a->add_option("--adapter-dim", adapter.bottleneck, "Bottleneck width r")->capture_default_str());
-  track("adapter_theta", a->add_option("--adapter-theta", adapter.theta_init, "Initial theta of the central difference")
-      ->capture_default_str());
-  track("adapter_per_channel_theta", a->add_flag("--adapter-per-channel-theta", adapter.per_channel_theta, "One theta per channel"));
-  track("adapter_cls_conv", a->add_flag("!--adapter-no-cls-conv", adapter.conv_on_cls, "The CLS token bypasses the convolution"));
-  track("adapter_dropout", a->add_option("--adapter-dropout", adapter.dropout, "Dropout inside the adapter")->capture_default_str());
-  track("adapter_scale", a->add_option("--adapter-scale", adapter.scale, "Scale s of the adapter output")->capture_default_str());
-
-  auto* l = app.add_option_group("Loss (cm-clip)");
-  track("w_cat", l->add_option("--w-cat", w_cat, "Weight of CE on category logits")->capture_default_str());
-  track("w_fg", l->add_option("--w-fg", w_fg, "Weight of CE on fine-grained logits")->capture_default_str());
-  track("w_mod", l->add_option("--w-mod", w_mod, "Weight of CE on modality logits")->capture_default_str());
-  track("lambda_dec", l->add_option("--lambda-dec", lambda_dec, "Weight of the content/modality decorrelation loss")
-      ->capture_default_str());
-  track("decorrelation", l->add_option("--decorrelation", decorrelation,
-                                       "L_dec between the modality prompts and: plain (category prompts without the "
-                                       "meta-net token), conditioned (the classifier's prompts), fine (the live-fake "
-                                       "direction of the fine-grained prompts)")
-      ->capture_default_str()->check(one_of({"plain", "conditioned", "fine"})));
+  std::map<std::string, CLI::App*> groups;
+  for (const Field& f : fields()) {
+    CLI::App*& g = groups[f.group];
+    if (!g) g = app.add_option_group(f.group);
+    CLI::Option* option = std::visit(
+        [&](auto ref) -> CLI::Option* {
+          auto& value = ref(*this);
+          using T = std::decay_t<decltype(value)>;
+          if constexpr (std::is_same_v<T, bool>) {
+            return g->add_flag(f.flag, value, f.help);
+          } else {
+            CLI::Option* o = g->add_option(f.flag, value, f.help);
+            if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+              o->delimiter(f.delimiter);
+              if (f.expected) o->expected(f.expected);
+            }
+            o->capture_default_str();
+            if (!f.choices.empty()) o->check(one_of(f.choices));
+            return o;
+          }
+        },
+        f.ref);
+    cli_options_.emplace_back(f.key, option);
+  }
 }
 
 void ModelOptions::validate() const {
-  parse_method(method);
-  if (n_ctx < 1 || n_ctx > 32) throw UsageError(fmt::format("--n-ctx {} must be in 1..32", n_ctx));
+  // The table's references are to a mutable ModelOptions (registration writes through
+  // them); here they are only read.
+  ModelOptions& self = const_cast<ModelOptions&>(*this);
+  for (const Field& f : fields()) {
+    if (f.choices.empty() || !std::holds_alternative<Ref<std::string>>(f.ref)) continue;
+    const std::string& v = value_of<std::string>(f, self);
+    if ((v.empty() && f.optional) || std::count(f.choices.begin(), f.choices.end(), v)) continue;
+    throw UsageError(fmt::format("{} '{}': expected {}", f.flag, v, either(f.choices)));
+  }
+  // 0: as many context vectors as --ctx-init has tokens (FasModel resolves it).
+  if (!(n_ctx == 0 && !ctx_init.empty()) && (n_ctx < 1 || n_ctx > 32))
+    throw UsageError(fmt::format("--n-ctx {} must be in 1..32", n_ctx));
   if (class_words.size() != 2) throw UsageError("--class-words needs two words: ATTACK,LIVE");
   if (modalities.empty()) throw UsageError("--prompt-modalities is empty");
   if (modalities.size() != modality_words.size())
@@ -103,8 +196,6 @@ void ModelOptions::validate() const {
   if (adapter.bottleneck < 1) throw UsageError("--adapter-dim must be positive");
   if (!(adapter.theta_init > 0 && adapter.theta_init < 1)) throw UsageError("--adapter-theta must be in (0, 1)");
   if (adapter.dropout < 0 || adapter.dropout >= 1) throw UsageError("--adapter-dropout must be in [0, 1)");
-  if (decorrelation != "plain" && decorrelation != "conditioned" && decorrelation != "fine")
-    throw UsageError(fmt::format("--decorrelation '{}': expected plain, conditioned or fine", decorrelation));
   for (double w : {w_cat, w_fg, w_mod, lambda_dec})
     if (w < 0) throw UsageError("loss weights must not be negative");
 }
@@ -141,30 +232,18 @@ std::vector<int64_t> parse_block_list(const std::string& spec, int64_t layers) {
 }
 
 void ModelOptions::to_config(std::map<std::string, h5::AttrValue>& c) const {
-  c["method"] = method;
-  c["n_ctx"] = n_ctx;
-  c["ctx_init_std"] = ctx_init_std;
-  c["class_words"] = class_words;
-  c["prompt_modalities"] = modalities;
-  c["modality_words"] = modality_words;
-  c["adapter_blocks"] = adapter_blocks;
-  c["adapter_sites"] = adapter_sites;
-  c["adapter_shared"] = int64_t(adapter_shared);
-  c["adapter_dim"] = adapter.bottleneck;
-  c["adapter_theta"] = adapter.theta_init;
-  c["adapter_per_channel_theta"] = int64_t(adapter.per_channel_theta);
-  c["adapter_cls_conv"] = int64_t(adapter.conv_on_cls);
-  c["adapter_dropout"] = adapter.dropout;
-  c["adapter_scale"] = adapter.scale;
-  c["condition_modality"] = int64_t(condition_modality);
-  c["permute_modality"] = int64_t(permute_modality);
-  c["score"] = score;
-  c["w_cat"] = w_cat;
-  c["w_fg"] = w_fg;
-  c["w_mod"] = w_mod;
-  c["lambda_dec"] = lambda_dec;
-  c["decorrelation"] = decorrelation;
-  c["zero_shot_prompts"] = zero_shot_prompts;
+  ModelOptions& self = const_cast<ModelOptions&>(*this);
+  for (const Field& f : fields())
+    std::visit(
+        [&](auto ref) {
+          const auto& value = ref(self);
+          using T = std::decay_t<decltype(value)>;
+          if constexpr (std::is_same_v<T, bool>) c[f.key] = int64_t(value);
+          else c[f.key] = value;
+        },
+        f.ref);
+  // The layout as the model builds it, whatever the method: a checkpoint says what it holds.
+  c["ctx_layout"] = std::string(class_specific_context() ? "class-specific" : "shared");
 }
 
 std::set<std::string> ModelOptions::given_keys() const {
@@ -183,31 +262,22 @@ ModelOptions ModelOptions::from_config(const Checkpoint& ck) {
     throw InputError(ck.path, "/config", fmt::format("attribute '{}' should be a list of strings", key));
   };
   ModelOptions o;
-  o.method = ck.config_string("method");
-  o.n_ctx = ck.config_int("n_ctx");
-  o.ctx_init_std = ck.config_double("ctx_init_std");
-  o.class_words = strings("class_words");
-  o.modalities = strings("prompt_modalities");
-  o.modality_words = strings("modality_words");
-  o.adapter_blocks = ck.config_string("adapter_blocks");
-  o.adapter_sites = ck.config_string("adapter_sites");
-  o.adapter_shared = ck.config_int("adapter_shared") != 0;
-  o.adapter.bottleneck = ck.config_int("adapter_dim");
-  o.adapter.theta_init = ck.config_double("adapter_theta");
-  o.adapter.per_channel_theta = ck.config_int("adapter_per_channel_theta") != 0;
-  o.adapter.conv_on_cls = ck.config_int("adapter_cls_conv") != 0;
-  o.adapter.dropout = ck.config_double("adapter_dropout");
-  o.adapter.scale = ck.config_double("adapter_scale");
-  o.condition_modality = ck.config_int("condition_modality") != 0;
-  o.permute_modality = ck.config_int("permute_modality") != 0;
-  o.score = ck.config_string("score");
-  o.w_cat = ck.config_double("w_cat");
-  o.w_fg = ck.config_double("w_fg");
-  o.w_mod = ck.config_double("w_mod");
-  o.lambda_dec = ck.config_double("lambda_dec");
-  // Checkpoints written before the option existed used the plain form.
-  o.decorrelation = ck.has_config("decorrelation") ? ck.config_string("decorrelation") : "plain";
-  o.zero_shot_prompts = strings("zero_shot_prompts");
+  for (const Field& f : fields()) {
+    // Options newer than the checkpoint keep their defaults, which are what it was
+    // trained with (random context, the method's layout, the plain L_dec).
+    if (f.optional && !ck.has_config(f.key)) continue;
+    std::visit(
+        [&](auto ref) {
+          auto& value = ref(o);
+          using T = std::decay_t<decltype(value)>;
+          if constexpr (std::is_same_v<T, bool>) value = ck.config_int(f.key) != 0;
+          else if constexpr (std::is_same_v<T, int64_t>) value = ck.config_int(f.key);
+          else if constexpr (std::is_same_v<T, double>) value = ck.config_double(f.key);
+          else if constexpr (std::is_same_v<T, std::string>) value = ck.config_string(f.key);
+          else value = strings(f.key);
+        },
+        f.ref);
+  }
   try {
     o.validate();
   } catch (const UsageError& e) {

@@ -27,8 +27,14 @@ const char* method_name(Method m);
 
 struct ModelOptions {
   std::string method = "cm-clip";
-  int64_t n_ctx = 16;  // context vectors per learned context
+  int64_t n_ctx = 16;  // context vectors per learned context (0 with ctx_init: its token count)
   double ctx_init_std = 0.02;
+  // Words whose token embeddings start the content context (CoOp's and CoCoOp's "a
+  // photo of a"); empty: random N(0, ctx_init_std^2). Their token count must be n_ctx.
+  std::string ctx_init;
+  // class-specific (one content context per class) or shared; empty: the method's own
+  // (class-specific for cm-clip, shared for coop and cocoop).
+  std::string ctx_layout;
   // Class words in label order: index 0 attack, 1 live.
   std::vector<std::string> class_words{"fake", "live"};
   // The modalities the prompts know, and the word for each.
@@ -67,6 +73,9 @@ struct ModelOptions {
   void register_on(CLI::App& app);
   void validate() const;
   Method parsed_method() const { return parse_method(method); }
+  bool class_specific_context() const {
+    return ctx_layout.empty() ? parsed_method() == Method::cm_clip : ctx_layout == "class-specific";
+  }
 
   void to_config(std::map<std::string, h5::AttrValue>& config) const;
   // The config keys of the options given on the command line (after register_on and

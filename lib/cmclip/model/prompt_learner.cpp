@@ -34,7 +34,17 @@ PromptLearnerImpl::PromptLearnerImpl(clip::Clip clip, const clip::Tokenizer& tok
 
   category_ = make_family(spec_.class_words, 1, tok, "category");
   torch::Tensor ctx = torch::empty({spec_.class_specific ? k : 1, spec_.n_ctx, width});
-  torch::nn::init::normal_(ctx, 0, spec_.init_std);
+  if (spec_.init_words.empty()) {
+    torch::nn::init::normal_(ctx, 0, spec_.init_std);
+  } else {
+    // CoOp's word initialisation: every class's context starts as the words' embeddings.
+    std::vector<int64_t> ids = tok.encode(spec_.init_words);
+    if (static_cast<int64_t>(ids.size()) != spec_.n_ctx)
+      throw UsageError(fmt::format("--ctx-init \"{}\" is {} tokens, but --n-ctx is {}; give --n-ctx {}",
+                                   spec_.init_words, ids.size(), spec_.n_ctx, ids.size()));
+    torch::NoGradGuard no_grad;
+    ctx.copy_(clip_->token_embedding->forward(at::tensor(ids, at::kLong)).unsqueeze(0).expand_as(ctx));
+  }
   content_ctx = register_parameter("content_ctx", ctx);
   if (spec_.modality) {
     modality_ = make_family(spec_.modality_words, 1, tok, "modality");

@@ -27,6 +27,7 @@ namespace cmclip::model {
 struct PromptSpec {
   int64_t n_ctx = 16;
   double init_std = 0.02;
+  std::string init_words;      // content context from these words' embeddings (else random)
   bool class_specific = true;  // one content context per class (else shared)
   bool meta_net = true;
   bool modality = true;        // modality and fine-grained families

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -13,6 +14,7 @@
 #include "cmclip/core/runtime.hpp"
 #include "cmclip/h5/checkpoint.hpp"
 #include "cmclip/train/distributed.hpp"
+#include "cmclip/train/presets.hpp"
 
 namespace cmclip::train {
 
@@ -74,11 +76,29 @@ void check_outputs(const std::string& output) {
 
 void log_result(const TrainResult& r, const TrainJob& job, const std::string& output) {
   if (r.stopped_early) return;
+  bool probe = job.model->model->method() == model::Method::linear_probe;
+  std::string done = probe ? "fitted" : fmt::format("{} epochs", r.epochs_done);
   if (r.best_dev)
-    log::info("done: {} epochs; {} dev AUC {:.4f}, HTER {:.4f}; model in {}", r.epochs_done,
-              job.select_by_dev ? "best" : "last epoch's", r.best_dev->auc, r.best_dev->hter, output);
+    log::info("done: {}; {} dev AUC {:.4f}, HTER {:.4f}; model in {}", done,
+              probe ? "its" : job.select_by_dev ? "best" : "last epoch's", r.best_dev->auc, r.best_dev->hter, output);
   else
-    log::info("done: {} epochs; model in {}", r.epochs_done, output);
+    log::info("done: {}; model in {}", done, output);
+}
+
+// The method's published settings for what the command line left out (presets.hpp);
+// for linear-probe, says which training options L-BFGS does not use.
+template <typename Options>
+void apply_method_preset(model::Method method, const MethodPreset& preset, const Options& o, PresetTargets targets) {
+  auto given = [&](const std::string& flag) { return o.given(flag); };
+  apply_preset(preset, given, targets);
+  if (method != model::Method::linear_probe) return;
+  std::vector<std::string> unused;
+  for (const char* flag : {"--epochs", "--batch-size", "--optimizer", "--lr", "--min-lr", "--weight-decay",
+                           "--momentum", "--clip-grad-norm", "--warmup-steps", "--warmup-lr", "--warmup-type"})
+    if (given(flag)) unused.push_back(flag);
+  if (!unused.empty())
+    log::warn("linear-probe is fitted by L-BFGS on frozen features: {} do not apply and are ignored",
+              fmt::join(unused, " "));
 }
 
 // A few-shot checkpoint refers to its frozen CLIP instead of copying it. When the
@@ -135,7 +155,11 @@ std::vector<std::string> shot_lines(const data::Pool& p) {
 }
 }  // namespace
 
+bool PretrainOptions::given(const std::string& flag) const { return cli_ && cli_->count(flag) > 0; }
+bool FewshotOptions::given(const std::string& flag) const { return cli_ && cli_->count(flag) > 0; }
+
 void PretrainOptions::register_on(CLI::App& app) {
+  cli_ = &app;
   app.add_option("--clip", clip, "CLIP to start from: OpenAI archive (ViT-B-16.pt), cmclip checkpoint, builtin:tiny "
                  "(or builtin:vit-b-16-random for benchmarks)")
       ->required();
@@ -156,6 +180,7 @@ void PretrainOptions::register_on(CLI::App& app) {
 }
 
 void FewshotOptions::register_on(CLI::App& app) {
+  cli_ = &app;
   app.add_option("--init", init, "Checkpoint to adapt (fas-pretrain output), or a CLIP spec with --method")->required();
   app.add_option("--bpe", bpe, "CLIP BPE vocabulary (default $CMCLIP_BPE, then ~/.cache/cmclip)");
   app.add_option("--train", train_path, "Sample store holding the target-modality training samples")
@@ -206,7 +231,11 @@ void FewshotOptions::validate() const {
   optimizer.validate();
 }
 
-TrainResult run_pretrain(const PretrainOptions& o, const CommonOptions& common) {
+TrainResult run_pretrain(const PretrainOptions& given, const CommonOptions& common) {
+  PretrainOptions o = given;
+  model::Method method = o.model.parsed_method();
+  apply_method_preset(method, method_preset(method, /*fewshot=*/false, 0, 0), given,
+                      {&o.model, &o.training, &o.optimizer, nullptr});
   o.model.validate();
   o.training.validate();
   o.optimizer.validate();
@@ -246,8 +275,9 @@ TrainResult run_pretrain(const PretrainOptions& o, const CommonOptions& common) 
   return r;
 }
 
-TrainResult run_fewshot(const FewshotOptions& o, const CommonOptions& common) {
-  o.validate();
+TrainResult run_fewshot(const FewshotOptions& given, const CommonOptions& common) {
+  given.validate();
+  FewshotOptions o = given;
   check_outputs(o.training.output);
   if (!o.shots_out.empty()) check_output_path(o.shots_out);
   const std::string device = training_device(common.device);
@@ -260,6 +290,22 @@ TrainResult run_fewshot(const FewshotOptions& o, const CommonOptions& common) {
       open_dev(o.dev_path, o.select == "source-dev" ? o.replay_modality : o.modality, o.modality, dev_store);
 
   bool from_checkpoint = is_checkpoint_file(o.init);
+  // The shots first: the method's preset sizes its batches by them.
+  data::Pool shots = select_shots(o, train_store, target);
+  model::Method method = o.model.parsed_method();
+  if (from_checkpoint) {
+    auto config = read_checkpoint_config(o.init);
+    auto it = config.find("method");  // absent: load_model_checkpoint says what the file is
+    if (it != config.end()) method = model::parse_method(h5::attr_to_string(it->second));
+  }
+  // K of a listed shot set: its live videos (a list may give several frames of each).
+  std::set<std::string> live_videos;
+  for (const auto& shot : shots.shots)
+    if (shot.cls == 1) live_videos.insert(shot.video);
+  int64_t k = o.shots_in.empty() ? o.shots : static_cast<int64_t>(live_videos.size());
+  apply_method_preset(method, method_preset(method, /*fewshot=*/true, k, static_cast<int64_t>(shots.shots.size())),
+                      given, {from_checkpoint ? nullptr : &o.model, &o.training, &o.optimizer, &o.replay_ratio});
+  o.validate();
   model::LoadedModel m = from_checkpoint ? model::load_model_checkpoint(o.init, o.bpe)
                                          : model::new_model(o.init, o.model, o.bpe, {}, common.seed);
   if (from_checkpoint) check_model_options_agree(o.model, m.model->options(), o.init);
@@ -269,7 +315,7 @@ TrainResult run_fewshot(const FewshotOptions& o, const CommonOptions& common) {
   TrainJob job;
   job.model = &m;
   job.train = &train_store;
-  job.target = select_shots(o, train_store, target);
+  job.target = std::move(shots);
   for (const auto& path : o.exclude) data::check_shots_disjoint(train_store, job.target.shots, SampleStore(path));
   if (dev) data::check_shots_disjoint(train_store, job.target.shots, *dev->store);
   std::string replay_path = replay_store_path(o, train_store, source);
@@ -289,7 +335,7 @@ TrainResult run_fewshot(const FewshotOptions& o, const CommonOptions& common) {
   job.extra_config["init"] = o.init;
   job.extra_config["train_data"] = o.train_path;
   job.extra_config["kshot_modality"] = modality_name(target);
-  job.extra_config["kshot_shots"] = o.shots_in.empty() ? o.shots : int64_t(job.target.count(1));
+  job.extra_config["kshot_shots"] = k;
   job.extra_config["kshot_frames_per_shot"] = o.frames_per_shot;
   job.extra_config["kshot_seed"] = static_cast<int64_t>(o.shot_seed);
   job.extra_config["kshot_list"] = shot_lines(job.target);

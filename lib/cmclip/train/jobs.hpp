@@ -26,6 +26,12 @@ struct PretrainOptions {
   OptimizerOptions optimizer;
 
   void register_on(CLI::App& app);
+  // Whether `flag` was on the command line (false for library callers): the
+  // method's preset fills every setting that was not.
+  bool given(const std::string& flag) const;
+
+ private:
+  const CLI::App* cli_ = nullptr;
 };
 
 struct FewshotOptions {
@@ -57,6 +63,10 @@ struct FewshotOptions {
 
   void register_on(CLI::App& app);
   void validate() const;
+  bool given(const std::string& flag) const;  // as PretrainOptions::given
+
+ private:
+  const CLI::App* cli_ = nullptr;
 };
 
 TrainResult run_pretrain(const PretrainOptions& o, const CommonOptions& common);

@@ -23,6 +23,9 @@ void OptimizerOptions::register_on(CLI::App& app) {
   g->add_option("--clip-grad-norm", clip_grad_norm, "Clip the gradient L2 norm to this (0: off)")->capture_default_str();
   g->add_option("--warmup-steps", warmup_steps, "Linear warm-up steps (-1: one epoch)")->capture_default_str();
   g->add_option("--warmup-lr", warmup_lr, "Learning rate at the first warm-up step")->capture_default_str();
+  g->add_option("--warmup-type", warmup_type, "linear (from --warmup-lr up to --lr) or constant (--warmup-lr "
+                "throughout the warm-up)")
+      ->capture_default_str()->check(one_of({"linear", "constant"}));
 }
 
 void OptimizerOptions::validate() const {
@@ -32,6 +35,9 @@ void OptimizerOptions::validate() const {
   if (momentum < 0 || momentum >= 1) throw UsageError("--momentum must be in [0, 1)");
   if (clip_grad_norm < 0) throw UsageError("--clip-grad-norm must not be negative");
   if (warmup_lr < 0) throw UsageError("--warmup-lr must not be negative");
+  if (warmup_type != "linear" && warmup_type != "constant")
+    throw UsageError(fmt::format("--warmup-type '{}': expected linear or constant", warmup_type));
+  if (name != "adamw" && name != "sgd") throw UsageError(fmt::format("--optimizer '{}': expected adamw or sgd", name));
 }
 
 Optimizer::Optimizer(NamedTensors params, OptimizerOptions options)
@@ -132,7 +138,8 @@ double clip_grad_norm(const NamedTensors& params, double max_norm) {
 
 double scheduled_lr(int64_t step, int64_t total_steps, int64_t warmup_steps, const OptimizerOptions& o) {
   if (warmup_steps > 0 && step < warmup_steps)
-    return o.warmup_lr + (o.lr - o.warmup_lr) * double(step) / double(warmup_steps);
+    return o.warmup_type == "constant" ? o.warmup_lr
+                                       : o.warmup_lr + (o.lr - o.warmup_lr) * double(step) / double(warmup_steps);
   int64_t span = std::max<int64_t>(1, total_steps - std::max<int64_t>(0, warmup_steps));
   double progress = std::min(1.0, double(step - std::max<int64_t>(0, warmup_steps)) / double(span));
   return o.min_lr + 0.5 * (o.lr - o.min_lr) * (1.0 + std::cos(M_PI * progress));

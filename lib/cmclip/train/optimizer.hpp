@@ -26,6 +26,8 @@ struct OptimizerOptions {
   double clip_grad_norm = 1.0;  // 0: no clipping
   int64_t warmup_steps = -1;    // -1: one epoch's worth of steps
   double warmup_lr = 1e-5;      // learning rate at the first warm-up step
+  // linear: from warmup_lr up to lr; constant: warmup_lr throughout (CoOp, CoCoOp).
+  std::string warmup_type = "linear";
 
   void register_on(CLI::App& app);
   void validate() const;  // UsageError on nonsense values
@@ -58,8 +60,8 @@ class Optimizer {
 // the norm before clipping. Deterministic (fixed summation order).
 double clip_grad_norm(const NamedTensors& params, double max_norm);
 
-// Linear warm-up from warmup_lr to lr over warmup_steps, then half-cosine to min_lr
-// at total_steps.
+// Warm-up over warmup_steps (linear from warmup_lr to lr, or constant at warmup_lr),
+// then half-cosine from lr to min_lr at total_steps.
 double scheduled_lr(int64_t step, int64_t total_steps, int64_t warmup_steps,
                     const OptimizerOptions& o);
 

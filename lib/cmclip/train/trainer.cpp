@@ -23,6 +23,7 @@
 #include "cmclip/h5/checkpoint.hpp"
 #include "cmclip/metrics/pad_metrics.hpp"
 #include "cmclip/metrics/sorted_scores.hpp"
+#include "cmclip/train/linear_probe.hpp"
 
 namespace cmclip::train {
 
@@ -30,7 +31,7 @@ void TrainOptions::register_on(CLI::App& app, int64_t default_epochs) {
   epochs = default_epochs;
   auto* g = app.add_option_group("Training");
   g->add_option("--epochs", epochs, "Passes over the training set")->capture_default_str();
-  g->add_option("--batch-size", batch_size, "Images per step and rank (even: half live, half attack)")
+  g->add_option("--batch-size", batch_size, "Images per step and rank (even: half live, half attack; odd only without replay)")
       ->capture_default_str();
   g->add_option("--eval-batch-size", eval_batch_size, "Images per forward pass when scoring the dev set")
       ->capture_default_str();
@@ -41,14 +42,20 @@ void TrainOptions::register_on(CLI::App& app, int64_t default_epochs) {
                 "Threads that decode and augment the next batches while the model computes (0: automatic)")
       ->capture_default_str()
       ->check(CLI::Range(0, 64));
+  g->add_option("--oversampled-copies", oversampled_copies,
+                "Augmentation of the copies of an oversampled sample (small K): distinct draws, or identical "
+                "(one draw per sample and epoch, for ablations)")
+      ->capture_default_str()->check(one_of({"distinct", "identical"}));
   precision.register_on(*g);
   augment.register_on(app);
 }
 
 void TrainOptions::validate() const {
   if (epochs < 0) throw UsageError("--epochs must not be negative");
-  if (batch_size < 2 || batch_size % 2) throw UsageError(fmt::format("--batch-size {} must be even and at least 2", batch_size));
+  if (batch_size < 1) throw UsageError(fmt::format("--batch-size {} must be positive", batch_size));
   if (eval_batch_size < 1) throw UsageError("--eval-batch-size must be positive");
+  if (oversampled_copies != "distinct" && oversampled_copies != "identical")
+    throw UsageError(fmt::format("--oversampled-copies '{}': expected distinct or identical", oversampled_copies));
   augment.validate();
 }
 
@@ -59,8 +66,8 @@ std::string last_checkpoint_path(const std::string& output) {
   return output + ".last.h5";
 }
 
-std::vector<float> score_samples(model::FasModel& model, const SampleStore& store,
-                                 const std::vector<int64_t>& indices, int64_t batch_size) {
+void for_each_eval_batch(model::FasModel& model, const SampleStore& store, const std::vector<int64_t>& indices,
+                         int64_t batch_size, const std::function<void(const data::Batch&)>& fn) {
   std::vector<std::vector<data::SampleRef>> batches;
   for (size_t b = 0; b < indices.size(); b += static_cast<size_t>(batch_size)) {
     std::vector<data::SampleRef> batch;
@@ -72,13 +79,18 @@ std::vector<float> score_samples(model::FasModel& model, const SampleStore& stor
   model->eval();
   data::BatchLoader loader({&store}, batches, static_cast<int>(model->clip()->config().image_resolution),
                            data::AugmentOptions{}, /*train=*/false);
-  std::vector<float> out;
   data::Batch batch;
-  while (loader.next(batch)) {
+  while (loader.next(batch)) fn(batch);
+  model->train(was_training);
+}
+
+std::vector<float> score_samples(model::FasModel& model, const SampleStore& store,
+                                 const std::vector<int64_t>& indices, int64_t batch_size) {
+  std::vector<float> out;
+  for_each_eval_batch(model, store, indices, batch_size, [&](const data::Batch& batch) {
     at::Tensor p = model->score(data::to_device(batch.images, model->device()), batch.modality).to(at::kCPU, at::kFloat).contiguous();
     out.insert(out.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
-  }
-  model->train(was_training);
+  });
   return out;
 }
 
@@ -97,6 +109,17 @@ DevMetrics dev_metrics(const std::vector<float>& scores, const std::vector<int8_
   d.eer_threshold = f.eer_threshold;
   d.samples = static_cast<int64_t>(scores.size());
   return d;
+}
+
+Checkpoint job_checkpoint(TrainJob& job, const std::map<std::string, h5::AttrValue>& train_config) {
+  model::FasModel& model = job.model->model;
+  Checkpoint c;
+  c.parent = job.parent;
+  clip::add_clip_to_checkpoint(c, model->clip(), job.embed_clip);
+  model->save_to(c);
+  for (const auto& [k, v] : job.extra_config) c.config[k] = v;
+  for (const auto& [k, v] : train_config) c.config[k] = v;
+  return c;
 }
 
 namespace {
@@ -206,12 +229,7 @@ class Run {
 };
 
 Checkpoint Run::make_checkpoint(const std::optional<DevMetrics>& dev) {
-  Checkpoint c;
-  c.parent = job_.parent;
-  clip::add_clip_to_checkpoint(c, model_->clip(), job_.embed_clip);
-  model_->save_to(c);
-  for (const auto& [k, v] : job_.extra_config) c.config[k] = v;
-  for (const auto& [k, v] : train_config_) c.config[k] = v;
+  Checkpoint c = job_checkpoint(job_, train_config_);
   c.optimizer = optimizer_.state();
   c.state["epoch"] = state_.epoch;
   c.state["step_in_epoch"] = state_.step_in_epoch;
@@ -329,6 +347,7 @@ TrainResult Run::execute() {
   plan.global_batch = to_.batch_size * world;
   plan.replay_ratio = job_.replay ? job_.replay_ratio : 0;
   plan.seed = job_.seed;
+  plan.distinct_copies = to_.oversampled_copies != "identical";
   const data::Pool* replay = job_.replay ? &job_.replay_pool : nullptr;
   const int64_t steps_per_epoch = static_cast<int64_t>(data::plan_epoch(job_.target, replay, 0, plan).size());
   const int64_t total_steps = steps_per_epoch * to_.epochs;
@@ -338,9 +357,12 @@ TrainResult Run::execute() {
   train_config_["train_global_batch"] = plan.global_batch;
   train_config_["train_epochs"] = to_.epochs;
   train_config_["train_replay_ratio"] = plan.replay_ratio;
+  train_config_["train_oversampled_copies"] = to_.oversampled_copies;
   train_config_["optimizer"] = oo_.name;
   train_config_["train_lr"] = oo_.lr;
   train_config_["train_weight_decay"] = oo_.weight_decay;
+  train_config_["train_clip_grad_norm"] = oo_.clip_grad_norm;
+  train_config_["train_warmup"] = fmt::format("{} for {} steps from {}", oo_.warmup_type, warmup, oo_.warmup_lr);
   train_config_["train_steps_per_epoch"] = steps_per_epoch;
   train_config_["train_select_by"] = job_.dev && job_.select_by_dev ? to_.select_by : std::string("last");
 
@@ -494,6 +516,7 @@ TrainResult Run::execute() {
 
 TrainResult train(TrainJob& job, const TrainOptions& options, const OptimizerOptions& opt, Communicator& comm) {
   options.validate();
+  if (job.model->model->method() == model::Method::linear_probe) return fit_linear_probe(job, options, comm);
   opt.validate();
   Run run(job, options, opt, comm);
   return run.execute();

@@ -35,6 +35,7 @@ struct TrainOptions {
   data::AugmentOptions augment;
   compute::PrecisionOptions precision;
   int loader_threads = 0;  // decoding threads of the data loader (0: automatic)
+  std::string oversampled_copies = "distinct";  // or identical (ablation: one augmentation per sample and epoch)
 
   void register_on(CLI::App& app, int64_t default_epochs);
   void validate() const;
@@ -105,6 +106,14 @@ StepResult training_step(model::FasModel& model, const data::Batch& batch, const
 std::map<std::string, double> loss_term_gradient_norms(model::FasModel& model, const data::Batch& batch,
                                                        const std::vector<int64_t>& perm);
 
+// The checkpoint of the job's model as it is now: the CLIP weights (embedded or by
+// reference), the trained parameters, the job's facts and `train_config`.
+Checkpoint job_checkpoint(TrainJob& job, const std::map<std::string, h5::AttrValue>& train_config);
+
+// Runs `fn` on the batches of samples `indices` of `store`, in order, with the eval
+// transform (no augmentation) and the model in eval mode.
+void for_each_eval_batch(model::FasModel& model, const SampleStore& store, const std::vector<int64_t>& indices,
+                         int64_t batch_size, const std::function<void(const data::Batch&)>& fn);
 // P(live) for samples `indices` of `store` (eval transform, no augmentation).
 std::vector<float> score_samples(model::FasModel& model, const SampleStore& store,
                                  const std::vector<int64_t>& indices, int64_t batch_size);
