@@ -9,13 +9,14 @@
 #   CMCLIP_BENCH_DIR (generated files; default $CMCLIP_BUILD_DIR/bench), CMCLIP_BENCH_JSON
 #   (also write the medians there as JSON, for scripts/bench.sh)
 #
-# Needs a built fas-eval and /usr/bin/python3 with python3-numpy, python3-sklearn and
-# python3-h5py (installed with apt-get when missing and this runs as root).
+# Needs a built fas-eval and a Python with NumPy, scikit-learn and h5py: $CMCLIP_PYTHON
+# (scripts/bench.sh passes its baseline's), else /usr/bin/python3 with python3-numpy,
+# python3-sklearn and python3-h5py (installed with apt-get when missing, as root).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${CMCLIP_BUILD_DIR:-$root/build}
 fas_eval=$build/bin/fas-eval
-py=/usr/bin/python3
+py=${CMCLIP_PYTHON:-/usr/bin/python3}
 n=10000000
 runs=3
 while (($#)); do
@@ -30,7 +31,7 @@ while (($#)); do
 done
 [[ -x $fas_eval ]] || { echo "bench-eval: $fas_eval not found; build first (scripts/build.sh)" >&2; exit 2; }
 if ! $py -c 'import numpy, sklearn, h5py' 2>/dev/null; then
-  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+  if [[ $py == /usr/bin/python3 && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
     apt-get install -y -q --no-install-recommends python3-numpy python3-sklearn python3-h5py >&2
   else
     echo "bench-eval: $py needs numpy, sklearn and h5py: apt-get install python3-numpy python3-sklearn python3-h5py" >&2

@@ -7,14 +7,19 @@
 #   options: --runs R (timed runs of the heavy measurements; light ones take R+2),
 #            --threads T (default: all cores), --out DIR,
 #            --device cuda (both sides on the GPU; the CPU GEMM peak is then skipped),
+#            --baseline pypi|debian (the Python side: pypi, the default, is the official
+#            PyTorch a researcher installs with pip, the pinned torch wheel of
+#            scripts/libtorch.sh with pinned NumPy, scikit-learn and h5py, installed once
+#            into ~/.cache/cmclip; debian is /usr/bin/python3 with python3-torch 1.13,
+#            kept for history and for the quick check),
 #            --torch-from-python (first build cmclip against the LibTorch of the Python
 #            package, CMAKE_PREFIX_PATH=$(python3 -c 'import torch;
 #            print(torch.utils.cmake_prefix_path)'), into CMCLIP_BUILD_DIR, default
 #            build-pytorch/; pip's wheels ship it, Debian's python3-torch does not)
 #   environment: CMCLIP_BUILD_DIR (default build/), CMCLIP_BPE (BPE vocabulary; default:
 #   ../shared/data next to the source tree, then ~/.cache/cmclip), CMCLIP_PYTHON
-#   (default /usr/bin/python3: Debian's python3-torch, -numpy, -sklearn, -h5py; without
-#   them it exits with status 77, which ctest's bench.quick counts as skipped).
+#   (overrides --baseline: a Python with torch, numpy, sklearn and h5py; without them
+#   it exits with status 77, which ctest's bench.quick counts as skipped).
 #
 # Measured (each in a fresh process, median of the timed runs after one warm-up):
 #  - a large sgemm through LibTorch (OpenBLAS here), oneDNN fp32 and oneDNN bf16: the
@@ -23,7 +28,8 @@
 #    scripts/bench/prompts.txt (one batch), a CoCoOp training step (batch 8, 2 classes,
 #    4 context tokens + meta-net) and our CM-CLIP step: ours (cmclip-bench, fp32 and
 #    bf16) against scripts/bench/clip_baseline.py in the default environment and with
-#    glibc's malloc thresholds raised ("tuned");
+#    glibc's malloc thresholds raised ("tuned"), and (PyTorch 2.x) through
+#    torch.compile, where it works on the CPU;
 #  - ours with glibc's default malloc (our start-up tuning off), with LibTorch's own
 #    GEMM (CMCLIP_GEMM=libtorch), and bf16 through LibTorch's CPU autocast instead of
 #    our oneDNN bf16 path: where the gains come from;
@@ -39,7 +45,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${CMCLIP_BUILD_DIR:-$root/build}
-py=${CMCLIP_PYTHON:-/usr/bin/python3}
+source "$root/scripts/libtorch.sh"
+baseline_kind=pypi
 quick=0
 device=cpu
 torch_from_python=0
@@ -53,12 +60,26 @@ while (($#)); do
     --threads) threads=$2; shift ;;
     --out) out=$2; shift ;;
     --device) device=$2; shift ;;
+    --baseline) baseline_kind=$2; shift ;;
     --torch-from-python) torch_from_python=1 ;;
-    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
+if [[ -n ${CMCLIP_PYTHON:-} ]]; then
+  py=$CMCLIP_PYTHON
+else
+  case $baseline_kind in
+    pypi) py=$(cmclip_bench_python) || { echo "bench: could not install the official PyTorch baseline" >&2; exit 2; } ;;
+    debian) py=/usr/bin/python3 ;;
+    *) echo "bench: --baseline '$baseline_kind': expected pypi or debian" >&2; exit 2 ;;
+  esac
+fi
+# torch.compile exists from PyTorch 2.0 on; the OpenBLAS-kernel column applies to an
+# OpenBLAS torch only (Debian's; the wheel has MKL).
+has_compile=$("$py" -c 'import torch; print(int(hasattr(torch, "compile")))' 2>/dev/null || echo 0)
+openblas_side=$("$py" -c 'import torch; print(int("openblas" in torch.__config__.show().lower()))' 2>/dev/null || echo 0)
 if ((torch_from_python)); then
   prefix=$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)')
   if [[ ! -f $prefix/Torch/TorchConfig.cmake ]]; then
@@ -144,6 +165,10 @@ ours_libtorch_gemm() { CMCLIP_GEMM=libtorch ours "$@"; }
 
 echo "bench: $model on $device, $threads threads, $runs timed runs (light: $light), results in $work" >&3
 echo "bench: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg)" >&3
+echo "bench: Python side $py: $("$py" -c 'import torch; print("torch", torch.__version__)' 2>/dev/null)" >&3
+# python_compiled ARGS...: the tuned Python side through torch.compile (two warm-up
+# runs: the first compiles); nothing where this torch has no torch.compile.
+python_compiled() { python_tuned --warmup 2 --compile "$@"; }
 prompts=$root/scripts/bench/prompts.txt
 tokens=$work/tokens.json
 ours tokens --model "$model" --prompts "$prompts" --n-ctx 4 -o "$tokens"
@@ -162,8 +187,9 @@ for b in 1 32; do
   run image$b.ours-bf16     ours image --model "$model" --batch $b --runs $r --precision bf16
   run image$b.python        python_default --runs $r image --batch $b
   run image$b.python-tuned  python_tuned --runs $r image --batch $b
+  ((has_compile)) && run image$b.python-compile  python_compiled --runs $r image --batch $b
 done
-run image32.python-native-blas  python_native_blas --runs "$runs" image --batch 32
+((openblas_side)) && run image32.python-native-blas  python_native_blas --runs "$runs" image --batch 32
 run image32.ours-default-malloc  ours_default_malloc image --model "$model" --batch 32 --runs "$runs"
 run image32.ours-libtorch-gemm   ours_libtorch_gemm image --model "$model" --batch 32 --runs "$runs"
 # Without oneDNN's entry points --precision bf16 falls back to LibTorch's CPU autocast.
@@ -173,13 +199,16 @@ run text.ours             ours text --model "$model" --prompts "$prompts" --runs
 run text.ours-bf16        ours text --model "$model" --prompts "$prompts" --runs "$light" --precision bf16
 run text.python           python_default --runs "$light" text --tokens "$tokens"
 run text.python-tuned     python_tuned --runs "$light" text --tokens "$tokens"
-run text.python-native-blas  python_native_blas --runs "$light" text --tokens "$tokens"
+((has_compile)) && run text.python-compile  python_compiled --runs "$light" text --tokens "$tokens"
+((openblas_side)) && run text.python-native-blas  python_native_blas --runs "$light" text --tokens "$tokens"
 
 run cocoop.ours           ours step --model "$model" --method cocoop --batch 8 --n-ctx 4 --runs "$runs"
 run cocoop.ours-bf16      ours step --model "$model" --method cocoop --batch 8 --n-ctx 4 --runs "$runs" --precision bf16
 run cocoop.python         python_default --runs "$runs" cocoop --tokens "$tokens" --batch 8 --variant batched
 run cocoop.python-tuned   python_tuned --runs "$runs" cocoop --tokens "$tokens" --batch 8 --variant batched
-run cocoop.python-native-blas  python_native_blas --runs "$runs" cocoop --tokens "$tokens" --batch 8 --variant batched
+((has_compile)) && run cocoop.python-compile  python_compiled --runs "$runs" cocoop --tokens "$tokens" --batch 8 \
+  --variant batched
+((openblas_side)) && run cocoop.python-native-blas  python_native_blas --runs "$runs" cocoop --tokens "$tokens" --batch 8 --variant batched
 run cocoop.python-tuned-loop  python_tuned --runs "$runs" cocoop --tokens "$tokens" --batch 8 --variant loop
 run cmclip.ours           ours step --model "$model" --method cm-clip --batch 8 --n-ctx 4 --runs "$runs"
 run cmclip.ours-bf16      ours step --model "$model" --method cm-clip --batch 8 --n-ctx 4 --runs "$runs" --precision bf16
@@ -222,7 +251,7 @@ echo "$((SECONDS - t0)) s" >&3
 
 printf '  %-22s load %-5s ' "eval" "$(loadavg)" >&3
 t0=$SECONDS
-CMCLIP_BUILD_DIR=$build CMCLIP_BENCH_DIR=$work/eval CMCLIP_BENCH_JSON=$work/eval.json \
+CMCLIP_PYTHON=$py CMCLIP_BUILD_DIR=$build CMCLIP_BENCH_DIR=$work/eval CMCLIP_BENCH_JSON=$work/eval.json \
   "$root/scripts/bench-eval.sh" --n "$eval_n" --runs "$runs" >"$work/eval.log" 2>&1 ||
   { echo "FAILED (see $work/eval.log)" >&3; tail -5 "$work/eval.log" >&2; exit 1; }
 echo "$((SECONDS - t0)) s" >&3

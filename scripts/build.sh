@@ -16,5 +16,7 @@ elif (($#)); then
   cmake -S "$root" -B "$build" "$@"
 fi
 start=$(date +%s)
-cmake --build "$build" -j "$(nproc)"
+# CMCLIP_BUILD_TARGET: one target instead of everything (cmclip-tools: the six tools
+# and their helper, what scripts/demo.sh runs).
+cmake --build "$build" -j "$(nproc)" ${CMCLIP_BUILD_TARGET:+--target "$CMCLIP_BUILD_TARGET"}
 echo "build: done in $(( $(date +%s) - start )) s ($build)" >&2

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's first command: installs what is missing, builds, and runs the whole
-# CM-CLIP pipeline on built-in data with the small built-in CLIP (builtin:tiny):
+# The README's first command: installs what the tools need, builds them (not the
+# tests), and runs the whole CM-CLIP pipeline on built-in data with the small built-in
+# CLIP (builtin:tiny):
 #   fas-synth (train/dev/test; RGB, Depth, NIR), then the cross-modal protocol of the
 #   dataset recipes (examples/lib/cross-modal.sh): fas-pretrain on RGB, the Depth
 #   test set BEFORE adaptation, fas-fewshot with K = 5 Depth shots for 3 shot seeds
@@ -15,8 +16,8 @@ source "$root/scripts/libtorch.sh"
 build=$cmclip_build_dir
 start=$(date +%s)
 
-"$root/scripts/install-deps.sh"
-"$root/scripts/build.sh"
+"$root/scripts/install-deps.sh" --for demo
+CMCLIP_BUILD_TARGET=cmclip-tools "$root/scripts/build.sh"
 bin=$build/bin
 built=$(date +%s)
 export CMCLIP_PROGRESS_SECONDS=${CMCLIP_PROGRESS_SECONDS:-60}

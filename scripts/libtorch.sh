@@ -40,8 +40,7 @@ esac
 
 # Installs the pinned torch wheel (and the NVIDIA libraries it depends on) into its own
 # virtual environment, once; a '.complete' mark tells a finished one from an interrupted one.
-cmclip_libtorch_prepare() {
-  [[ "${CMCLIP_LIBTORCH:-system}" == wheel ]] || return 0
+cmclip_wheel_install() {
   [[ -f "$cmclip_wheel_env/.complete" ]] && return 0
   echo "libtorch: installing torch $CMCLIP_TORCH_WHEEL from PyPI into $cmclip_wheel_env (about 5 GB, once)" >&2
   rm -rf "$cmclip_wheel_env"
@@ -53,5 +52,24 @@ cmclip_libtorch_prepare() {
   fi
   "$cmclip_wheel_env/bin/pip" install --quiet --disable-pip-version-check "torch==$CMCLIP_TORCH_WHEEL"
   touch "$cmclip_wheel_env/.complete"
+}
+
+cmclip_libtorch_prepare() {
+  [[ "${CMCLIP_LIBTORCH:-system}" == wheel ]] || return 0
+  cmclip_wheel_install || return 1
   cmclip_libtorch_args=(-DCMAKE_PREFIX_PATH="$(echo "$cmclip_wheel_env"/lib/python3*/site-packages/torch)")
+}
+
+# The Python of the official PyTorch (the same pinned wheel), with the pinned packages
+# the benchmark's baselines import: the competitor a researcher installs with pip.
+# Prints its path.
+CMCLIP_BENCH_PACKAGES=(numpy==2.2.6 scikit-learn==1.6.1 h5py==3.13.0)
+cmclip_bench_python() {
+  cmclip_wheel_install >&2 || return 1
+  local py=$cmclip_wheel_env/bin/python
+  if ! "$py" -c 'import numpy, sklearn, h5py' 2>/dev/null; then
+    echo "libtorch: installing ${CMCLIP_BENCH_PACKAGES[*]} into $cmclip_wheel_env" >&2
+    "$cmclip_wheel_env/bin/pip" install --quiet --disable-pip-version-check "${CMCLIP_BENCH_PACKAGES[@]}" >&2 || return 1
+  fi
+  echo "$py"
 }

