@@ -13,7 +13,7 @@ for tool in "${tools[@]}"; do
   grep -qi "example" out.txt || fail "$tool --help: no example"
   help=$(cat out.txt)
   expect 0 "$bin/$tool" --version
-  for field in "$tool (cmclip)" commit: LibTorch: BLAS: HDF5: OpenCV: CUDA:; do
+  for field in "$tool (cmclip)" commit: LibTorch: BLAS: waiting: HDF5: OpenCV: CUDA:; do
     grep -q "$field" out.txt || fail "$tool --version lacks '$field'"
   done
   expect 2 "$bin/$tool" --no-such-option
@@ -70,6 +70,23 @@ for page in "$src"/man/*.[157]; do
   warnings=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
   [[ -z "$warnings" ]] || fail "$(basename "$page"): $warnings"
 done
+
+# Idle compute threads sleep (core/runtime.hpp): a tool that runs a model on several
+# threads starts itself again with OMP_WAIT_POLICY=PASSIVE, once; a policy the user set
+# is kept; a run of one thread, or a tool that runs no model, is left as it is. The
+# restarted run writes the same numbers.
+printf 'a photo of a real face\na photo of a printed face\n' >prompts.txt
+embed=("$bin/fas-embed" -v --model builtin:tiny --text-file prompts.txt)
+expect 0 env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "${embed[@]}" --threads 2 -o passive.h5
+grep -q "idle threads wait by OMP_WAIT_POLICY=PASSIVE (set by cmclip)" err.txt || fail "no passive policy: $(cat err.txt)"
+(( $(grep -c "threads: 2;" err.txt) == 1 )) || fail "the restarted tool logged its start more than once"
+expect 0 env OMP_WAIT_POLICY=ACTIVE "${embed[@]}" --threads 2 -o active.h5
+grep -q "idle threads wait by OMP_WAIT_POLICY=ACTIVE (from the environment)" err.txt || fail "the user's policy not kept"
+cmp -s <(h5dump -d /features passive.h5 | sed 1d) <(h5dump -d /features active.h5 | sed 1d) || fail "the restarted run wrote other features"
+expect 0 env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "${embed[@]}" --threads 1 -o one.h5
+grep -q "idle threads wait by libgomp's default" err.txt || fail "a one-thread run was restarted: $(cat err.txt)"
+expect 0 env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$bin/fas-synth" -v --subjects 2 --size 32 --frames 1 --threads 2 -o synth.h5
+grep -q "idle threads wait by libgomp's default" err.txt || fail "fas-synth (no model) was restarted: $(cat err.txt)"
 
 # The schemas under h5dump -H: layout and provenance.
 "$bin/fas-synth" -q --subjects 3 --size 32 --frames 1 -o samples.h5

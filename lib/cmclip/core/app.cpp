@@ -104,6 +104,7 @@ Tool::Tool(std::string name, const std::string& summary, const std::string& desc
 
 void Tool::without_device_option() {
   if (device_opt_) device_opt_->group("");
+  runs_model_ = false;
 }
 
 int Tool::run(int argc, char** argv, const std::function<void()>& body) {
@@ -139,9 +140,12 @@ int Tool::run(int argc, char** argv, const std::function<void()>& body) {
   }
   log::set_level(common_.quiet ? log::Level::warning
                                : common_.verbose ? log::Level::debug : log::Level::info);
+  // Before anything else is done: this may start the tool again (core/runtime.hpp).
+  if (runs_model_) adopt_thread_waiting_policy(common_.threads > 0 ? common_.threads : default_threads(), argv);
   signals::install_handlers();
   try {
-    configure_threads(common_.threads);
+    int threads = configure_threads(common_.threads);
+    log::debug("threads: {}; idle threads wait by {}", threads, thread_waiting_policy());
     seed_everything(common_.seed);
     if (blas_is_reference())
       log::warn("LibTorch uses the reference BLAS ({}); install libopenblas0-openmp", blas_in_use());

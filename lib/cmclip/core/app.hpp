@@ -38,7 +38,9 @@ class Tool {
   // 0 success (also --help, --version), 1 runtime failure, 2 bad usage or bad input.
   int run(int argc, char** argv, const std::function<void()>& body);
 
-  // Tools that do not need the device option (fas-eval) hide it.
+  // Tools that run no model (fas-preprocess, fas-synth, fas-eval) hide the device
+  // option; their work runs on their own worker threads, not OpenMP's, so they also
+  // skip the restart that sets the OpenMP waiting policy (core/runtime.hpp).
   void without_device_option();
 
  private:
@@ -46,6 +48,7 @@ class Tool {
   CLI::App app_;
   CommonOptions common_;
   CLI::Option* device_opt_ = nullptr;
+  bool runs_model_ = true;
 };
 
 // Option groups register themselves on a parser, so tools compose them (Kaldi style).

@@ -20,7 +20,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
+#include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
@@ -80,10 +82,11 @@ std::string version_report(const std::string& tool) {
       "LibTorch: {}\n"
       "BLAS:     {}\n"
       "threads:  {} by default\n"
+      "waiting:  {}\n"
       "HDF5:     {}.{}.{}\n"
       "OpenCV:   {}\n"
       "CUDA:     {}\n",
-      tool, version(), git_commit(), TORCH_VERSION, blas_in_use(), default_threads(), maj,
+      tool, version(), git_commit(), TORCH_VERSION, blas_in_use(), default_threads(), thread_waiting_policy(), maj,
       min, rel, CV_VERSION, cuda);
 }
 
@@ -209,6 +212,38 @@ ThreadShare::ThreadShare(int threads) : previous_(at::get_num_threads()) {
 }
 
 ThreadShare::~ThreadShare() { at::set_num_threads(previous_); }
+
+namespace {
+// Marks the environment of a tool that restarted itself for the waiting policy, so the
+// logs can tell a policy cmclip chose from one the user set.
+constexpr const char* kPolicySetByCmclip = "CMCLIP_OMP_WAIT_POLICY_SET";
+}  // namespace
+
+void adopt_thread_waiting_policy(int threads, char** argv) {
+  if (threads <= 1 || std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  setenv(kPolicySetByCmclip, "1", 1);
+  std::cout.flush();
+  std::cerr.flush();
+  execv("/proc/self/exe", argv);
+  // Only reached when the restart failed (no /proc, say): libgomp keeps its default.
+  int error = errno;
+  unsetenv("OMP_WAIT_POLICY");
+  unsetenv(kPolicySetByCmclip);
+  log::warn("could not restart with OMP_WAIT_POLICY=PASSIVE ({}); idle threads spin before they sleep, "
+            "which is slow when other processes share the cores: set OMP_WAIT_POLICY=PASSIVE yourself",
+            std::strerror(error));
+}
+
+std::string thread_waiting_policy() {
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  const char* spin = std::getenv("GOMP_SPINCOUNT");
+  if (policy && std::getenv(kPolicySetByCmclip)) return fmt::format("OMP_WAIT_POLICY={} (set by cmclip)", policy);
+  if (policy || spin)
+    return fmt::format("{}{}{} (from the environment)", policy ? std::string("OMP_WAIT_POLICY=") + policy : "",
+                       policy && spin ? ", " : "", spin ? std::string("GOMP_SPINCOUNT=") + spin : "");
+  return "libgomp's default (spin, then sleep); cmclip sets OMP_WAIT_POLICY=PASSIVE for runs of several threads";
+}
 
 c10::Device parse_device(const std::string& spec) {
   if (spec == "cpu") return c10::Device(c10::kCPU);

@@ -55,6 +55,20 @@ class ThreadShare {
   int previous_;
 };
 
+// How idle OpenMP threads wait between parallel regions. libgomp's default spins for a
+// while before it sleeps: on a shared node, with another process on the cores, each
+// parallel region then waits for a thread that is not running, and a builtin:tiny
+// training run took 5.3x its quiet time beside one busy process (docs/performance.md);
+// sleeping at once (OMP_WAIT_POLICY=PASSIVE) gave 1.7x. libgomp reads the policy once,
+// when it loads, so a tool that runs a model on more than one thread, started without
+// OMP_WAIT_POLICY or GOMP_SPINCOUNT in its environment, sets OMP_WAIT_POLICY=PASSIVE
+// and executes itself again (same arguments, same standard streams). A policy the user
+// set is kept. Returns only when no restart is needed or the restart failed (then the
+// run goes on with libgomp's default and says so).
+void adopt_thread_waiting_policy(int threads, char** argv);
+// "PASSIVE (set by cmclip)", "ACTIVE (from the environment)", ... for logs and --version.
+std::string thread_waiting_policy();
+
 // Parses "cpu", "cuda", "cuda:N"; fails with exit status 2 when CUDA is asked for and
 // this build has none, or the device index does not exist.
 c10::Device parse_device(const std::string& spec);
