@@ -3,8 +3,9 @@
 #
 #   scripts/test.sh            the unit and tool tests (label unit|tools)
 #   scripts/test.sh --all      every test: also fuzzing (a clang build), the one-node
-#                              SLURM run, the killed-run test and the quick benchmark
-#                              (what CI runs: .ci/run)
+#                              SLURM run, the killed-run test, the quick benchmark and
+#                              scripts/gpu-check.sh --device cpu (label gpu) (what CI
+#                              runs: .ci/run)
 #   scripts/test.sh -L unit    other arguments go to ctest (-L, -R, -E choose the tests
 #                              themselves)
 #

@@ -7,7 +7,9 @@
 #include <zlib.h>
 
 #include <cstdlib>
+#include <random>
 
+#include "cmclip/clip/text_ascii.hpp"
 #include "cmclip/clip/text_clean.hpp"
 #include "cmclip/clip/tokenizer.hpp"
 #include "cmclip/h5/h5.hpp"
@@ -177,6 +179,32 @@ BOOST_AUTO_TEST_CASE(vocabulary_file_errors_and_search_order) {
   expect_error([&] { resolve_bpe_path(dir.file("none.gz")); }, ExitCode::bad_input, {"none.gz", "--bpe"});
   unsetenv("CMCLIP_BPE");
   unsetenv("CMCLIP_HOME");
+}
+
+// The ICU-free cleaning of the Torch-only build (bench/gpu) is the full cleaning on the
+// texts it accepts, and refuses the others.
+BOOST_AUTO_TEST_CASE(ascii_cleaning_equals_the_full_cleaning) {
+  std::vector<std::string> texts{"fake.", "live.", "fake color.", "live ir.", "a photo of a spoof face",
+                                 "  A  Photo\tOF\n a REAL face  ", "<|startoftext|>x<|ENDOFTEXT|>", "it's they'RE we'll",
+                                 "x1234y", "a<b>c", "--==!!", "", " ", "\n\t\n"};
+  std::mt19937 gen(21);
+  const std::string alphabet = "abcXYZ019 .,'<|>!?-_\t\nstartofextdlmrv";
+  for (int n = 0; n < 2000; ++n) {
+    std::string t;
+    for (size_t k = gen() % 24; k > 0; --k) t += alphabet[gen() % alphabet.size()];
+    texts.push_back(t);
+  }
+  for (const auto& t : texts) {
+    BOOST_REQUIRE(ascii_cleanable(t));
+    const std::string cleaned = clean_text(t);
+    BOOST_TEST(clean_ascii_text(t) == cleaned, "text \"" << t << "\"");
+    BOOST_TEST(pretokenize_ascii(cleaned) == pretokenize(cleaned), "text \"" << t << "\"");
+  }
+  for (std::string bad : {"caf\xc3\xa9", "a &amp; b", "bell\x07", "cr\r"}) {
+    BOOST_TEST(!ascii_cleanable(bad));
+    expect_error([&] { clean_ascii_text(bad); }, ExitCode::bad_input, {"ICU"});
+  }
+  expect_error([] { pretokenize_ascii("caf\xc3\xa9"); }, ExitCode::bad_input, {"ASCII"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "cmclip/clip/utf8.hpp"  // utf8_to_u32, u32_to_utf8, valid_utf8 (declared here before)
+
 namespace cmclip::clip {
 
 std::string ftfy_lite(const std::string& text);
@@ -28,11 +30,5 @@ std::string clean_text(const std::string& text);
 // The reference pre-tokenisation pattern on cleaned text (special tokens,
 // contractions, letter runs, single numbers, runs of other non-space characters).
 std::vector<std::string> pretokenize(const std::string& cleaned);
-
-// UTF-8 <-> UTF-32. Invalid UTF-8 decodes to U+FFFD per bad byte.
-std::u32string utf8_to_u32(const std::string& s);
-std::string u32_to_utf8(const std::u32string& s);
-// Whether `s` is well-formed UTF-8; `error_offset` gets the first bad byte.
-bool valid_utf8(const std::string& s, size_t* error_offset = nullptr);
 
 }  // namespace cmclip::clip

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cmclip/clip/builtin.hpp"  // builtin_tiny, builtin_vit_b_16_random, vit_b_16_config
 #include "cmclip/clip/config.hpp"
 #include "cmclip/clip/model.hpp"
 
@@ -19,9 +20,6 @@ struct Checkpoint;
 }
 
 namespace cmclip::clip {
-
-inline constexpr const char* kBuiltinTiny = "builtin:tiny";
-inline constexpr const char* kBuiltinVitB16Random = "builtin:vit-b-16-random";
 
 // The dtype every CLIP tensor is converted to for compute (fp32 on CPU, as the
 // reference's clip.load(device="cpu") does). fp16 sources are upcast here.
@@ -49,20 +47,6 @@ NamedTensorList read_torchscript_tensors(const std::string& path);
 // `allow_extra` accepts tensors that are not CLIP's (a CM-CLIP checkpoint's adapters).
 Clip clip_from_tensors(const NamedTensorList& tensors, const HeadOverrides& heads, ClipProvenance provenance,
                        const std::string& origin, bool allow_extra = false);
-
-// The built-in random model: image 64/8, vision 128x2 (2 heads), text 128x2 (2 heads),
-// context 77, embed 64, byte-level vocabulary (514 tokens). Initialised like the
-// reference initialize_parameters (docs/clip.md §4.5) from a fixed seed: the same bytes
-// on every run and machine.
-Clip builtin_tiny();
-
-// The configuration of OpenAI's ViT-B/16: embed 512, image 224/16, vision 768x12 (12
-// heads), text 512x12 (8 heads), context 77, vocabulary 49408.
-ClipConfig vit_b_16_config();
-// ViT-B/16 shapes with the reference initialisation from a fixed seed (a few seconds:
-// 150 M draws), vocabulary "bpe" (prompts need the BPE file). For benchmarks: its
-// features mean nothing.
-Clip builtin_vit_b_16_random();
 
 // The model's tensors in their source dtypes (fp16 stays fp16), named as in the
 // reference state dict, in its order.

@@ -4,15 +4,12 @@
 #include <c10/core/Device.h>
 #include <torch/version.h>
 
-#include <CLI/CLI.hpp>
-
 #include <atomic>
 
 #include <fmt/format.h>
 
 #include "cmclip/compute/cpu_isa.hpp"
 #include "cmclip/compute/linear.hpp"
-#include "cmclip/core/app.hpp"
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/log.hpp"
 
@@ -82,14 +79,6 @@ Precision parse_precision(const std::string& name) {
 }
 
 const char* precision_name(Precision p) { return p == Precision::bf16 ? "bf16" : "fp32"; }
-
-void PrecisionOptions::register_on(CLI::App& app) {
-  app.add_option("--precision", precision,
-                 "Arithmetic of the matrix products: fp32, or bf16 (bf16 operands, fp32 sums; faster on CPUs "
-                 "with AVX512-BF16 and on CUDA; see the manual for the drift)")
-      ->capture_default_str()
-      ->check(one_of({"fp32", "bf16"}));
-}
 
 bool cpu_has_avx512_bf16() { return isa::includes(isa::effective_isa(), isa::kAvx512CoreBf16); }
 

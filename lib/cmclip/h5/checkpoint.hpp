@@ -14,14 +14,13 @@
 #include <utility>
 #include <vector>
 
+#include "cmclip/core/named_tensors.hpp"
 #include "cmclip/h5/h5.hpp"
 
 namespace cmclip {
 
 inline constexpr const char* kCheckpointFormat = "cmclip.checkpoint";
 inline constexpr int64_t kCheckpointVersion = 1;
-
-using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
 struct Checkpoint {
   std::map<std::string, h5::AttrValue> config;

@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include "cmclip/h5/attr_value.hpp"
+
 namespace cmclip {
 class AtomicOutput;
 }
@@ -25,10 +27,6 @@ size_t dtype_size(DType t);
 template <class T> DType dtype_of();
 
 using Shape = std::vector<int64_t>;
-// Any attribute value the toolkit writes.
-using AttrValue = std::variant<int64_t, double, std::string, std::vector<int64_t>,
-                               std::vector<double>, std::vector<std::string>>;
-std::string attr_to_string(const AttrValue& v);  // for logs and --help style output
 std::string shape_str(const Shape& s);  // "[3, 224, 224]"
 
 struct DatasetOptions {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cmclip/core/modality.hpp"
 #include "cmclip/h5/h5.hpp"
 
 namespace cmclip {
@@ -18,13 +19,6 @@ class AtomicOutput;
 
 inline constexpr const char* kSamplesFormat = "cmclip.samples";
 inline constexpr int64_t kSamplesVersion = 1;
-
-enum class Modality : int8_t { rgb = 0, depth = 1, nir = 2, thermal = 3 };
-inline constexpr int kModalityCount = 4;
-const std::vector<std::string>& modality_names();  // rgb, depth, nir, thermal
-// "rgb"/"color"/"colour", "depth", "nir"/"ir"/"infrared", "thermal"; InputError otherwise.
-Modality parse_modality(const std::string& name);
-const std::string& modality_name(Modality m);
 
 inline constexpr int8_t kLive = 1;
 inline constexpr int8_t kAttack = 0;

@@ -16,10 +16,14 @@
 
 #include "cmclip/clip/model.hpp"
 #include "cmclip/clip/tokenizer.hpp"
-#include "cmclip/h5/checkpoint.hpp"
+#include "cmclip/core/named_tensors.hpp"
 #include "cmclip/model/adc_adapter.hpp"
 #include "cmclip/model/options.hpp"
 #include "cmclip/model/prompt_learner.hpp"
+
+namespace cmclip {
+struct Checkpoint;
+}
 
 namespace cmclip::model {
 
@@ -69,7 +73,8 @@ class FasModelImpl : public torch::nn::Module {
   Method method() const { return method_; }
   clip::Clip& clip() { return clip_; }
 
-  // Writes the method's config and trainable parameters (not the CLIP weights).
+  // Writes the method's config and trainable parameters (not the CLIP weights);
+  // this and the checkpoint functions below are in fas_model_io.cpp.
   void save_to(Checkpoint& ckpt);
   // Loads trainable parameters by name; errors name the checkpoint and parameter.
   void load_from(const Checkpoint& ckpt);

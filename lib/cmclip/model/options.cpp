@@ -1,7 +1,5 @@
 #include "cmclip/model/options.hpp"
 
-#include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <set>
 #include <sstream>
@@ -10,10 +8,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "cmclip/core/app.hpp"
 #include "cmclip/core/error.hpp"
-#include "cmclip/h5/checkpoint.hpp"
-#include "cmclip/h5/samples.hpp"
+#include "cmclip/core/modality.hpp"
+#include "cmclip/model/option_fields.hpp"
 
 namespace cmclip::model {
 
@@ -34,8 +31,9 @@ std::vector<std::string> method_names() {
   for (const auto& [m, name] : method_table()) names.push_back(name);
   return names;
 }
+}  // namespace
 
-// "a, b or c"
+namespace detail {
 std::string either(const std::vector<std::string>& names) {
   std::string out;
   for (size_t i = 0; i < names.size(); ++i)
@@ -43,26 +41,8 @@ std::string either(const std::vector<std::string>& names) {
   return out;
 }
 
-// One row per model option: its /config key, its command-line flag ("!--no-x": a flag
-// that sets false), the option group, where the value lives, the choices it takes
-// (none: any value), and its help. Registration, to_config, from_config, validation of
-// the choices and the checkpoint-agreement check (given_keys) all read this table.
-template <typename T>
-using Ref = T& (*)(ModelOptions&);
-using AnyRef = std::variant<Ref<std::string>, Ref<int64_t>, Ref<double>, Ref<bool>, Ref<std::vector<std::string>>>;
+// The table of model options (option_fields.hpp).
 #define CMCLIP_FIELD(type, member) static_cast<Ref<type>>([](ModelOptions& o) -> type& { return o.member; })
-
-struct Field {
-  const char* key;
-  const char* flag;
-  const char* group;
-  AnyRef ref;
-  std::string help;
-  std::vector<std::string> choices = {};
-  char delimiter = 0;         // list options: the separator
-  int expected = 0;           // list options: the exact count (0: any)
-  bool optional = false;      // may be empty, and absent from checkpoints older than the option
-};
 
 constexpr const char* kModel = "Model";
 constexpr const char* kAdapter = "ADC-Adapter (cm-clip)";
@@ -124,12 +104,13 @@ const std::vector<Field>& fields() {
   return table;
 }
 #undef CMCLIP_FIELD
+}  // namespace detail
 
-template <typename T>
-T& value_of(const Field& f, ModelOptions& o) {
-  return std::get<Ref<T>>(f.ref)(o);
-}
-}  // namespace
+using detail::either;
+using detail::Field;
+using detail::fields;
+using detail::Ref;
+using detail::value_of;
 
 Method parse_method(const std::string& name) {
   for (const auto& [m, n] : method_table())
@@ -141,35 +122,6 @@ const char* method_name(Method m) {
   for (const auto& [method, name] : method_table())
     if (method == m) return name.c_str();
   return "?";
-}
-
-void ModelOptions::register_on(CLI::App& app) {
-  // Each option remembers its config key, so fas-fewshot can tell what was asked for.
-  cli_options_.clear();
-  std::map<std::string, CLI::App*> groups;
-  for (const Field& f : fields()) {
-    CLI::App*& g = groups[f.group];
-    if (!g) g = app.add_option_group(f.group);
-    CLI::Option* option = std::visit(
-        [&](auto ref) -> CLI::Option* {
-          auto& value = ref(*this);
-          using T = std::decay_t<decltype(value)>;
-          if constexpr (std::is_same_v<T, bool>) {
-            return g->add_flag(f.flag, value, f.help);
-          } else {
-            CLI::Option* o = g->add_option(f.flag, value, f.help);
-            if constexpr (std::is_same_v<T, std::vector<std::string>>) {
-              o->delimiter(f.delimiter);
-              if (f.expected) o->expected(f.expected);
-            }
-            o->capture_default_str();
-            if (!f.choices.empty()) o->check(one_of(f.choices));
-            return o;
-          }
-        },
-        f.ref);
-    cli_options_.emplace_back(f.key, option);
-  }
 }
 
 void ModelOptions::validate() const {
@@ -244,46 +196,6 @@ void ModelOptions::to_config(std::map<std::string, h5::AttrValue>& c) const {
         f.ref);
   // The layout as the model builds it, whatever the method: a checkpoint says what it holds.
   c["ctx_layout"] = std::string(class_specific_context() ? "class-specific" : "shared");
-}
-
-std::set<std::string> ModelOptions::given_keys() const {
-  std::set<std::string> keys;
-  for (const auto& [key, option] : cli_options_)
-    if (option->count() > 0) keys.insert(key);
-  return keys;
-}
-
-ModelOptions ModelOptions::from_config(const Checkpoint& ck) {
-  auto strings = [&](const std::string& key) {
-    auto it = ck.config.find(key);
-    if (it == ck.config.end()) throw InputError(ck.path, "/config", fmt::format("attribute '{}' is missing", key));
-    if (auto* v = std::get_if<std::vector<std::string>>(&it->second)) return *v;
-    if (auto* v = std::get_if<std::string>(&it->second)) return std::vector<std::string>{*v};
-    throw InputError(ck.path, "/config", fmt::format("attribute '{}' should be a list of strings", key));
-  };
-  ModelOptions o;
-  for (const Field& f : fields()) {
-    // Options newer than the checkpoint keep their defaults, which are what it was
-    // trained with (random context, the method's layout, the plain L_dec).
-    if (f.optional && !ck.has_config(f.key)) continue;
-    std::visit(
-        [&](auto ref) {
-          auto& value = ref(o);
-          using T = std::decay_t<decltype(value)>;
-          if constexpr (std::is_same_v<T, bool>) value = ck.config_int(f.key) != 0;
-          else if constexpr (std::is_same_v<T, int64_t>) value = ck.config_int(f.key);
-          else if constexpr (std::is_same_v<T, double>) value = ck.config_double(f.key);
-          else if constexpr (std::is_same_v<T, std::string>) value = ck.config_string(f.key);
-          else value = strings(f.key);
-        },
-        f.ref);
-  }
-  try {
-    o.validate();
-  } catch (const UsageError& e) {
-    throw InputError(ck.path, "/config", std::string("inconsistent model settings: ") + e.what());
-  }
-  return o;
 }
 
 }  // namespace cmclip::model

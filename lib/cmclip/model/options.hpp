@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "cmclip/h5/h5.hpp"
+#include "cmclip/h5/attr_value.hpp"
 #include "cmclip/model/adc_adapter.hpp"
 
 namespace CLI {
