@@ -26,16 +26,14 @@ import argparse
 import json
 import math
 import os
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clip_baseline import CONFIGS, Clip, pad  # noqa: E402  (the same CLIP as scripts/bench.sh)
+from clip_baseline import CONFIGS, Clip, measure, pad  # noqa: E402  (the same CLIP and timer as scripts/bench.sh)
 
 
 def quick_gelu(x):
@@ -141,22 +139,6 @@ def cm_clip_loss(clip, adapters, prompts, images, labels, slots):
     return loss + (t_plain @ t_mod.t()).pow(2).mean()
 
 
-def measure_ms(fn, runs, warmup, device):
-    def sync():
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-    for _ in range(warmup):
-        fn()
-    sync()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        sync()
-        times.append(1e3 * (time.perf_counter() - t))
-    return statistics.median(times)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--prompts", required=True)
@@ -204,8 +186,8 @@ def main():
            "step_batch": args.step_batch, "runs": args.runs, "warmup": args.warmup,
            "cudnn_tf32": torch.backends.cudnn.allow_tf32, "matmul_tf32": torch.backends.cuda.matmul.allow_tf32}
     for name, bf16 in (("fp32", False), ("bf16", True)):
-        out[f"image_{name}_ms"] = measure_ms(lambda: image(bf16), args.runs, args.warmup, device)
-        out[f"step_{name}_ms"] = measure_ms(lambda: step(bf16), args.runs, args.warmup, device)
+        out[f"image_{name}_ms"] = 1e3 * measure(lambda: image(bf16), args.runs, args.warmup, device)["median"]
+        out[f"step_{name}_ms"] = 1e3 * measure(lambda: step(bf16), args.runs, args.warmup, device)["median"]
     print(json.dumps(out))
 
 
