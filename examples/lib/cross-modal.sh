@@ -14,6 +14,8 @@
 # Settings (environment): FAS_BIN (folder of the tools, default: on PATH), CLIP
 # (default ~/.cache/cmclip/ViT-B-16.pt), SHOTS (5), SEEDS ("1 2 3 4 5"), TARGETS
 # ("depth nir"), PRETRAIN_EPOCHS (10), FEWSHOT_EPOCHS (30), BATCH (32), THREADS,
+# JOBS (1: how many shot seeds adapt at once; each job's tools get THREADS, else the
+# CPUs divided among the jobs, and its log lines are marked "[seed N]"),
 # METHOD (cm-clip; or coop, cocoop, linear-probe, zero-shot: see fas-pretrain(1)),
 # AGGREGATE (fas-eval --aggregate: frame, or video-mean where the dataset's protocol
 # reports videos).
@@ -22,6 +24,7 @@ FEWSHOT_EPOCHS_GIVEN=${FEWSHOT_EPOCHS:-}
 : "${CLIP:=${CMCLIP_HOME:-$HOME/.cache/cmclip}/ViT-B-16.pt}"
 : "${SHOTS:=5}" "${SEEDS:=1 2 3 4 5}" "${TARGETS:=depth nir}"
 : "${PRETRAIN_EPOCHS:=10}" "${FEWSHOT_EPOCHS:=30}" "${BATCH:=32}" "${METHOD:=cm-clip}" "${AGGREGATE:=frame}"
+: "${JOBS:=1}"
 
 # fas TOOL ARGS...: runs a tool from $FAS_BIN or PATH.
 fas() {
@@ -53,6 +56,47 @@ synthetic_stores() {
   for split in train dev test; do mv "synth-$split.h5" "$split.h5"; done
 }
 
+# adapt_seed TARGET SEED FEWSHOT-OPTIONS...: fas-fewshot with one shot seed (unless its
+# checkpoint exists), then the adapted model's scores on the RGB dev samples (for the
+# thresholds) and on the target's test samples.
+adapt_seed() {
+  local target=$1 seed=$2
+  shift 2
+  local ckpt="$target-k$SHOTS-seed$seed.h5"
+  if [[ ! -s "$ckpt" ]]; then
+    fas fas-fewshot --init pretrain.h5 --train train.h5 --modality "$target" \
+      --shots "$SHOTS" --shot-seed "$seed" --seed "$seed" --exclude dev.h5 --exclude test.h5 \
+      --shots-out "$target-k$SHOTS-seed$seed.shots.tsv" "$@" -o "$ckpt" || return 1
+  fi
+  fas fas-embed --model "$ckpt" --data dev.h5 --modality rgb -o "$target-rgb-dev-seed$seed.h5" || return 1
+  fas fas-embed --model "$ckpt" --data test.h5 --modality "$target" -o "$target-test-seed$seed.h5"
+}
+
+# adapt_seeds TARGET FEWSHOT-OPTIONS...: adapt_seed for every seed of $SEEDS, $JOBS at
+# a time; fails when any of them does (after all have ended).
+adapt_seeds() {
+  local target=$1 seed
+  shift
+  if ((JOBS <= 1)); then
+    for seed in $SEEDS; do adapt_seed "$target" "$seed" "$@" || return 1; done
+    return 0
+  fi
+  local threads=${THREADS:-$(( $(nproc) / JOBS > 0 ? $(nproc) / JOBS : 1 ))} running=0 failed=0
+  for seed in $SEEDS; do
+    THREADS=$threads adapt_seed "$target" "$seed" "$@" 2> >(sed -u "s/^/[seed $seed] /" >&2) &
+    running=$((running + 1))
+    if ((running >= JOBS)); then
+      wait -n || failed=1
+      running=$((running - 1))
+    fi
+  done
+  while ((running > 0)); do
+    wait -n || failed=1
+    running=$((running - 1))
+  done
+  return "$failed"
+}
+
 run_cross_modal_protocol() {
   cd "$WORK"
   for f in train.h5 dev.h5 test.h5; do require_file "$f" "a preprocessed sample store" || return 1; done
@@ -69,14 +113,9 @@ run_cross_modal_protocol() {
   fi
   for target in $TARGETS; do
     fas fas-embed --model pretrain.h5 --data test.h5 --modality "$target" -o "$target-test-before.h5"
+    adapt_seeds "$target" "${schedule[@]}" || return 1
     local devs=() tests=()
     for seed in $SEEDS; do
-      local ckpt="$target-k$SHOTS-seed$seed.h5"
-      [[ -s "$ckpt" ]] || fas fas-fewshot --init pretrain.h5 --train train.h5 --modality "$target" \
-        --shots "$SHOTS" --shot-seed "$seed" --seed "$seed" --exclude dev.h5 --exclude test.h5 \
-        --shots-out "$target-k$SHOTS-seed$seed.shots.tsv" "${schedule[@]}" -o "$ckpt"
-      fas fas-embed --model "$ckpt" --data dev.h5 --modality rgb -o "$target-rgb-dev-seed$seed.h5"
-      fas fas-embed --model "$ckpt" --data test.h5 --modality "$target" -o "$target-test-seed$seed.h5"
       devs+=("$target-rgb-dev-seed$seed.h5")
       tests+=("$target-test-seed$seed.h5")
     done

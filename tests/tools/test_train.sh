@@ -114,6 +114,25 @@ expect 2 "$bin/fas-pretrain" "${common[@]}" -o missing/x.h5
 [[ ! -e x.h5 ]] || fail "a failed run left a checkpoint"
 no_temp_files
 
+# --profile: a Chrome trace of the run's operations (cmclip's own products and
+# attention named), written when the run ends; a run that fails leaves none. Without
+# --threads, a width-128 CLIP computes on one thread of the budget and says so.
+expect 0 "$bin/fas-pretrain" --clip builtin:tiny --train s-train.h5 --batch-size 16 --epochs 1 --profile trace.json \
+  -o prof.h5
+budget=$("$bin/fas-pretrain" --version | sed -n 's/^threads: *\([0-9]*\).*/\1/p')
+if ((budget > 1)); then
+  grep -q "computing on 1 thread of $budget: this CLIP's width of 128" err.txt || fail "the one-thread cap is not logged"
+fi
+python3 - trace.json <<'PY' || fail "trace.json lacks the operations of a training step"
+import json, sys
+names = {e["name"] for e in json.load(open(sys.argv[1])) if e.get("ph") == "X"}
+sys.exit(0 if {"cmclip::linear", "cmclip::attention", "aten::native_layer_norm"} <= names else 1)
+PY
+"$src/scripts/bench/trace_summary.py" trace.json --top 40 | grep -q "cmclip::linear" || fail "trace_summary.py"
+expect 2 "$bin/fas-pretrain" --clip builtin:tiny --train no-such.h5 --profile trace2.json -o prof2.h5
+[[ ! -e trace2.json ]] || fail "a failed run left a trace"
+no_temp_files
+
 # --help teaches; the man pages render without warnings.
 for tool in fas-pretrain fas-fewshot; do
   help=$("$bin/$tool" --help)

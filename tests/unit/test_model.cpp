@@ -137,4 +137,19 @@ BOOST_AUTO_TEST_CASE(adapter_rejects_a_non_square_grid) {
   BOOST_CHECK_THROW(a->forward(torch::randn({1, 11, 8})), std::invalid_argument);
 }
 
+// clip::quick_gelu's hand-written backward against autograd through its definition
+// z * sigmoid(1.702 z), in double precision, over a range that covers both tails.
+BOOST_AUTO_TEST_CASE(quick_gelu_gradient_matches_its_definition) {
+  torch::manual_seed(3);
+  torch::Tensor z0 = torch::linspace(-12, 12, 97, torch::kDouble).reshape({97, 1}).repeat({1, 3}) +
+                     0.01 * torch::randn({97, 3}, torch::kDouble);
+  torch::Tensor g = torch::randn({97, 3}, torch::kDouble);
+  torch::Tensor z = z0.clone().requires_grad_(true), zr = z0.clone().requires_grad_(true);
+  torch::Tensor y = quick_gelu(z), yr = zr * torch::sigmoid(1.702 * zr);
+  BOOST_TEST(torch::equal(y, yr));  // the same arithmetic forward
+  y.backward(g);
+  yr.backward(g);
+  BOOST_TEST(torch::allclose(z.grad(), zr.grad(), 1e-12, 1e-14));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

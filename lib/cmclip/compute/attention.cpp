@@ -1,6 +1,7 @@
 #include "cmclip/compute/attention.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/record_function.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -129,6 +130,7 @@ struct OneDnnAttention : public torch::autograd::Function<OneDnnAttention> {
 at::Tensor attention(const at::Tensor& qkv, int64_t heads, const at::Tensor& mask) {
   TORCH_CHECK(qkv.dim() == 3 && qkv.size(2) % (3 * heads) == 0, "attention: qkv must be [B, L, 3W], W divisible by ",
               heads, " heads; got ", qkv.sizes());
+  RECORD_USER_SCOPE("cmclip::attention");  // named in --profile traces (its products call oneDNN directly)
   if (!use_onednn(qkv, mask)) return attention_aten(qkv, heads, mask);
   if (at::GradMode::is_enabled() && qkv.requires_grad()) {
     at::Tensor m = mask.defined() ? mask : at::empty({0}, qkv.options());

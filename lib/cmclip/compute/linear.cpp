@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <ATen/ATen.h>
+#include <ATen/record_function.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <atomic>
@@ -222,6 +223,7 @@ std::string gemm_backend() {
 }
 
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& residual) {
+  RECORD_USER_SCOPE("cmclip::linear");  // named in --profile traces (its products call oneDNN directly)
   if (!use_onednn(x, weight, bias, residual)) {
     // bf16 on a CPU without bf16 kernels (PrecisionScope sets no autocast there): the
     // operands rounded to bf16, multiplied in fp32 (exact products, fp32 sums).

@@ -193,13 +193,29 @@ int default_threads() {
 
 namespace {
 std::atomic<int> g_budget{0};
+std::atomic<bool> g_budget_given{false};
+std::atomic<int> g_compute_cap{0};  // 0: none
+
+int capped(int compute_threads) {
+  int cap = g_compute_cap.load();
+  return cap > 0 ? std::min(cap, compute_threads) : compute_threads;
 }
+}  // namespace
 
 int configure_threads(int n) {
+  g_budget_given = n > 0;
   if (n <= 0) n = default_threads();
   g_budget = n;
-  at::set_num_threads(n);
+  at::set_num_threads(capped(n));
   return n;
+}
+
+void cap_default_compute_threads(int limit, const std::string& why) {
+  if (g_budget_given || limit < 1 || at::get_num_threads() <= limit) return;
+  g_compute_cap = limit;
+  at::set_num_threads(limit);
+  log::info("computing on {} thread{} of {}: {} (--threads N overrides)", limit, limit == 1 ? "" : "s",
+            thread_budget(), why);
 }
 
 int thread_budget() {
@@ -208,7 +224,7 @@ int thread_budget() {
 }
 
 ThreadShare::ThreadShare(int threads) : previous_(at::get_num_threads()) {
-  at::set_num_threads(std::max(1, thread_budget() - std::max(0, threads)));
+  at::set_num_threads(capped(std::max(1, thread_budget() - std::max(0, threads))));
 }
 
 ThreadShare::~ThreadShare() { at::set_num_threads(previous_); }

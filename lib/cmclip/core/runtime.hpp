@@ -31,6 +31,12 @@ bool blas_is_reference();
 int configure_threads(int n);
 // The budget configure_threads() set; default_threads() before any call.
 int thread_budget();
+// Caps the compute pool at `limit` threads when the budget was not given (no
+// --threads), for work whose operations are too small to share: waking a sleeping
+// thread for each of them costs more than it saves (the narrow builtin CLIPs;
+// docs/performance.md has the measurements). The budget, and so the loader's share,
+// stays. `why` goes into the log line that says so.
+void cap_default_compute_threads(int limit, const std::string& why);
 
 // The CPUs this process may run on: the smallest of its CPU affinity mask
 // (sched_getaffinity: taskset, SLURM's and containers' cpusets), its cgroup CPU quota

@@ -24,6 +24,7 @@
 #include "cmclip/metrics/pad_metrics.hpp"
 #include "cmclip/metrics/sorted_scores.hpp"
 #include "cmclip/train/linear_probe.hpp"
+#include "cmclip/train/operation_trace.hpp"
 
 namespace cmclip::train {
 
@@ -46,6 +47,10 @@ void TrainOptions::register_on(CLI::App& app, int64_t default_epochs) {
                 "Augmentation of the copies of an oversampled sample (small K): distinct draws, or identical "
                 "(one draw per sample and epoch, for ablations)")
       ->capture_default_str()->check(one_of({"distinct", "identical"}));
+  g->add_option("--profile", profile,
+                "Write a trace of every operation of the run to FILE (Chrome trace format: ui.perfetto.dev; "
+                "scripts/bench/trace_summary.py sums it); it slows the run")
+      ->type_name("FILE");
   precision.register_on(*g);
   augment.register_on(app);
 }
@@ -516,10 +521,17 @@ TrainResult Run::execute() {
 
 TrainResult train(TrainJob& job, const TrainOptions& options, const OptimizerOptions& opt, Communicator& comm) {
   options.validate();
-  if (job.model->model->method() == model::Method::linear_probe) return fit_linear_probe(job, options, comm);
-  opt.validate();
-  Run run(job, options, opt, comm);
-  return run.execute();
+  OperationTrace trace(comm.is_root() ? options.profile : std::string());
+  TrainResult result;
+  if (job.model->model->method() == model::Method::linear_probe) {
+    result = fit_linear_probe(job, options, comm);
+  } else {
+    opt.validate();
+    Run run(job, options, opt, comm);
+    result = run.execute();
+  }
+  trace.finish();
+  return result;
 }
 
 }  // namespace cmclip::train

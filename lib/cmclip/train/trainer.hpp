@@ -36,6 +36,7 @@ struct TrainOptions {
   compute::PrecisionOptions precision;
   int loader_threads = 0;  // decoding threads of the data loader (0: automatic)
   std::string oversampled_copies = "distinct";  // or identical (ablation: one augmentation per sample and epoch)
+  std::string profile;  // --profile: a trace of every operation of the run (train/operation_trace.hpp)
 
   void register_on(CLI::App& app, int64_t default_epochs);
   void validate() const;
