@@ -37,12 +37,16 @@
 #include "cmclip/data/loader.hpp"
 #include "cmclip/metrics/json.hpp"
 #include "cmclip/model/fas_model.hpp"
+#include "cmclip/model/prompt_ids.hpp"
 #include "cmclip/model/prompt_learner.hpp"
 #include "cmclip/train/communicator.hpp"
 #include "cmclip/train/optimizer.hpp"
 #include "cmclip/train/trainer.hpp"
 
 namespace {
+// The permutation of the modality contexts in the fine-grained prompts of the timed
+// CM-CLIP step (both sides use it).
+const std::vector<int64_t> kCmClipPerm{1, 2, 0};
 
 using namespace cmclip;
 using metrics::JsonWriter;
@@ -214,11 +218,15 @@ void run_step(const ModelArgs& m, const std::string& method, int64_t batch, int6
   train::Communicator local;
   data::Batch b;
   b.images = random_images(batch, net->clip()->config().image_resolution, 2);
+  // Labels alternate; modalities rgb, depth, nir in turn, so that CM-CLIP computes every
+  // loss term, with its fine-grained prompts' modality contexts permuted, as in
+  // scripts/bench/cm_clip_step.py.
   std::vector<int64_t> labels, modality;
   for (int64_t i = 0; i < batch; ++i) {
     labels.push_back(i % 2);
-    modality.push_back(0);  // rgb
+    modality.push_back(i % 3);
   }
+  const std::vector<int64_t> perm = method == "cm-clip" ? kCmClipPerm : std::vector<int64_t>{};
   b.labels = at::tensor(labels, at::kLong);
   b.modality = at::tensor(modality, at::kLong);
   int64_t trainable = 0;
@@ -229,7 +237,7 @@ void run_step(const ModelArgs& m, const std::string& method, int64_t batch, int6
   j.field("precision", m.precision.precision).field("trainable_parameters", trainable);
   compute::PrecisionScope scope(m.precision.parsed(), net->device());
   measure(j, t, [&] {
-    train::StepResult r = train::training_step(net, b, {}, optimizer, 1e-4, 1.0, local);
+    train::StepResult r = train::training_step(net, b, perm, optimizer, 1e-4, 1.0, local);
     if (r.diverged) throw RuntimeFailure("the benchmark's training step diverged");
   });
   finish(j);
@@ -264,6 +272,27 @@ void run_tokens(const ModelArgs& m, const std::string& prompts_path, int64_t n_c
     j.end_array();
   }
   j.end_array().end_object();
+  // CM-CLIP's prompt families (scripts/bench/cm_clip_step.py reads them).
+  const model::PromptFamilyIds fam = model::prompt_family_ids(tok, defaults.class_words, defaults.modality_words, n_ctx);
+  j.key("cm_clip").begin_object().field("n_ctx", n_ctx);
+  j.field("classes", static_cast<int64_t>(defaults.class_words.size()));
+  j.field("modalities", static_cast<int64_t>(defaults.modality_words.size()));
+  auto rows = [&j](const char* name, const std::vector<std::vector<int64_t>>& ids) {
+    j.key(name).begin_array();
+    for (const auto& row : ids) {
+      j.begin_array();
+      for (int64_t id : row) j.value(id);
+      j.end_array();
+    }
+    j.end_array();
+  };
+  j.key("perm").begin_array();
+  for (int64_t slot : kCmClipPerm) j.value(slot);
+  j.end_array();
+  rows("category", fam.category);
+  rows("modality", fam.modality);
+  rows("fine", fam.fine);
+  j.end_object();
   j.end_object();
   AtomicOutput out(output);
   std::ofstream(out.temp_path()) << j.str();

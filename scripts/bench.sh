@@ -26,8 +26,8 @@
 #    machine's GEMM peak that the GFLOP/s figures are compared with;
 #  - CLIP image encoding at batch 1 and 32, text encoding of the real prompts of
 #    scripts/bench/prompts.txt (one batch), a CoCoOp training step (batch 8, 2 classes,
-#    4 context tokens + meta-net) and our CM-CLIP step: ours (cmclip-bench, fp32 and
-#    bf16) against scripts/bench/clip_baseline.py in the default environment and with
+#    4 context tokens + meta-net) and a CM-CLIP step (scripts/bench/cm_clip_step.py's
+#    settings): ours (cmclip-bench, fp32 and bf16) against scripts/bench/clip_baseline.py in the default environment and with
 #    glibc's malloc thresholds raised ("tuned"), and (PyTorch 2.x) through
 #    torch.compile, where it works on the CPU;
 #  - ours with glibc's default malloc (our start-up tuning off), with LibTorch's own
@@ -212,6 +212,9 @@ run cocoop.python-tuned   python_tuned --runs "$runs" cocoop --tokens "$tokens" 
 run cocoop.python-tuned-loop  python_tuned --runs "$runs" cocoop --tokens "$tokens" --batch 8 --variant loop
 run cmclip.ours           ours step --model "$model" --method cm-clip --batch 8 --n-ctx 4 --runs "$runs"
 run cmclip.ours-bf16      ours step --model "$model" --method cm-clip --batch 8 --n-ctx 4 --runs "$runs" --precision bf16
+run cmclip.python         python_default --runs "$runs" cm-clip --tokens "$tokens" --batch 8
+run cmclip.python-tuned   python_tuned --runs "$runs" cm-clip --tokens "$tokens" --batch 8
+((has_compile)) && run cmclip.python-compile  python_compiled --runs "$runs" cm-clip --tokens "$tokens" --batch 8
 
 # fas-embed end to end: peak resident memory (GNU time) of a batch-32 run.
 mkdir -p "$work/images"

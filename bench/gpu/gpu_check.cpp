@@ -45,7 +45,7 @@
 #include "cmclip/compute/precision.hpp"
 #include "cmclip/core/error.hpp"
 #include "cmclip/model/fas_model.hpp"
-#include "cmclip/model/prompt_learner.hpp"
+#include "cmclip/model/prompt_ids.hpp"
 
 namespace {
 
@@ -349,20 +349,17 @@ clip::Clip timing_clip(const Args& a) {
 // The token ids of the CM-CLIP prompt families, as PromptLearner builds them, for the
 // PyTorch side: it splices its context vectors in at positions 1.. as this side does.
 void write_prompts(const Args& a, const model::ModelOptions& o) {
-  clip::Tokenizer tok = clip::Tokenizer::byte_level();
-  auto family = [&](const std::vector<std::string>& words, int64_t contexts) {
-    std::vector<std::string> rows;
-    for (const auto& w : words) rows.push_back(int_list(model::prompt_token_ids(tok, w, contexts * o.n_ctx)));
-    return "[" + fmt::format("{}", fmt::join(rows, ", ")) + "]";
+  const model::PromptFamilyIds ids =
+      model::prompt_family_ids(clip::Tokenizer::byte_level(), o.class_words, o.modality_words, o.n_ctx);
+  auto family = [](const std::vector<std::vector<int64_t>>& rows) {
+    std::vector<std::string> lists;
+    for (const auto& r : rows) lists.push_back(int_list(r));
+    return "[" + fmt::format("{}", fmt::join(lists, ", ")) + "]";
   };
-  std::vector<std::string> fine;
-  for (const auto& c : o.class_words)
-    for (const auto& m : o.modality_words) fine.push_back(c + " " + m);
   Json j;
   j.num("n_ctx", double(o.n_ctx)).num("classes", double(o.class_words.size()));
   j.num("modalities", double(o.modality_words.size())).raw("perm", "[1, 2, 0]");
-  j.raw("category", family(o.class_words, 1)).raw("modality", family(o.modality_words, 1));
-  j.raw("fine", family(fine, 2));
+  j.raw("category", family(ids.category)).raw("modality", family(ids.modality)).raw("fine", family(ids.fine));
   std::ofstream(a.out + "/prompts.json") << j.text() << "\n";
 }
 

@@ -11,7 +11,8 @@ faults and system CPU seconds per timed run), so the allocator's behaviour is vi
   clip_baseline.py [--config vit-b-16|tiny] [--runs R] [--warmup W] [--threads T] [--device D]
                    [--compile] TASK
   TASK: gemm --n N | image --batch B | text --tokens T.json |
-        cocoop --tokens T.json --batch B [--variant loop|batched]
+        cocoop --tokens T.json --batch B [--variant loop|batched] |
+        cm-clip --tokens T.json --batch B   (cm_clip_step.py: CM-CLIP's step)
 
 T.json comes from `cmclip-bench tokens`: the token ids of the prompts (so that both
 sides see the same prompts), which this side pads to the 77-token context as
@@ -229,6 +230,9 @@ def main():
     cc.add_argument("--tokens", required=True)
     cc.add_argument("--batch", type=int, default=8)
     cc.add_argument("--variant", choices=["loop", "batched"], default="batched")
+    cm = sub.add_parser("cm-clip")
+    cm.add_argument("--tokens", required=True)
+    cm.add_argument("--batch", type=int, default=8)
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -279,6 +283,13 @@ def run_task(args, c, device, out):
                 with torch.no_grad():
                     clip.encode_text(ids)
             out.update(measure(run, args.runs, args.warmup, device))
+        elif args.task == "cm-clip":
+            from cm_clip_step import CmClipStep  # here: it imports this module
+            step = CmClipStep(clip, json.load(open(args.tokens))["cm_clip"], c, args.batch, device)
+            out["batch"] = args.batch
+            out["tokens_run"] = c["context"]
+            clip.train()
+            out.update(measure(step, args.runs, args.warmup, device))
         else:
             spec = json.load(open(args.tokens))["cocoop"]
             ids = pad(spec["ids"], c["context"]).to(device)

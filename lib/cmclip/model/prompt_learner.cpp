@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cmclip/core/error.hpp"
+#include "cmclip/model/prompt_ids.hpp"
 
 namespace cmclip::model {
 
@@ -48,10 +49,7 @@ PromptLearnerImpl::PromptLearnerImpl(clip::Clip clip, const clip::Tokenizer& tok
   content_ctx = register_parameter("content_ctx", ctx);
   if (spec_.modality) {
     modality_ = make_family(spec_.modality_words, 1, tok, "modality");
-    std::vector<std::string> fine_words;
-    for (const auto& c : spec_.class_words)
-      for (const auto& mw : spec_.modality_words) fine_words.push_back(c + " " + mw);
-    fine_ = make_family(fine_words, 2, tok, "fine");
+    fine_ = make_family(fine_prompt_words(spec_.class_words, spec_.modality_words), 2, tok, "fine");
     torch::Tensor mctx = torch::empty({m, spec_.n_ctx, width});
     torch::nn::init::normal_(mctx, 0, spec_.init_std);
     modality_ctx = register_parameter("modality_ctx", mctx);
@@ -70,6 +68,24 @@ std::vector<int64_t> prompt_token_ids(const clip::Tokenizer& tok, const std::str
   row.insert(row.end(), text.begin(), text.end());
   row.push_back(tok.eot());
   return row;
+}
+
+std::vector<std::string> fine_prompt_words(const std::vector<std::string>& class_words,
+                                           const std::vector<std::string>& modality_words) {
+  std::vector<std::string> words;
+  for (const auto& c : class_words)
+    for (const auto& m : modality_words) words.push_back(c + " " + m);
+  return words;
+}
+
+PromptFamilyIds prompt_family_ids(const clip::Tokenizer& tok, const std::vector<std::string>& class_words,
+                                  const std::vector<std::string>& modality_words, int64_t n_ctx) {
+  auto family = [&](const std::vector<std::string>& words, int64_t contexts) {
+    std::vector<std::vector<int64_t>> rows;
+    for (const auto& w : words) rows.push_back(prompt_token_ids(tok, w, contexts * n_ctx));
+    return rows;
+  };
+  return {family(class_words, 1), family(modality_words, 1), family(fine_prompt_words(class_words, modality_words), 2)};
 }
 
 PromptLearnerImpl::Family PromptLearnerImpl::make_family(const std::vector<std::string>& words, int64_t contexts,
