@@ -213,7 +213,8 @@ run cocoop.python-tuned-loop  python_tuned --runs "$runs" cocoop --tokens "$toke
 run cmclip.ours           ours step --model "$model" --method cm-clip --batch 8 --n-ctx 4 --runs "$runs"
 run cmclip.ours-bf16      ours step --model "$model" --method cm-clip --batch 8 --n-ctx 4 --runs "$runs" --precision bf16
 run cmclip.python         python_default --runs "$runs" cm-clip --tokens "$tokens" --batch 8
-run cmclip.python-tuned   python_tuned --runs "$runs" cm-clip --tokens "$tokens" --batch 8
+# (--quick: the default environment only; this step is the slowest Python measurement.)
+((quick)) || run cmclip.python-tuned  python_tuned --runs "$runs" cm-clip --tokens "$tokens" --batch 8
 ((has_compile)) && run cmclip.python-compile  python_compiled --runs "$runs" cm-clip --tokens "$tokens" --batch 8
 
 # fas-embed end to end: peak resident memory (GNU time) of a batch-32 run.

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cmclip/core/error.hpp"
 #include "cmclip/h5/h5_detail.hpp"
