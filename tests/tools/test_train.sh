@@ -131,6 +131,11 @@ PY
 "$src/scripts/bench/trace_summary.py" trace.json --top 40 | grep -q "cmclip::linear" || fail "trace_summary.py"
 expect 2 "$bin/fas-pretrain" --clip builtin:tiny --train no-such.h5 --profile trace2.json -o prof2.h5
 [[ ! -e trace2.json ]] || fail "a failed run left a trace"
+# A trace that cannot be written is refused before any work (exit 2, the path named).
+expect 2 "$bin/fas-pretrain" --clip builtin:tiny --train s-train.h5 --epochs 1 --profile no-such-dir/trace.json \
+  -o prof3.h5
+grep -q "no-such-dir" err.txt || fail "an unwritable --profile path is not named"
+[[ ! -e prof3.h5 ]] || fail "a refused run left a checkpoint"
 no_temp_files
 
 # --help teaches; the man pages render without warnings.

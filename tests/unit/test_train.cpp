@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cmclip/train/linear_probe.hpp"
+#include "cmclip/train/operation_trace.hpp"
 #include "cmclip/train/optimizer.hpp"
 #include "cmclip/train/presets.hpp"
 #include "test_support.hpp"
@@ -260,6 +261,39 @@ BOOST_AUTO_TEST_CASE(folds_keep_each_video_whole_and_balance_the_classes) {
   }
   // One video per class: nothing to cross-validate on.
   BOOST_TEST(assign_folds({"a", "b"}, {true, false}, 7, fold) == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// --profile's trace (train/operation_trace.hpp): written only by finish(), so a run that
+// ends in an error leaves no file and no temporary beside it; a finished trace names
+// the operations recorded while it lived, cmclip's own products included.
+BOOST_AUTO_TEST_SUITE(train_operation_trace)
+
+BOOST_AUTO_TEST_CASE(unfinished_trace_leaves_no_file) {
+  cmclip::test::ScratchDir dir("trace-unfinished");
+  {
+    cmclip::train::OperationTrace trace(dir.file("trace.json"));
+    torch::mm(torch::ones({4, 4}), torch::ones({4, 4}));
+  }  // destroyed without finish(): as when the run throws
+  BOOST_TEST(!cmclip::test::exists(dir.file("trace.json")));
+  BOOST_TEST(cmclip::test::count_files(dir.path()) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(finished_trace_names_the_operations) {
+  cmclip::test::ScratchDir dir("trace-finished");
+  cmclip::train::OperationTrace trace(dir.file("trace.json"));
+  torch::mm(torch::ones({4, 4}), torch::ones({4, 4}));
+  trace.finish();
+  const std::string text = cmclip::test::read_text(dir.file("trace.json"));
+  BOOST_TEST(text.find("\"aten::mm\"") != std::string::npos);
+  BOOST_TEST(cmclip::test::count_files(dir.path()) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(trace_in_a_missing_folder_is_a_usage_error) {
+  cmclip::test::ScratchDir dir("trace-missing");
+  cmclip::test::expect_error([&] { cmclip::train::OperationTrace trace(dir.file("no/such/trace.json")); },
+                             cmclip::ExitCode::bad_input, {"no/such"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -33,12 +33,6 @@ bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
-// "007" -> "7": subject numbers written without leading zeros.
-std::string strip_zeros(const std::string& digits) {
-  size_t p = digits.find_first_not_of('0');
-  return p == std::string::npos ? "0" : digits.substr(p);
-}
-
 std::vector<std::string> components(const std::string& path) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -51,21 +45,9 @@ std::vector<std::string> components(const std::string& path) {
   return out;
 }
 
-std::string join(const std::vector<std::string>& parts, size_t begin, size_t end, bool absolute) {
-  std::string out = absolute ? "/" : "";
-  for (size_t i = begin; i < end && i < parts.size(); ++i) out += (i == begin ? "" : "/") + parts[i];
-  return out;
-}
-
 std::string stem_of(const std::string& name) {
   size_t dot = name.find_last_of('.');
   return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
-}
-
-std::string dirname(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 // Modality tokens in paths (lower case).
@@ -77,6 +59,25 @@ bool modality_token(const std::string& token, Modality& m) {
   else if (t == "thermal") m = Modality::thermal;
   else return false;
   return true;
+}
+
+namespace {
+// "007" -> "7": subject numbers written without leading zeros.
+std::string strip_zeros(const std::string& digits) {
+  size_t p = digits.find_first_not_of('0');
+  return p == std::string::npos ? "0" : digits.substr(p);
+}
+
+std::string join(const std::vector<std::string>& parts, size_t begin, size_t end, bool absolute) {
+  std::string out = absolute ? "/" : "";
+  for (size_t i = begin; i < end && i < parts.size(); ++i) out += (i == begin ? "" : "/") + parts[i];
+  return out;
+}
+
+std::string dirname(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 // The path of modality `target` next to `path`, whose component `comp` (or file-stem
@@ -204,6 +205,35 @@ void apply_facts(ListRecord& r, const PathFacts& facts, const std::string& defau
   if (r.label == kAttack) r.attack_type = facts.attack_type.empty() ? default_attack : facts.attack_type;
 }
 
+// Fills the modality paths of `path`: a frame or a folder, possibly naming one
+// modality through a component (`tokens`: the folder names of rgb, depth and nir).
+void fill_modalities(ListRecord& r, const std::string& path, const std::array<std::string, 3>& tokens,
+                     bool require_component, const LineContext& at) {
+  Modality m;
+  int comp;
+  bool frame = has_image_extension(path) || has_video_extension(path);
+  if (modality_of_path(path, m, comp) && m != Modality::thermal) {
+    r.path[static_cast<size_t>(m)] = path;
+    for (int k = 0; k < 3; ++k)
+      if (k != static_cast<int>(m)) r.path[static_cast<size_t>(k)] = swap_modality(path, comp, tokens[k]);
+    r.video = capture_folder(path, comp, frame);
+  } else if (require_component && frame) {
+    at.fail(fmt::format("frame path '{}' has no '{}' folder to derive the {} and {} paths from", path,
+                        tokens[0], tokens[1], tokens[2]));
+  } else if (frame) {
+    r.path[0] = path;  // a frame outside any modality folder: RGB only
+    r.video = dirname(path);
+  } else {
+    std::string base = path;
+    while (base.size() > 1 && base.back() == '/') base.pop_back();
+    for (int k = 0; k < 3; ++k) r.path[static_cast<size_t>(k)] = base + "/" + tokens[k];
+    r.video = base;
+  }
+  r.frame = frame && has_image_extension(path) ? frame_number_of(path) : -1;
+}
+
+}  // namespace
+
 // ---- casia-surf: "rgb depth ir label", 1 = live, modality from the file name ----
 ListRecord read_casia_surf(const LineContext& at, const std::vector<std::string>& f, LabelPolarity pol) {
   if (f.size() == 3)
@@ -234,33 +264,6 @@ ListRecord read_casia_surf(const LineContext& at, const std::vector<std::string>
   check_label(at, ListFormat::casia_surf, pol, r.label, f[3], facts);
   apply_facts(r, facts, "print");
   return r;
-}
-
-// Fills the modality paths of `path`: a frame or a folder, possibly naming one
-// modality through a component (`tokens`: the folder names of rgb, depth and nir).
-void fill_modalities(ListRecord& r, const std::string& path, const std::array<std::string, 3>& tokens,
-                     bool require_component, const LineContext& at) {
-  Modality m;
-  int comp;
-  bool frame = has_image_extension(path) || has_video_extension(path);
-  if (modality_of_path(path, m, comp) && m != Modality::thermal) {
-    r.path[static_cast<size_t>(m)] = path;
-    for (int k = 0; k < 3; ++k)
-      if (k != static_cast<int>(m)) r.path[static_cast<size_t>(k)] = swap_modality(path, comp, tokens[k]);
-    r.video = capture_folder(path, comp, frame);
-  } else if (require_component && frame) {
-    at.fail(fmt::format("frame path '{}' has no '{}' folder to derive the {} and {} paths from", path,
-                        tokens[0], tokens[1], tokens[2]));
-  } else if (frame) {
-    r.path[0] = path;  // a frame outside any modality folder: RGB only
-    r.video = dirname(path);
-  } else {
-    std::string base = path;
-    while (base.size() > 1 && base.back() == '/') base.pop_back();
-    for (int k = 0; k < 3; ++k) r.path[static_cast<size_t>(k)] = base + "/" + tokens[k];
-    r.video = base;
-  }
-  r.frame = frame && has_image_extension(path) ? frame_number_of(path) : -1;
 }
 
 // ---- casia-fas: "<relative path> <label>", 0 = live ----

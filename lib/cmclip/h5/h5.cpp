@@ -5,7 +5,6 @@
 #include <numeric>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
@@ -16,7 +15,7 @@
 
 namespace cmclip::h5 {
 
-namespace detail {
+namespace {
 std::recursive_mutex g_mutex;
 
 // The innermost (most specific) message on HDF5's error stack: walking downward from
@@ -28,6 +27,28 @@ herr_t walk_error(unsigned n, const H5E_error2_t* err, void* data) {
   return 0;
 }
 
+struct Silencer {
+  Silencer() {
+    // No clean-up at exit: every file is closed by its owner, and a file whose close
+    // failed (a full disk) would make HDF5's own clean-up crash at exit (1.10).
+    H5dont_atexit();
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+} g_silencer;
+
+hid_t float16_type() {
+  static hid_t t = [] {
+    hid_t h = H5Tcopy(H5T_IEEE_F32LE);
+    H5Tset_fields(h, 15, 10, 5, 0, 10);
+    H5Tset_size(h, 2);
+    H5Tset_ebias(h, 15);
+    return h;
+  }();
+  return t;
+}
+}  // namespace
+
+namespace detail {
 std::string hdf5_message() {
   std::string msg;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_error, &msg);
@@ -46,33 +67,12 @@ std::string hdf5_message() {
   return msg.empty() ? "HDF5 error" : msg;
 }
 
-struct Silencer {
-  Silencer() {
-    // No clean-up at exit: every file is closed by its owner, and a file whose close
-    // failed (a full disk) would make HDF5's own clean-up crash at exit (1.10).
-    H5dont_atexit();
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  }
-} g_silencer;
-
 [[noreturn]] void fail_read(const std::string& file, const std::string& path, const std::string& what) {
   throw InputError(file, path, fmt::format("{} ({})", what, hdf5_message()));
 }
 [[noreturn]] void fail_write(const std::string& file, const std::string& path, const std::string& what) {
   throw RuntimeFailure(file, path, fmt::format("{} ({})", what, hdf5_message()));
 }
-
-hid_t float16_type() {
-  static hid_t t = [] {
-    hid_t h = H5Tcopy(H5T_IEEE_F32LE);
-    H5Tset_fields(h, 15, 10, 5, 0, 10);
-    H5Tset_size(h, 2);
-    H5Tset_ebias(h, 15);
-    return h;
-  }();
-  return t;
-}
-
 hid_t vlen_utf8_type() {
   static hid_t t = [] {
     hid_t h = H5Tcopy(H5T_C_S1);

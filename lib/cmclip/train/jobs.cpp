@@ -69,9 +69,12 @@ void check_model_options_agree(const model::ModelOptions& asked, const model::Mo
   }
 }
 
-void check_outputs(const std::string& output) {
-  check_output_path(output);
-  check_output_path(last_checkpoint_path(output));
+// Every file a training run writes, checked before any work: the checkpoints and the
+// --profile trace.
+void check_outputs(const TrainOptions& training) {
+  check_output_path(training.output);
+  check_output_path(last_checkpoint_path(training.output));
+  if (!training.profile.empty()) check_output_path(training.profile);
 }
 
 void log_result(const TrainResult& r, const TrainJob& job, const std::string& output) {
@@ -239,7 +242,7 @@ TrainResult run_pretrain(const PretrainOptions& given, const CommonOptions& comm
   o.model.validate();
   o.training.validate();
   o.optimizer.validate();
-  check_outputs(o.training.output);
+  check_outputs(o.training);
   const std::string device = training_device(common.device);
   // Join the other ranks first: from here on only rank 0 logs.
   auto comm = make_communicator(device);
@@ -278,7 +281,7 @@ TrainResult run_pretrain(const PretrainOptions& given, const CommonOptions& comm
 TrainResult run_fewshot(const FewshotOptions& given, const CommonOptions& common) {
   given.validate();
   FewshotOptions o = given;
-  check_outputs(o.training.output);
+  check_outputs(o.training);
   if (!o.shots_out.empty()) check_output_path(o.shots_out);
   const std::string device = training_device(common.device);
   auto comm = make_communicator(device);
