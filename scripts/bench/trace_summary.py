@@ -10,6 +10,7 @@ Standard library only."""
 import argparse
 import collections
 import json
+import os
 import sys
 
 
@@ -60,4 +61,10 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BrokenPipeError:
+        # The reader stopped early (| head): no traceback; stdout goes nowhere from here
+        # so that Python's own flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

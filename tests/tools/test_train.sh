@@ -128,7 +128,9 @@ import json, sys
 names = {e["name"] for e in json.load(open(sys.argv[1])) if e.get("ph") == "X"}
 sys.exit(0 if {"cmclip::linear", "cmclip::attention", "aten::native_layer_norm"} <= names else 1)
 PY
-"$src/scripts/bench/trace_summary.py" trace.json --top 40 | grep -q "cmclip::linear" || fail "trace_summary.py"
+# (The summary is read whole before grep: grep -q would close the pipe on the first match.)
+summary=$("$src/scripts/bench/trace_summary.py" trace.json --top 40) || fail "trace_summary.py failed"
+grep -q "cmclip::linear" <<<"$summary" || fail "trace_summary.py does not list cmclip::linear"
 expect 2 "$bin/fas-pretrain" --clip builtin:tiny --train no-such.h5 --profile trace2.json -o prof2.h5
 [[ ! -e trace2.json ]] || fail "a failed run left a trace"
 # A trace that cannot be written is refused before any work (exit 2, the path named).
