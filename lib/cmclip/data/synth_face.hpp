@@ -1,7 +1,8 @@
 // The face model of fas-synth (internal to lib/cmclip/data): identities, the relief
 // and albedo of a head, the person around it (hair, ears, neck, clothes), and what each
 // pixel's surface shows the three sensors. synth_render.cpp builds scenes, attacks and
-// cameras on top of it.
+// cameras on top of it (synth_render_media.cpp: the sheets and screens of prints and
+// replays).
 #pragma once
 #include <cmath>
 #include <cstdint>

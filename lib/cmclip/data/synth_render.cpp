@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "cmclip/data/synth_face.hpp"
+#include "cmclip/data/synth_render_media.hpp"
 #include "cmclip/core/portable_math.hpp"
 #include "cmclip/core/random.hpp"
 
 namespace cmclip::data::synth {
+
+using namespace detail;  // the print and replay media (synth_render_media.cpp)
 
 namespace {
 
@@ -136,99 +140,6 @@ Pose jitter(Pose p, Rng& r) {
   p.yaw += N(r, 0, 0.03);
   p.pitch += N(r, 0, 0.02);
   return p;
-}
-
-// ------------------------------------------------------------------ planar media
-
-// A sheet (print) or screen (replay) held in the scene: a similarity transform of its
-// own coordinates (p, q in [-1, 1] for the picture) with a projective tilt and an
-// optional cylindrical bend about its vertical axis.
-struct Medium {
-  float scale, rot, tx, ty;  // similarity: scene = tx,ty + scale * R(rot) * (a, b)
-  float px, py;              // projective tilt
-  float bend;                // curvature (0 = flat)
-  float ext_p, ext_q;        // half extent of the sheet or screen in picture units
-  float border;              // screen bezel width (picture units), 0 for paper
-  float z;                   // distance of its centre (metres)
-};
-
-// Scene point -> picture coordinates; false when it misses the medium. Also returns
-// the relative depth factor w (the plane's distance scale) and the bend angle.
-bool medium_lookup(const Medium& m, float x, float y, float& p, float& q, float& w, float& theta) {
-  float dx = x - m.tx, dy = y - m.ty;
-  float c = dmath::cos(m.rot), s = dmath::sin(m.rot);
-  float a = (c * dx + s * dy) / m.scale, b = (-s * dx + c * dy) / m.scale;
-  float den = 1 - m.px * a - m.py * b;
-  if (den <= 0.05f) return false;
-  float xa = a / den, qb = b / den;
-  w = 1 + m.px * xa + m.py * qb;
-  if (m.bend > 1e-4f) {
-    float t = m.bend * xa;
-    if (std::fabs(t) >= 1) return false;
-    theta = dmath::asin(t);
-    p = theta / m.bend;
-  } else {
-    theta = 0;
-    p = xa;
-  }
-  q = qb;
-  return std::fabs(p) <= m.ext_p && std::fabs(q) <= m.ext_q;
-}
-
-// The medium placed so the face of the picture (centre pc, scale sp, roll rp) lands
-// where a live face would be (pose `target`).
-Medium place_medium(const Pose& target, const Pose& pic, Rng& r) {
-  Medium m;
-  m.scale = target.scale / pic.scale;
-  m.rot = target.roll - pic.roll;
-  float c = dmath::cos(m.rot), s = dmath::sin(m.rot);
-  m.tx = target.cx - m.scale * (c * pic.cx - s * pic.cy);
-  m.ty = target.cy - m.scale * (s * pic.cx + c * pic.cy);
-  m.px = N(r, 0, 0.08);
-  m.py = N(r, 0, 0.06);
-  m.bend = 0;
-  m.ext_p = m.ext_q = 1;
-  m.border = 0;
-  m.z = 0.27f / target.scale * U(r, 0.8, 0.95);  // held at arm's length before the holder
-  return m;
-}
-
-// Bilinear lookup in an interleaved float image over [-1, 1]^2.
-V3 sample3(const std::vector<float>& img, int n, float p, float q) {
-  float fx = std::clamp((p + 1) * 0.5f * n - 0.5f, 0.0f, n - 1.001f);
-  float fy = std::clamp((q + 1) * 0.5f * n - 0.5f, 0.0f, n - 1.001f);
-  int x0 = static_cast<int>(fx), y0 = static_cast<int>(fy);
-  float tx = fx - x0, ty = fy - y0;
-  auto at = [&](int x, int y) {
-    const float* v = &img[(static_cast<size_t>(y) * n + x) * 3];
-    return V3{v[0], v[1], v[2]};
-  };
-  return lerp(lerp(at(x0, y0), at(x0 + 1, y0), tx), lerp(at(x0, y0 + 1), at(x0 + 1, y0 + 1), tx), ty);
-}
-
-void blur3(std::vector<float>& img, int n, float sigma) {
-  if (sigma < 0.2f) return;
-  int rad = static_cast<int>(std::ceil(2.5f * sigma));
-  std::vector<float> k(static_cast<size_t>(2 * rad + 1));
-  float sum = 0;
-  for (int i = -rad; i <= rad; ++i) sum += k[static_cast<size_t>(i + rad)] = dmath::exp(-0.5f * sq(i / sigma));
-  for (auto& x : k) x /= sum;
-  std::vector<float> tmp(img.size());
-  for (int pass = 0; pass < 2; ++pass) {
-    const std::vector<float>& src = pass == 0 ? img : tmp;
-    std::vector<float>& dst = pass == 0 ? tmp : img;
-    for (int y = 0; y < n; ++y)
-      for (int x = 0; x < n; ++x)
-        for (int ch = 0; ch < 3; ++ch) {
-          float acc = 0;
-          for (int i = -rad; i <= rad; ++i) {
-            int xx = pass == 0 ? std::clamp(x + i, 0, n - 1) : x;
-            int yy = pass == 1 ? std::clamp(y + i, 0, n - 1) : y;
-            acc += k[static_cast<size_t>(i + rad)] * src[(static_cast<size_t>(yy) * n + xx) * 3 + ch];
-          }
-          dst[(static_cast<size_t>(y) * n + x) * 3 + ch] = acc;
-        }
-  }
 }
 
 // ------------------------------------------------------------------ the renderer
@@ -427,6 +338,32 @@ struct Context {
   Want want;
 };
 
+// One frame of a video: the subject, the video's scene, and this frame's pose, light and
+// camera.
+struct Shot {
+  Context cx;
+  Identity id;
+  SceneParams sc;
+  Pose pose;
+  Light light;
+  Camera cam;
+};
+
+// `video` draws what all frames of the video share (the scene), `frame` what moves
+// between them.
+Shot shoot(const Context& cx, Rng& video, Rng& frame) {
+  Shot s;
+  s.cx = cx;
+  s.id = make_identity(derive_seed(cx.seed, {1, static_cast<uint64_t>(cx.subject)}));
+  s.sc = make_scene(video);
+  s.pose = jitter(s.sc.pose, frame);
+  s.light = s.sc.light;
+  s.light.key_dir = normalize(s.light.key_dir + V3{N(frame, 0, 0.03), N(frame, 0, 0.03), 0});
+  s.cam = s.sc.camera;
+  s.cam.exposure *= 1 + N(frame, 0, 0.03);
+  return s;
+}
+
 // The subject as a photo or a video frame: RGB radiance over [-1, 1]^2 (the picture)
 // with the face at `pose`. No sensor noise: the source is a good picture.
 std::vector<float> picture(const Identity& f, const SceneParams& sc, const Pose& pose, int n) {
@@ -437,288 +374,207 @@ std::vector<float> picture(const Identity& f, const SceneParams& sc, const Pose&
   return lin;
 }
 
-struct PrintParams {
-  float sat, white, black, dot_gain, blur, halftone, ht_period, ht_angle, grain, ink_k, gloss, paper_nir;
-  V3 tint;
-  bool cut_oval, eye_holes;  // the sheet cut around the head; the eyes cut out (CASIA-SURF style)
-};
-
-// Picture coordinates -> face coordinates of the pictured face (yaw ignored).
-void picture_to_face(const Pose& p, float x, float y, float& u, float& v) {
-  float dx = x - p.cx, dy = y - p.cy, c = dmath::cos(p.roll), s = dmath::sin(p.roll);
-  u = (c * dx + s * dy) / p.scale;
-  v = (-s * dx + c * dy) / p.scale;
+// The subject, live, before the background.
+void present_live(Render& rr, const Shot& s) {
+  rr.person(s.id, s.sc, s.pose, HeadStyle{}, [](float, float, Surface&, const Pose&) {});
 }
 
-struct ReplayParams {
-  float gamma, white_shift, black, emission, moire, moire_period, moire_angle, glare, glare_x, glare_y, glare_r,
-      veil, blur, screen_nir, hot, hot_r, bezel_nir, hole_rate;
-  V3 bezel;
+// The mask: the subject's relief, smoothed, rigid, painted, with eye holes and a seam.
+struct Mask {
+  HeadStyle rigid;
+  bool plaster;
+  V3 paint;
+  float nir, sheen, shin;
+  float cover;  // its size relative to the face
+  float top;    // its upper edge (face units)
+  uint64_t paint_tex;
 };
 
+Mask make_mask(const Identity& id, Rng& video) {
+  Mask k;
+  k.rigid = HeadStyle{0.0f, U(video, 1.25, 1.5), U(video, 0.65, 0.85)};
+  k.plaster = video.chance(0.25);
+  k.paint = k.plaster ? V3{0.80f, 0.77f, 0.70f} * U(video, 0.85, 1.0)
+                      : mul(id.skin, V3{U(video, 0.95, 1.15), U(video, 0.9, 1.1), U(video, 0.8, 1.05)});
+  k.nir = k.plaster ? U(video, 0.75, 0.88) : U(video, 0.25, 0.48);
+  k.sheen = U(video, 0.15, 0.45);
+  k.shin = U(video, 25, 70);
+  k.cover = U(video, 0.9, 0.96);
+  k.top = -id.B * U(video, 0.55, 0.7);
+  k.paint_tex = video.next();
+  return k;
+}
+
+// Painted brows and lips, and the eye holes with the wearer's eyes behind, at mask
+// coordinates (u, v); an eye hole also lowers the relief h.
+void paint_mask(const Mask& k, const Identity& id, const Identity& wearer, float u, float v, Surface& m, float& h) {
+  // Painted brows and lips: flat colour with hard edges.
+  float au = std::fabs(u) / k.cover, vv = v / k.cover;
+  float up = au - (id.eye_dx + 0.02f), bw = id.eye_w * 1.35f;
+  if (!k.plaster && std::fabs(up) < bw &&
+      std::fabs(vv - (id.eye_y - id.brow_gap - id.brow_arch * (1 - sq(up / bw)))) < id.brow_thick * 0.8f)
+    m.albedo = id.hair * 0.9f;
+  if (!k.plaster && sq(u / k.cover / id.mouth_w) + sq((vv - id.mouth_y - 0.008f) / id.lip_h) < 0.8f)
+    m.albedo = lerp(m.albedo, id.lip, 0.8f);
+  // Eye holes: the wearer's eyes, recessed and shaded.
+  float du = au - id.eye_dx, dv = vv - id.eye_y;
+  if (sq(du / (id.eye_w * 1.1f)) + sq(dv / (id.eye_h * 1.7f)) < 1) {
+    float dist = std::sqrt(sq(du) + sq(dv));
+    m.albedo = dist < id.eye_h * 0.55f ? V3{0.02f, 0.02f, 0.02f} : dist < id.eye_h * 1.3f ? wearer.iris * 0.6f : V3{0.35f, 0.33f, 0.3f};
+    m.nir = dist < id.eye_h * 0.55f ? 0.03f : 0.3f;
+    m.spec = 0.3f;
+    m.shin = 60;
+    h -= 0.06f;
+    m.ao = 0.5f;
+  }
+}
+
+// The mask of `id` on the wearer's face at scene point (x, y), pose p: into `o` where it
+// covers the face.
+void put_mask(const Mask& k, const Identity& id, const Identity& wearer, float z_face, float x, float y, const Pose& p,
+              Surface& o) {
+  float dx = x - p.cx, dy = y - p.cy;
+  float c = dmath::cos(p.roll), s = dmath::sin(p.roll);
+  float u1 = (c * dx + s * dy) / p.scale, v1 = (-s * dx + c * dy) / p.scale;
+  float hb = id.D * std::sqrt(std::max(0.0f, 1 - sq(u1 / id.A) - sq(v1 / id.B)));
+  float u = (u1 - dmath::sin(p.yaw) * hb) / dmath::cos(p.yaw), v = (v1 - dmath::sin(p.pitch) * hb) / dmath::cos(p.pitch);
+  float r = outline(id, u / k.cover, v / k.cover);
+  if (r >= 1 || v < k.top) return;
+  float h = face_height(id, u / k.cover, v / k.cover, r, k.rigid) + 0.03f;
+  float edge = std::min(1 - r, (v - k.top) / 0.1f);
+  Surface m;
+  m.layer = kHead;
+  m.albedo = k.paint * (1 + 0.015f * fbm(u * 2, v * 2, k.paint_tex, 2));
+  m.nir = k.nir;
+  m.spec = k.sheen;
+  m.shin = k.shin;
+  // Glossy paint scatters the depth sensor's projected pattern: speckled dropouts
+  // across the mask (matte skin returns almost everywhere).
+  m.hole = k.plaster ? 0.08f : 0.12f + 0.8f * k.sheen;
+  m.wrap = 0;
+  m.ao = 1;
+  paint_mask(k, id, wearer, u, v, m, h);
+  // The seam where the mask meets the wearer: a thin shadow.
+  if (edge < 0.04f) {
+    m.albedo = m.albedo * (0.45f + 0.55f * edge / 0.04f);
+    m.ao = 0.7f;
+  }
+  m.h = h * dmath::cos(p.yaw) * dmath::cos(p.pitch) - u * dmath::sin(p.yaw) - v * dmath::sin(p.pitch);
+  m.z = z_face - m.h * kMetresPerUnit;
+  o = m;
+}
+
+// The wearer (another person's head, hair, neck and clothes) in a mask of the subject.
+void present_mask(Render& rr, const Shot& s, Rng& video) {
+  Identity wearer = make_identity(derive_seed(s.cx.seed, {4, static_cast<uint64_t>(s.cx.subject)}));
+  Mask k = make_mask(s.id, video);
+  rr.person(wearer, s.sc, s.pose, HeadStyle{}, [&](float x, float y, Surface& o, const Pose& p) {
+    put_mask(k, s.id, wearer, s.sc.z_face, x, y, p, o);
+  });
+}
+
+// The picture of a print or replay: the subject photographed (or filmed) elsewhere, and
+// the medium placed for it.
+struct Picture {
+  Pose pose;  // the face in the picture
+  int size;   // pixels across
+  std::vector<float> img;
+  Medium m;
+};
+
+Picture take_picture(const Shot& s, Rng& video, Rng& frame) {
+  const Context& cx = s.cx;
+  Rng pic_rng(derive_seed(cx.seed, {5, static_cast<uint64_t>(cx.subject), static_cast<uint64_t>(cx.kind)}));
+  SceneParams pic = make_scene(pic_rng);
+  // The picture's framing decides how much of the sheet or screen is in view.
+  pic.pose.scale = cx.kind == Kind::print ? U(pic_rng, 0.55, 1.0) : U(pic_rng, 0.5, 0.9);
+  if (cx.kind == Kind::print) {  // a portrait: frontal, flash-lit
+    pic.pose.yaw *= 0.5f;
+    pic.light.key_dir = normalize(pic.light.key_dir * 0.4f + V3{0, 0, 1});
+  }
+  Picture out;
+  out.pose = cx.kind == Kind::replay ? jitter(pic.pose, frame) : pic.pose;
+  out.size = (3 * cx.n + 1) / 2;  // pictures are sharper than the camera
+  out.img = picture(s.id, pic, out.pose, out.size);
+  out.m = place_medium(s.pose, out.pose, video);
+  return out;
+}
+
+// The attacker holding medium `m` before the background (their clothes show around it).
+// surface_at(sx, sy, p, q, s) fills the medium's surface `s` at scene point (sx, sy),
+// picture point (p, q), or returns false where the medium is cut away.
+template <class SurfaceAt>
+void hold_medium(Render& rr, const Shot& shot, const Medium& m, SurfaceAt surface_at) {
+  const int n = rr.n();
+  std::vector<V3>& pn = rr.plane_normals();
+  for (int y = 0; y < n; ++y)
+    for (int x = 0; x < n; ++x) {
+      Surface& o = rr.at(x, y);
+      float sx = rr.px(x), sy = rr.px(y);
+      eval_background(shot.sc.background, sx, sy, o);
+      Surface holder;  // the attacker behind the medium: clothes only
+      if (eval_person(shot.id, shot.sc.person, shot.pose, sx, sy, HeadStyle{}, holder) && holder.layer == kTorso) {
+        holder.z = shot.sc.z_face + 0.1f - holder.h * kMetresPerUnit;
+        o = holder;
+      }
+      float p, q, w, theta;
+      if (!medium_lookup(m, sx, sy, p, q, w, theta)) continue;
+      Surface s;
+      s.layer = kMedium;
+      s.planar = true;
+      V3 nrm = normalize({dmath::sin(theta) + m.px * 0.8f, m.py * 0.8f, dmath::cos(theta)});
+      pn[static_cast<size_t>(y) * n + x] = nrm;
+      s.h = 0;
+      s.z = m.z * w + (m.bend > 0 ? (1 - dmath::cos(theta)) / m.bend * 0.06f : 0.0f);
+      if (surface_at(sx, sy, p, q, s)) o = s;
+    }
+}
+
+// A print attack: the subject's photo on a sheet held before the camera.
+void present_print(Render& rr, const Shot& s, Rng& video, Rng& frame) {
+  Picture pic = take_picture(s, video, frame);
+  Sheet sheet = print_sheet(std::move(pic.img), pic.size, pic.pose, pic.m, video);
+  hand_tremor(pic.m, frame);  // (the moire phase it returns is for screens)
+  hold_medium(rr, s, pic.m, [&](float sx, float sy, float p, float q, Surface& o) {
+    return sheet_surface(sheet, s.id, s.cx.n, sx, sy, p, q, o);
+  });
+}
+
+// A replay attack: the subject's video on a screen held before the camera.
+void present_replay(Render& rr, const Shot& s, Rng& video, Rng& frame) {
+  Picture pic = take_picture(s, video, frame);
+  Screen screen = replay_screen(std::move(pic.img), pic.size, pic.m, video);
+  screen.moire_phase = hand_tremor(pic.m, frame);
+  hold_medium(rr, s, pic.m, [&](float sx, float sy, float p, float q, Surface& o) {
+    screen_surface(screen, pic.m, s.cx.n, sx, sy, p, q, o);
+    return true;
+  });
+}
+
+// The three sensors; `frame` draws their noise.
+CaptureImages capture(Render& rr, const Shot& s, Rng& frame) {
+  const int n = s.cx.n;
+  float unit_per_px = 2.0f / n / s.pose.scale;
+  CaptureImages out;
+  if (s.cx.want.rgb) out.rgb = rgb_camera(rr.shade_rgb(s.light, unit_per_px), n, s.cam, frame);
+  if (s.cx.want.depth) out.depth = depth_camera(rr.surfaces(), n, s.cam, frame);
+  if (s.cx.want.nir) out.nir = nir_camera(rr.shade_nir(s.cam, s.light, unit_per_px), n, s.cam, frame);
+  return out;
+}
+
 CaptureImages render(const Context& cx) {
-  const int n = cx.n;
-  Identity id = make_identity(derive_seed(cx.seed, {1, static_cast<uint64_t>(cx.subject)}));
   Rng video(derive_seed(cx.seed, {2, static_cast<uint64_t>(cx.subject), static_cast<uint64_t>(cx.kind)}));
   Rng frame(derive_seed(cx.seed, {3, static_cast<uint64_t>(cx.subject), static_cast<uint64_t>(cx.kind),
                                    static_cast<uint64_t>(cx.frame)}));
-  SceneParams sc = make_scene(video);
-  Pose pose = jitter(sc.pose, frame);
-  Light light = sc.light;
-  light.key_dir = normalize(light.key_dir + V3{N(frame, 0, 0.03), N(frame, 0, 0.03), 0});
-  Camera cam = sc.camera;
-  cam.exposure *= 1 + N(frame, 0, 0.03);
-  float unit_per_px = 2.0f / n / pose.scale;
-
-  Render rr(n);
-  std::vector<float> rgb_lin;
+  Shot s = shoot(cx, video, frame);
+  Render rr(cx.n);
   switch (cx.kind) {
-    case Kind::live: {
-      rr.person(id, sc, pose, HeadStyle{}, [](float, float, Surface&, const Pose&) {});
-      break;
-    }
-    case Kind::mask: {
-      // The wearer: another person's head, hair, neck and clothes; the mask: the
-      // subject's relief, smoothed, rigid, painted, with eye holes and a seam.
-      Identity wearer = make_identity(derive_seed(cx.seed, {4, static_cast<uint64_t>(cx.subject)}));
-      HeadStyle rigid{0.0f, U(video, 1.25, 1.5), U(video, 0.65, 0.85)};
-      bool plaster = video.chance(0.25);
-      V3 paint = plaster ? V3{0.80f, 0.77f, 0.70f} * U(video, 0.85, 1.0)
-                         : mul(id.skin, V3{U(video, 0.95, 1.15), U(video, 0.9, 1.1), U(video, 0.8, 1.05)});
-      float mask_nir = plaster ? U(video, 0.75, 0.88) : U(video, 0.25, 0.48);
-      float sheen = U(video, 0.15, 0.45), shin = U(video, 25, 70);
-      float cover = U(video, 0.9, 0.96), top = -id.B * U(video, 0.55, 0.7);
-      uint64_t paint_tex = video.next();
-      rr.person(wearer, sc, pose, HeadStyle{}, [&](float x, float y, Surface& o, const Pose& p) {
-        float dx = x - p.cx, dy = y - p.cy;
-        float c = dmath::cos(p.roll), s = dmath::sin(p.roll);
-        float u1 = (c * dx + s * dy) / p.scale, v1 = (-s * dx + c * dy) / p.scale;
-        float hb = id.D * std::sqrt(std::max(0.0f, 1 - sq(u1 / id.A) - sq(v1 / id.B)));
-        float u = (u1 - dmath::sin(p.yaw) * hb) / dmath::cos(p.yaw), v = (v1 - dmath::sin(p.pitch) * hb) / dmath::cos(p.pitch);
-        float r = outline(id, u / cover, v / cover);
-        if (r >= 1 || v < top) return;
-        float h = face_height(id, u / cover, v / cover, r, rigid) + 0.03f;
-        float edge = std::min(1 - r, (v - top) / 0.1f);
-        Surface m;
-        m.layer = kHead;
-        m.albedo = paint * (1 + 0.015f * fbm(u * 2, v * 2, paint_tex, 2));
-        m.nir = mask_nir;
-        m.spec = sheen;
-        m.shin = shin;
-        // Glossy paint scatters the depth sensor's projected pattern: speckled dropouts
-        // across the mask (matte skin returns almost everywhere).
-        m.hole = plaster ? 0.08f : 0.12f + 0.8f * sheen;
-        m.wrap = 0;
-        m.ao = 1;
-        // Painted brows and lips: flat colour with hard edges.
-        float au = std::fabs(u) / cover, vv = v / cover;
-        float up = au - (id.eye_dx + 0.02f), bw = id.eye_w * 1.35f;
-        if (!plaster && std::fabs(up) < bw &&
-            std::fabs(vv - (id.eye_y - id.brow_gap - id.brow_arch * (1 - sq(up / bw)))) < id.brow_thick * 0.8f)
-          m.albedo = id.hair * 0.9f;
-        if (!plaster && sq(u / cover / id.mouth_w) + sq((vv - id.mouth_y - 0.008f) / id.lip_h) < 0.8f)
-          m.albedo = lerp(m.albedo, id.lip, 0.8f);
-        // Eye holes: the wearer's eyes, recessed and shaded.
-        float du = au - id.eye_dx, dv = vv - id.eye_y;
-        if (sq(du / (id.eye_w * 1.1f)) + sq(dv / (id.eye_h * 1.7f)) < 1) {
-          float dist = std::sqrt(sq(du) + sq(dv));
-          m.albedo = dist < id.eye_h * 0.55f ? V3{0.02f, 0.02f, 0.02f} : dist < id.eye_h * 1.3f ? wearer.iris * 0.6f : V3{0.35f, 0.33f, 0.3f};
-          m.nir = dist < id.eye_h * 0.55f ? 0.03f : 0.3f;
-          m.spec = 0.3f;
-          m.shin = 60;
-          h -= 0.06f;
-          m.ao = 0.5f;
-        }
-        // The seam where the mask meets the wearer: a thin shadow.
-        if (edge < 0.04f) {
-          m.albedo = m.albedo * (0.45f + 0.55f * edge / 0.04f);
-          m.ao = 0.7f;
-        }
-        m.h = h * dmath::cos(p.yaw) * dmath::cos(p.pitch) - u * dmath::sin(p.yaw) - v * dmath::sin(p.pitch);
-        m.z = sc.z_face - m.h * kMetresPerUnit;
-        o = m;
-      });
-      break;
-    }
-    case Kind::print:
-    case Kind::replay: {
-      // The picture: the subject photographed (or filmed) elsewhere.
-      Rng pic_rng(derive_seed(cx.seed, {5, static_cast<uint64_t>(cx.subject), static_cast<uint64_t>(cx.kind)}));
-      SceneParams pic = make_scene(pic_rng);
-      // The picture's framing decides how much of the sheet or screen is in view.
-      pic.pose.scale = cx.kind == Kind::print ? U(pic_rng, 0.55, 1.0) : U(pic_rng, 0.5, 0.9);
-      if (cx.kind == Kind::print) {  // a portrait: frontal, flash-lit
-        pic.pose.yaw *= 0.5f;
-        pic.light.key_dir = normalize(pic.light.key_dir * 0.4f + V3{0, 0, 1});
-      }
-      Pose pic_pose = cx.kind == Kind::replay ? jitter(pic.pose, frame) : pic.pose;
-      const int pn_size = (3 * n + 1) / 2;  // pictures are sharper than the camera
-      std::vector<float> img = picture(id, pic, pic_pose, pn_size);
-      Medium m = place_medium(pose, pic_pose, video);
-      PrintParams pp{};
-      ReplayParams rp{};
-      std::vector<float> ink(static_cast<size_t>(pn_size) * pn_size);
-      if (cx.kind == Kind::print) {
-        pp.sat = U(video, 0.45, 0.85);
-        pp.white = U(video, 0.72, 0.92);
-        pp.black = U(video, 0.04, 0.14);
-        pp.dot_gain = U(video, 1.05, 1.45);
-        pp.blur = U(video, 0.3, 1.2) * pn_size / 112.0f;
-        pp.halftone = video.chance(0.6) ? U(video, 0.05, 0.16) : 0.0f;
-        pp.ht_period = U(video, 2.2, 4.5);
-        pp.ht_angle = U(video, 0, 1.5708);
-        pp.grain = U(video, 0.01, 0.05);
-        pp.ink_k = U(video, 0.15, 0.7);
-        pp.gloss = video.chance(0.4) ? U(video, 0.05, 0.2) : 0.0f;
-        pp.paper_nir = U(video, 0.5, 0.75);
-        pp.tint = {1 + N(video, 0, 0.03), 1 + N(video, 0, 0.02), 1 + N(video, 0, 0.04)};
-        pp.cut_oval = video.chance(0.3);
-        pp.eye_holes = video.chance(0.3);
-        m.bend = video.chance(0.5) ? U(video, 0.15, 0.7) : 0.0f;
-        m.ext_p = 1 + U(video, 0.0, 0.12);
-        m.ext_q = 1 + U(video, 0.0, 0.12);
-        // Gamut loss and dot gain, then blur; the halftone screen and the paper grain
-        // are applied where the scene samples the sheet.
-        blur3(img, pn_size, pp.blur);
-        for (size_t i = 0; i < ink.size(); ++i) {
-          float* c = &img[i * 3];
-          float l = 0.3f * c[0] + 0.59f * c[1] + 0.11f * c[2];
-          for (int k = 0; k < 3; ++k) {
-            float v = lerp(l, c[k], pp.sat);
-            v = dmath::pow(clamp01(v), pp.dot_gain);
-            c[k] = pp.black + (pp.white - pp.black) * v;
-          }
-          ink[i] = dmath::pow(1 - clamp01(l), 1.5f);  // carbon (black) ink follows darkness
-        }
-      } else {
-        rp.gamma = U(video, 0.7, 1.45);
-        rp.white_shift = U(video, 0.0, 0.14);
-        rp.black = U(video, 0.02, 0.08);
-        rp.emission = U(video, 0.7, 1.25);
-        rp.moire = U(video, 0.04, 0.18);
-        rp.moire_period = U(video, 4.0, 22.0);
-        rp.moire_angle = U(video, 0, 3.14159);
-        rp.glare = U(video, 0.05, 0.5);
-        rp.glare_x = U(video, -0.7, 0.7);
-        rp.glare_y = U(video, -0.7, 0.7);
-        rp.glare_r = U(video, 0.15, 0.5);
-        rp.veil = U(video, 0.0, 0.08);
-        rp.blur = U(video, 0.3, 1.0) * pn_size / 112.0f;
-        rp.screen_nir = U(video, 0.01, 0.05);
-        rp.hot = U(video, 0.1, 0.5);
-        rp.hot_r = U(video, 0.05, 0.12);
-        rp.bezel_nir = U(video, 0.04, 0.15);
-        rp.hole_rate = U(video, 0.0, 0.25);
-        float bz = U(video, 0.02, 0.12);
-        rp.bezel = {bz, bz, bz * 1.1f};
-        m.border = U(video, 0.05, 0.15);
-        bool wide = video.chance(0.5);
-        m.ext_p = (wide ? 1.0f : 0.8f) + m.border;
-        m.ext_q = (wide ? 0.8f : 1.0f) + m.border;
-        blur3(img, pn_size, rp.blur);
-      }
-      // Hand tremor: the medium moves a little between frames.
-      m.tx += N(frame, 0, 0.008);
-      m.ty += N(frame, 0, 0.008);
-      m.rot += N(frame, 0, 0.01);
-      float moire_phase = U(frame, 0, 6.2831853);
-      float ca = dmath::cos(pp.ht_angle), sa = dmath::sin(pp.ht_angle);
-      float cm = dmath::cos(rp.moire_angle), sm = dmath::sin(rp.moire_angle);
-      std::vector<V3>& pn = rr.plane_normals();
-      for (int y = 0; y < n; ++y)
-        for (int x = 0; x < n; ++x) {
-          Surface& o = rr.at(x, y);
-          float sx = rr.px(x), sy = rr.px(y);
-          eval_background(sc.background, sx, sy, o);
-          Surface holder;  // the attacker behind the medium: clothes only
-          if (eval_person(id, sc.person, pose, sx, sy, HeadStyle{}, holder) && holder.layer == kTorso) {
-            holder.z = sc.z_face + 0.1f - holder.h * kMetresPerUnit;
-            o = holder;
-          }
-          float p, q, w, theta;
-          if (!medium_lookup(m, sx, sy, p, q, w, theta)) continue;
-          Surface s;
-          s.layer = kMedium;
-          s.planar = true;
-          V3 nrm = normalize({dmath::sin(theta) + m.px * 0.8f, m.py * 0.8f, dmath::cos(theta)});
-          pn[static_cast<size_t>(y) * n + x] = nrm;
-          s.h = 0;
-          s.z = m.z * w + (m.bend > 0 ? (1 - dmath::cos(theta)) / m.bend * 0.06f : 0.0f);
-          if (cx.kind == Kind::print && (pp.cut_oval || pp.eye_holes)) {
-            float fu, fv;
-            picture_to_face(pic_pose, p, q, fu, fv);
-            if (pp.cut_oval && sq(fu / (id.A * 1.18f)) + sq((fv + 0.08f) / (id.B * 1.22f)) > 1) continue;  // cut away
-            float e = sq((std::fabs(fu) - id.eye_dx) / (id.eye_w * 1.2f)) + sq((fv - id.eye_y) / (id.eye_h * 1.9f));
-            if (pp.eye_holes && e < 1) {
-              // Through the hole: the attacker's eye, a few centimetres behind, shaded.
-              float d = std::sqrt(e);
-              s.layer = kHead;
-              s.planar = false;
-              s.albedo = d < 0.3f ? V3{0.02f, 0.02f, 0.02f} : d < 0.6f ? V3{0.12f, 0.07f, 0.04f} : id.skin * 0.5f;
-              s.nir = d < 0.3f ? 0.03f : 0.45f;
-              s.z += 0.03f;
-              s.hole = 0.3f;
-              o = s;
-              continue;
-            }
-          }
-          if (cx.kind == Kind::print) {
-            bool margin = std::fabs(p) > 1 || std::fabs(q) > 1;
-            V3 c = margin ? V3{pp.white, pp.white, pp.white} : sample3(img, pn_size, p, q);
-            auto cell = [&](float t) { return std::clamp(static_cast<int>((t + 1) * 0.5f * pn_size), 0, pn_size - 1); };
-            float k = margin ? 0 : ink[static_cast<size_t>(cell(q)) * pn_size + cell(p)];
-            float grain = pp.grain * noise(sx * n * 0.7f, sy * n * 0.7f, 77);
-            float ht = 0;
-            if (pp.halftone > 0 && !margin) {
-              float l = 0.3f * c.x + 0.59f * c.y + 0.11f * c.z;
-              float u = (ca * sx + sa * sy) * n / (2 * pp.ht_period), v = (-sa * sx + ca * sy) * n / (2 * pp.ht_period);
-              float dots = dmath::cos(6.2831853f * u) * dmath::cos(6.2831853f * v);
-              ht = pp.halftone * dots * 4 * l * (1 - l);
-            }
-            s.albedo = mul(c, pp.tint) * (1 + grain + ht);
-            s.nir = pp.paper_nir * (1 - pp.ink_k * k) * (1 + grain + ht * 0.5f);
-            s.spec = pp.gloss;
-            s.shin = 8;
-            s.hole = 0.01f;
-          } else {
-            bool bezel = std::fabs(p) > m.ext_p - m.border || std::fabs(q) > m.ext_q - m.border;
-            if (bezel) {
-              s.albedo = rp.bezel;
-              s.nir = rp.bezel_nir;
-              s.spec = 0.15f;
-              s.shin = 30;
-            } else {
-              V3 c = sample3(img, pn_size, p, q);
-              float ph = 6.2831853f * (cm * sx + sm * sy) * n / (2 * rp.moire_period) + moire_phase;
-              float chan[3];
-              for (int k = 0; k < 3; ++k) {
-                float v = dmath::pow(clamp01(k == 0 ? c.x : k == 1 ? c.y : c.z), rp.gamma);
-                v = rp.black + (1 - rp.black) * v;
-                v *= 1 - rp.moire * (0.5f + 0.5f * dmath::cos(ph + 2.0943951f * k));
-                chan[k] = v;
-              }
-              V3 e{chan[0] * (1 - rp.white_shift), chan[1], chan[2] * (1 + rp.white_shift)};
-              float glare = rp.glare * dmath::exp(-0.5f * (sq((p - rp.glare_x) / rp.glare_r) + sq((q - rp.glare_y) / (rp.glare_r * 0.6f))));
-              s.albedo = {0.03f, 0.03f, 0.03f};  // glass over a dark panel
-              s.emitted = e * rp.emission + V3{1, 1, 1} * (glare + rp.veil);
-              // The illuminator's reflection in the glass, where the screen faces the lens.
-              float hot = rp.hot * dmath::exp(-0.5f * (sq((p + m.px * 4) / rp.hot_r) + sq((q + m.py * 4) / rp.hot_r)));
-              s.nir = rp.screen_nir + hot;
-              s.spec = 0;
-              s.hole = rp.hole_rate * (0.5f + 0.5f * noise(p * 4, q * 4, 91)) + hot * 0.5f;
-            }
-          }
-          o = s;
-        }
-      break;
-    }
+    case Kind::live: present_live(rr, s); break;
+    case Kind::mask: present_mask(rr, s, video); break;
+    case Kind::print: present_print(rr, s, video, frame); break;
+    case Kind::replay: present_replay(rr, s, video, frame); break;
   }
-
-  CaptureImages out;
-  if (cx.want.rgb) out.rgb = rgb_camera(rr.shade_rgb(light, unit_per_px), n, cam, frame);
-  if (cx.want.depth) out.depth = depth_camera(rr.surfaces(), n, cam, frame);
-  if (cx.want.nir) out.nir = nir_camera(rr.shade_nir(cam, light, unit_per_px), n, cam, frame);
-  return out;
+  return capture(rr, s, frame);
 }
 
 }  // namespace

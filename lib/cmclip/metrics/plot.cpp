@@ -178,165 +178,188 @@ std::vector<std::string> legend_names(const Evaluation& e) {
   for (const auto& t : e.tests) names.push_back(unique ? basename_of(display_name(t.name)) : display_name(t.name));
   return names;
 }
-}  // namespace
 
-std::string render_plot(const Evaluation& e, PlotKind kind) {
-  const int width = 1000, height = 780;
-  const cv::Rect area(100, 64, width - 100 - 36, height - 64 - 96);
-  cv::Mat img(height, width, CV_8UC3, kWhite);
-  const Positive positive = e.conventions.positive;
-  const double lo = lower_rate(e);
+// Calls f(far, frr) at every cut of a test set's scores: far = APCER pooled (attacks
+// accepted), frr = BPCER (bona fide rejected).
+template <class F>
+void for_each_rate(const TestReport& t, F f) {
+  const int64_t live = t.figures.totals[0];
+  int64_t attacks = 0;
+  for (size_t k = 1; k < t.figures.totals.size(); ++k) attacks += t.figures.totals[k];
+  t.scores->for_each_cut(nullptr, [&](size_t, int64_t l, int64_t a) {
+    f(double(attacks - a) / double(attacks), double(l) / double(live));
+  });
+}
 
-  // Rates at a cut -> plot coordinates in [0, 1]^2 (x right, y up).
+// What a plot shows: to_xy maps the rates at a cut to the axes' rates, and the axes map
+// those to plot coordinates in [0, 1]^2 (x right, y up).
+struct Plot {
   Axis xa, ya;
   std::function<std::pair<double, double>(double far, double frr)> to_xy;
   std::string title;
-  if (kind == PlotKind::roc) {
-    if (positive == Positive::attack)
-      to_xy = [](double far, double frr) { return std::pair{frr, 1 - far}; };
-    else
-      to_xy = [](double far, double frr) { return std::pair{far, 1 - frr}; };
-    // The TPR axis starts at the 10% step below the lowest TPR any curve shows.
-    double lowest = 1;
-    for (const auto& t : e.tests) {
-      int64_t live = t.figures.totals[0], attacks = 0;
-      for (size_t k = 1; k < t.figures.totals.size(); ++k) attacks += t.figures.totals[k];
-      t.scores->for_each_cut(nullptr, [&](size_t, int64_t l, int64_t a) {
-        auto [x, y] = to_xy(double(attacks - a) / double(attacks), double(l) / double(live));
-        if (x >= lo) lowest = std::min(lowest, y);
-      });
-    }
-    const double ylo = std::min(0.9, std::floor(10 * lowest + 1e-9) / 10);
-    const std::string from = ylo > 0 ? fmt::format(", axis from {}%", std::lround(100 * ylo)) : "";
-    if (positive == Positive::attack) {
-      xa = log_axis(lo, "FPR = BPCER (bona fide rejected), log scale");
-      ya = linear_axis(ylo, "TPR = attacks detected (1 - APCER pooled)" + from);
-    } else {
-      xa = log_axis(lo, "FPR = APCER pooled (attacks accepted), log scale");
-      ya = linear_axis(ylo, "TPR = bona fide accepted (1 - BPCER)" + from);
-    }
-    title = fmt::format("ROC, positive class: {}", positive == Positive::attack ? "attack" : "bona fide (live)");
-  } else {
-    // Upper end from the worst EER; lower end the decade below the smallest error rate the
-    // curves reach inside that range.
-    double worst_eer = 0;
-    for (const auto& t : e.tests) worst_eer = std::max(worst_eer, t.figures.eer);
-    const double hi = worst_eer < 0.1 ? 0.5 : worst_eer < 0.3 ? 0.8 : 0.95;
-    double smallest = 1;
-    for (const auto& t : e.tests) {
-      int64_t live = t.figures.totals[0], attacks = 0;
-      for (size_t k = 1; k < t.figures.totals.size(); ++k) attacks += t.figures.totals[k];
-      t.scores->for_each_cut(nullptr, [&](size_t, int64_t l, int64_t a) {
-        double far = double(attacks - a) / double(attacks), frr = double(l) / double(live);
-        if (far <= hi && frr <= hi) {
-          if (far > 0) smallest = std::min(smallest, far);
-          if (frr > 0) smallest = std::min(smallest, frr);
-        }
-      });
-    }
-    const double det_lo = std::clamp(std::pow(10.0, std::floor(std::log10(smallest) + 1e-9)), 1e-5, 1e-2);
-    xa = probit_axis(det_lo, hi, "APCER pooled (attacks accepted)", 60.0 / area.width);
-    ya = probit_axis(det_lo, hi, "BPCER (bona fide rejected)", 24.0 / area.height);
-    to_xy = [](double far, double frr) { return std::pair{far, frr}; };
-    title = "DET curve (normal deviate scales)";
-  }
-  title += fmt::format("  -  {} test set{}, {}", e.tests.size(), e.tests.size() == 1 ? "" : "s",
-                       e.conventions.aggregation == Aggregation::frame ? "frame scores" : "video-mean scores");
-  auto px = [&](double u) { return area.x + u * area.width; };
-  auto py = [&](double v) { return area.y + area.height - v * area.height; };
+};
 
-  // Grid, ticks and tick labels.
-  for (double m : xa.minor) {
-    int x = static_cast<int>(std::lround(px(xa.map(m))));
+// ROC for the positive class of --positive: FPR on a log axis, TPR on a linear one.
+Plot roc_plot(const Evaluation& e) {
+  const Positive positive = e.conventions.positive;
+  const double lo = lower_rate(e);
+  Plot p;
+  if (positive == Positive::attack)
+    p.to_xy = [](double far, double frr) { return std::pair{frr, 1 - far}; };
+  else
+    p.to_xy = [](double far, double frr) { return std::pair{far, 1 - frr}; };
+  // The TPR axis starts at the 10% step below the lowest TPR any curve shows.
+  double lowest = 1;
+  for (const auto& t : e.tests)
+    for_each_rate(t, [&](double far, double frr) {
+      auto [x, y] = p.to_xy(far, frr);
+      if (x >= lo) lowest = std::min(lowest, y);
+    });
+  const double ylo = std::min(0.9, std::floor(10 * lowest + 1e-9) / 10);
+  const std::string from = ylo > 0 ? fmt::format(", axis from {}%", std::lround(100 * ylo)) : "";
+  if (positive == Positive::attack) {
+    p.xa = log_axis(lo, "FPR = BPCER (bona fide rejected), log scale");
+    p.ya = linear_axis(ylo, "TPR = attacks detected (1 - APCER pooled)" + from);
+  } else {
+    p.xa = log_axis(lo, "FPR = APCER pooled (attacks accepted), log scale");
+    p.ya = linear_axis(ylo, "TPR = bona fide accepted (1 - BPCER)" + from);
+  }
+  p.title = fmt::format("ROC, positive class: {}", positive == Positive::attack ? "attack" : "bona fide (live)");
+  return p;
+}
+
+// The tick labels' spacing depends on the plot area's size.
+Plot det_plot(const Evaluation& e, const cv::Rect& area) {
+  // Upper end from the worst EER; lower end the decade below the smallest error rate the
+  // curves reach inside that range.
+  double worst_eer = 0;
+  for (const auto& t : e.tests) worst_eer = std::max(worst_eer, t.figures.eer);
+  const double hi = worst_eer < 0.1 ? 0.5 : worst_eer < 0.3 ? 0.8 : 0.95;
+  double smallest = 1;
+  for (const auto& t : e.tests)
+    for_each_rate(t, [&](double far, double frr) {
+      if (far <= hi && frr <= hi) {
+        if (far > 0) smallest = std::min(smallest, far);
+        if (frr > 0) smallest = std::min(smallest, frr);
+      }
+    });
+  const double det_lo = std::clamp(std::pow(10.0, std::floor(std::log10(smallest) + 1e-9)), 1e-5, 1e-2);
+  Plot p;
+  p.xa = probit_axis(det_lo, hi, "APCER pooled (attacks accepted)", 60.0 / area.width);
+  p.ya = probit_axis(det_lo, hi, "BPCER (bona fide rejected)", 24.0 / area.height);
+  p.to_xy = [](double far, double frr) { return std::pair{far, frr}; };
+  p.title = "DET curve (normal deviate scales)";
+  return p;
+}
+
+Plot plot_of(const Evaluation& e, PlotKind kind, const cv::Rect& area) {
+  Plot p = kind == PlotKind::roc ? roc_plot(e) : det_plot(e, area);
+  p.title += fmt::format("  -  {} test set{}, {}", e.tests.size(), e.tests.size() == 1 ? "" : "s",
+                         e.conventions.aggregation == Aggregation::frame ? "frame scores" : "video-mean scores");
+  return p;
+}
+
+// Plot coordinates -> image pixels.
+double px(const cv::Rect& area, double u) { return area.x + u * area.width; }
+double py(const cv::Rect& area, double v) { return area.y + area.height - v * area.height; }
+
+// Grid, ticks and tick labels.
+void draw_grid(cv::Mat& img, const cv::Rect& area, const Plot& p) {
+  for (double m : p.xa.minor) {
+    int x = static_cast<int>(std::lround(px(area, p.xa.map(m))));
     cv::line(img, {x, area.y}, {x, area.y + area.height}, kMinorGrid, 1);
   }
-  for (double m : ya.minor) {
-    int y = static_cast<int>(std::lround(py(ya.map(m))));
+  for (double m : p.ya.minor) {
+    int y = static_cast<int>(std::lround(py(area, p.ya.map(m))));
     cv::line(img, {area.x, y}, {area.x + area.width, y}, kMinorGrid, 1);
   }
-  for (const auto& [r, label] : xa.ticks) {
-    int x = static_cast<int>(std::lround(px(xa.map(r))));
+  for (const auto& [r, label] : p.xa.ticks) {
+    int x = static_cast<int>(std::lround(px(area, p.xa.map(r))));
     cv::line(img, {x, area.y}, {x, area.y + area.height}, kGrid, 1);
     cv::line(img, {x, area.y + area.height}, {x, area.y + area.height + 5}, kInk, 1);
     cv::Size s = text_size(label, 0.45);
     text(img, label, {x - s.width / 2, area.y + area.height + 22}, 0.45, kInk);
   }
-  for (const auto& [r, label] : ya.ticks) {
-    int y = static_cast<int>(std::lround(py(ya.map(r))));
+  for (const auto& [r, label] : p.ya.ticks) {
+    int y = static_cast<int>(std::lround(py(area, p.ya.map(r))));
     cv::line(img, {area.x, y}, {area.x + area.width, y}, kGrid, 1);
     cv::line(img, {area.x - 5, y}, {area.x, y}, kInk, 1);
     cv::Size s = text_size(label, 0.45);
     text(img, label, {area.x - 9 - s.width, y + s.height / 2}, 0.45, kInk);
   }
-  if (kind == PlotKind::det) {  // the EER line, APCER pooled = BPCER
-    cv::Mat roi = img(area);
-    for (int k = 0; k < 60; k += 2) {
-      double a = double(k) / 60, b = double(k + 1) / 60;
-      cv::line(roi, {int(a * area.width), int((1 - a) * area.height)}, {int(b * area.width), int((1 - b) * area.height)},
-               {150, 150, 150}, 1, cv::LINE_AA);
-    }
-    const std::string eer_label = "APCER = BPCER";
-    text(img, eer_label, {int(px(0.9)) - text_size(eer_label, 0.42).width - 10, int(py(0.9))}, 0.42, {120, 120, 120});
-  }
-  cv::rectangle(img, area, kInk, 1);
-  cv::Size xs = text_size(xa.label, 0.55);
-  text(img, xa.label, {area.x + area.width / 2 - xs.width / 2, area.y + area.height + 52}, 0.55, kInk);
-  vertical_text(img, ya.label, {28, area.y + area.height / 2}, 0.55);
-  text(img, title, {area.x, 40}, 0.62, kInk, 1);
+}
 
-  // Curves, clipped to the plot area, decimated to half-pixel steps.
+// The DET's EER line (APCER pooled = BPCER), dashed, and its label.
+void draw_eer_line(cv::Mat& img, const cv::Rect& area) {
+  cv::Mat roi = img(area);
+  for (int k = 0; k < 60; k += 2) {
+    double a = double(k) / 60, b = double(k + 1) / 60;
+    cv::line(roi, {int(a * area.width), int((1 - a) * area.height)}, {int(b * area.width), int((1 - b) * area.height)},
+             {150, 150, 150}, 1, cv::LINE_AA);
+  }
+  const std::string eer_label = "APCER = BPCER";
+  text(img, eer_label, {int(px(area, 0.9)) - text_size(eer_label, 0.42).width - 10, int(py(area, 0.9))}, 0.42,
+       {120, 120, 120});
+}
+
+// The frame of the plot area, the axis labels and the title.
+void draw_labels(cv::Mat& img, const cv::Rect& area, const Plot& p) {
+  cv::rectangle(img, area, kInk, 1);
+  cv::Size xs = text_size(p.xa.label, 0.55);
+  text(img, p.xa.label, {area.x + area.width / 2 - xs.width / 2, area.y + area.height + 52}, 0.55, kInk);
+  vertical_text(img, p.ya.label, {28, area.y + area.height / 2}, 0.55);
+  text(img, p.title, {area.x, 40}, 0.62, kInk, 1);
+}
+
+// A test set's curve in the plot area's pixels (kShift sub-pixel bits), clipped and
+// decimated to half-pixel steps.
+std::vector<cv::Point> curve_points(const TestReport& t, const Plot& p, const cv::Rect& area) {
+  std::vector<cv::Point> points;
+  cv::Point2d last(-1e9, -1e9);
+  cv::Point2d pending;
+  bool have_pending = false;
+  for_each_rate(t, [&](double far, double frr) {
+    auto [x, y] = p.to_xy(far, frr);
+    cv::Point2d q(std::clamp(p.xa.map(x), -1.0, 2.0) * area.width, (1 - std::clamp(p.ya.map(y), -1.0, 2.0)) * area.height);
+    if (std::abs(q.x - last.x) >= 0.5 || std::abs(q.y - last.y) >= 0.5) {
+      points.emplace_back(int(std::lround(q.x * kSub)), int(std::lround(q.y * kSub)));
+      last = q;
+      have_pending = false;
+    } else {
+      pending = q;
+      have_pending = true;
+    }
+  });
+  if (have_pending) points.emplace_back(int(std::lround(pending.x * kSub)), int(std::lround(pending.y * kSub)));
+  return points;
+}
+
+// Each test set's curve and its operating point; returns the legend's lines.
+std::vector<std::string> draw_curves(cv::Mat& img, const cv::Rect& area, const Evaluation& e, const Plot& p) {
   cv::Mat roi = img(area);
   const auto names = legend_names(e);
   std::vector<std::string> legend;
   for (size_t i = 0; i < e.tests.size(); ++i) {
     const TestReport& t = e.tests[i];
-    const SortedScores& s = *t.scores;
     const cv::Scalar colour = kColours[i % std::size(kColours)];
-    const int64_t live = t.figures.totals[0];
-    int64_t attacks = 0;
-    for (size_t k = 1; k < t.figures.totals.size(); ++k) attacks += t.figures.totals[k];
-    std::vector<cv::Point> points;
-    cv::Point2d last(-1e9, -1e9);
-    cv::Point2d pending;
-    bool have_pending = false;
-    s.for_each_cut(nullptr, [&](size_t, int64_t l, int64_t a) {
-      auto [x, y] = to_xy(double(attacks - a) / double(attacks), double(l) / double(live));
-      cv::Point2d p(std::clamp(xa.map(x), -1.0, 2.0) * area.width, (1 - std::clamp(ya.map(y), -1.0, 2.0)) * area.height);
-      if (std::abs(p.x - last.x) >= 0.5 || std::abs(p.y - last.y) >= 0.5) {
-        points.emplace_back(int(std::lround(p.x * kSub)), int(std::lround(p.y * kSub)));
-        last = p;
-        have_pending = false;
-      } else {
-        pending = p;
-        have_pending = true;
-      }
-    });
-    if (have_pending) points.emplace_back(int(std::lround(pending.x * kSub)), int(std::lround(pending.y * kSub)));
-    std::vector<std::vector<cv::Point>> poly{points};
+    std::vector<std::vector<cv::Point>> poly{curve_points(t, p, area)};
     cv::polylines(roi, poly, false, colour, 2, cv::LINE_AA, kShift);
 
     const OperatingPoint& op = t.figures.at_threshold;
-    auto [mx, my] = to_xy(op.apcer_pooled, op.bpcer);
-    cv::Point marker(int(std::lround(std::clamp(xa.map(mx), -0.02, 1.02) * area.width)),
-                     int(std::lround((1 - std::clamp(ya.map(my), -0.02, 1.02)) * area.height)));
+    auto [mx, my] = p.to_xy(op.apcer_pooled, op.bpcer);
+    cv::Point marker(int(std::lround(std::clamp(p.xa.map(mx), -0.02, 1.02) * area.width)),
+                     int(std::lround((1 - std::clamp(p.ya.map(my), -0.02, 1.02)) * area.height)));
     cv::circle(roi, marker, 7, colour, cv::FILLED, cv::LINE_AA);
     cv::circle(roi, marker, 7, kInk, 1, cv::LINE_AA);
     legend.push_back(fmt::format("{}: AUC {:.4f}, EER {:.2f}%, HTER {:.2f}% at thr {}", names[i], t.figures.auc,
                                  100 * t.figures.eer, 100 * op.hter, op.threshold));
   }
+  return legend;
+}
 
-  // Legend box in the corner of the plot area where the curves leave the most room.
-  std::string source = e.tests.front().threshold_source;
-  std::string marker_note =
-      source == "test-eer" ? "operating point at each set's OWN EER threshold (test-eer)"
-      : source == "fixed"  ? "operating point at the given threshold"
-                           : fmt::format("operating point at the dev threshold ({})", source);
-  const double scale = 0.48;
-  int box_w = text_size(marker_note, scale).width + 62;
-  for (const auto& l : legend) box_w = std::max(box_w, text_size(l, scale).width + 62);
-  const int line_h = 22;
-  int box_h = line_h * static_cast<int>(legend.size() + 1) + 14;
-  box_w = std::min(box_w, area.width - 20);
+// The corner of the plot area where a legend box of this size covers the fewest curve
+// pixels (the first such corner in the kind's order of preference).
+cv::Rect legend_corner(const cv::Mat& img, const cv::Rect& area, PlotKind kind, int box_w, int box_h) {
   auto inked = [&](const cv::Rect& r) {  // coloured (curve) pixels under a candidate box
     int n = 0;
     for (int y = r.y; y < r.y + r.height; ++y)
@@ -360,6 +383,25 @@ std::string render_plot(const Evaluation& e, PlotKind kind) {
     int n = inked(c);
     if (n < least) least = n, box = c;
   }
+  return box;
+}
+
+// The legend box, in the corner where the curves leave the most room: a line per test
+// set, then what the markers show.
+void draw_legend(cv::Mat& img, const cv::Rect& area, const Evaluation& e, PlotKind kind,
+                 const std::vector<std::string>& legend) {
+  std::string source = e.tests.front().threshold_source;
+  std::string marker_note =
+      source == "test-eer" ? "operating point at each set's OWN EER threshold (test-eer)"
+      : source == "fixed"  ? "operating point at the given threshold"
+                           : fmt::format("operating point at the dev threshold ({})", source);
+  const double scale = 0.48;
+  int box_w = text_size(marker_note, scale).width + 62;
+  for (const auto& l : legend) box_w = std::max(box_w, text_size(l, scale).width + 62);
+  const int line_h = 22;
+  int box_h = line_h * static_cast<int>(legend.size() + 1) + 14;
+  box_w = std::min(box_w, area.width - 20);
+  const cv::Rect box = legend_corner(img, area, kind, box_w, box_h);
   cv::rectangle(img, box, kWhite, cv::FILLED);
   cv::rectangle(img, box, {170, 170, 170}, 1);
   for (size_t i = 0; i < legend.size(); ++i) {
@@ -372,6 +414,19 @@ std::string render_plot(const Evaluation& e, PlotKind kind) {
   cv::circle(img, {box.x + 27, y}, 6, {150, 150, 150}, cv::FILLED, cv::LINE_AA);
   cv::circle(img, {box.x + 27, y}, 6, kInk, 1, cv::LINE_AA);
   text(img, marker_note, {box.x + 52, y + 5}, scale, kInk);
+}
+}  // namespace
+
+std::string render_plot(const Evaluation& e, PlotKind kind) {
+  const int width = 1000, height = 780;
+  const cv::Rect area(100, 64, width - 100 - 36, height - 64 - 96);
+  cv::Mat img(height, width, CV_8UC3, kWhite);
+  const Plot p = plot_of(e, kind, area);
+  draw_grid(img, area, p);
+  if (kind == PlotKind::det) draw_eer_line(img, area);
+  draw_labels(img, area, p);
+  const std::vector<std::string> legend = draw_curves(img, area, e, p);
+  draw_legend(img, area, e, kind, legend);
 
   std::vector<uchar> png;
   if (!cv::imencode(".png", img, png)) throw RuntimeFailure("cannot encode the plot as PNG");
