@@ -18,8 +18,14 @@ float eye_lid(const Identity& f, float du) {
   return f.eye_h * dmath::pow(1 - sq(du / f.eye_w), 0.7f);
 }
 
-// Skin, brows, eyes, lips, nostrils, beard and hair of a live face.
-void face_appearance(const Identity& f, float u, float v, float r, const HeadStyle& s, Surface& o) {
+// What face_appearance() paints at a point; each feature below paints over the last.
+struct Paint {
+  V3 a;  // albedo
+  float nir, spec, shin, wrap, ao;
+};
+
+// Skin: tone and texture, blush, pores and freckles; its NIR and oily sheen.
+Paint skin(const Identity& f, float u, float v, const HeadStyle& s) {
   float au = std::fabs(u);
   V3 a = f.skin * (1 + 0.07f * fbm(u * 3, v * 3, f.tex + 1, 3));
   a = a + V3{0.07f, -0.015f, -0.015f} * (f.blush * gauss(au - 0.32f, v - 0.12f, 0.13f, 0.10f));
@@ -32,95 +38,122 @@ void face_appearance(const Identity& f, float u, float v, float r, const HeadSty
   float nir = f.nir_skin * (1 + 0.02f * fbm(u * 3, v * 3, f.tex + 4, 2));
   float spec = f.oil * (1 + 1.2f * gauss(u, v - f.nose_tip * 0.3f, 0.12f, 0.5f)), shin = 18, wrap = 0.3f;
   float ao = 1;
+  return {a, nir, spec, shin, wrap, ao};
+}
 
+// Beard stubble below the nose.
+void beard(const Identity& f, float u, float v, float r, Paint& p) {
   if (f.beard > 0 && v > f.nose_tip + 0.05f && r < 0.97f) {
     float stub = f.beard * smoothstep(f.nose_tip + 0.05f, f.nose_tip + 0.12f, v) * (0.6f + 0.4f * noise(u * 50, v * 50, f.tex + 5));
-    a = lerp(a, f.hair, clamp01(stub * 0.8f));
-    nir = lerp(nir, f.nir_hair, clamp01(stub * 0.5f));
+    p.a = lerp(p.a, f.hair, clamp01(stub * 0.8f));
+    p.nir = lerp(p.nir, f.nir_hair, clamp01(stub * 0.5f));
   }
-  // Brows: a tapered arc above each eye with hair strands.
-  {
-    float up = au - (f.eye_dx + 0.02f), bw = f.eye_w * 1.35f;
-    if (std::fabs(up) < bw) {
-      float vb = f.eye_y - f.brow_gap - f.brow_arch * (1 - sq(up / bw));
-      float th = f.brow_thick * (1.15f - 0.45f * (up + bw) / (2 * bw));
-      float strands = 0.75f + 0.25f * noise(u * 90, v * 25, f.tex + 6);
-      float m = smoothstep(th, th * 0.55f, std::fabs(v - vb)) * smoothstep(bw, bw * 0.7f, std::fabs(up)) * f.brow_density * strands;
-      a = lerp(a, f.brow, clamp01(m));
-      nir = lerp(nir, f.nir_hair, clamp01(0.35f * m));
+}
+
+// Brows: a tapered arc above each eye with hair strands.
+void brows(const Identity& f, float u, float v, Paint& p) {
+  float au = std::fabs(u);
+  float up = au - (f.eye_dx + 0.02f), bw = f.eye_w * 1.35f;
+  if (std::fabs(up) < bw) {
+    float vb = f.eye_y - f.brow_gap - f.brow_arch * (1 - sq(up / bw));
+    float th = f.brow_thick * (1.15f - 0.45f * (up + bw) / (2 * bw));
+    float strands = 0.75f + 0.25f * noise(u * 90, v * 25, f.tex + 6);
+    float m = smoothstep(th, th * 0.55f, std::fabs(v - vb)) * smoothstep(bw, bw * 0.7f, std::fabs(up)) * f.brow_density * strands;
+    p.a = lerp(p.a, f.brow, clamp01(m));
+    p.nir = lerp(p.nir, f.nir_hair, clamp01(0.35f * m));
+  }
+}
+
+// Eyes: almond opening, sclera, iris, pupil, lash line; wet (sharp highlights).
+void eyes(const Identity& f, float u, float v, Paint& p) {
+  float au = std::fabs(u);
+  float du = au - f.eye_dx, dv = v - f.eye_y;
+  float lid = eye_lid(f, du);
+  if (lid > 0 && std::fabs(dv) < lid) {
+    float side = u < 0 ? -1.0f : 1.0f;
+    float ri = f.eye_h * 1.25f;
+    float dist = std::sqrt(sq(u - side * f.eye_dx - f.gaze) + sq(dv));
+    V3 sclera{0.70f, 0.66f, 0.62f};
+    if (dist < 0.42f * ri) {
+      p.a = {0.02f, 0.02f, 0.02f};
+      p.nir = 0.03f;
+    } else if (dist < ri) {
+      p.a = f.iris * (0.8f + 0.4f * noise(dmath::atan2(dv, u) * 6, dist * 80, f.tex + 7));
+      p.nir = f.nir_iris;
+    } else {
+      p.a = sclera;
+      p.nir = 0.55f;
     }
+    float shade = smoothstep(-lid, -lid + 0.02f, dv);  // the upper lid shades the eye
+    p.a = p.a * (0.55f + 0.45f * shade);
+    p.spec = 0.6f;
+    p.shin = 80;
+    p.wrap = 0;
+  } else if (lid > 0 && dv < 0 && dv > -lid - 0.014f) {
+    p.a = p.a * 0.25f;  // lashes
+    p.nir *= 0.6f;
+  } else if (lid > 0 && dv > 0 && dv < lid + 0.006f) {
+    p.a = p.a * 0.75f;
   }
-  // Eyes: almond opening, sclera, iris, pupil, lash line; wet (sharp highlights).
-  {
-    float du = au - f.eye_dx, dv = v - f.eye_y;
-    float lid = eye_lid(f, du);
-    if (lid > 0 && std::fabs(dv) < lid) {
-      float side = u < 0 ? -1.0f : 1.0f;
-      float ri = f.eye_h * 1.25f;
-      float dist = std::sqrt(sq(u - side * f.eye_dx - f.gaze) + sq(dv));
-      V3 sclera{0.70f, 0.66f, 0.62f};
-      if (dist < 0.42f * ri) {
-        a = {0.02f, 0.02f, 0.02f};
-        nir = 0.03f;
-      } else if (dist < ri) {
-        a = f.iris * (0.8f + 0.4f * noise(dmath::atan2(dv, u) * 6, dist * 80, f.tex + 7));
-        nir = f.nir_iris;
-      } else {
-        a = sclera;
-        nir = 0.55f;
-      }
-      float shade = smoothstep(-lid, -lid + 0.02f, dv);  // the upper lid shades the eye
-      a = a * (0.55f + 0.45f * shade);
-      spec = 0.6f;
-      shin = 80;
-      wrap = 0;
-    } else if (lid > 0 && dv < 0 && dv > -lid - 0.014f) {
-      a = a * 0.25f;  // lashes
-      nir *= 0.6f;
-    } else if (lid > 0 && dv > 0 && dv < lid + 0.006f) {
-      a = a * 0.75f;
-    }
-    ao *= 1 - 0.35f * gauss(du, dv + 0.02f, 0.13f, 0.07f);  // the socket under the brow
+  p.ao *= 1 - 0.35f * gauss(du, dv + 0.02f, 0.13f, 0.07f);  // the socket under the brow
+}
+
+// Lips and the mouth line.
+void mouth(const Identity& f, float u, float v, const HeadStyle& s, Paint& p) {
+  float au = std::fabs(u);
+  float m = smoothstep(1.0f, 0.75f, sq(u / f.mouth_w) + sq((v - f.mouth_y - 0.008f) / f.lip_h));
+  p.a = lerp(p.a, f.lip, m);
+  p.nir = lerp(p.nir, f.nir_skin * 0.93f, m);
+  if (au < f.mouth_w * 0.9f) {
+    float line = dmath::exp(-0.5f * sq((v - f.mouth_y) / 0.006f)) * smoothstep(f.mouth_w * 0.9f, f.mouth_w * 0.6f, au);
+    p.a = p.a * (1 - 0.65f * line * s.detail - 0.3f * line * (1 - s.detail));
+    p.nir *= 1 - 0.3f * line;
   }
-  // Lips and the mouth line.
-  {
-    float m = smoothstep(1.0f, 0.75f, sq(u / f.mouth_w) + sq((v - f.mouth_y - 0.008f) / f.lip_h));
-    a = lerp(a, f.lip, m);
-    nir = lerp(nir, f.nir_skin * 0.93f, m);
-    if (au < f.mouth_w * 0.9f) {
-      float line = dmath::exp(-0.5f * sq((v - f.mouth_y) / 0.006f)) * smoothstep(f.mouth_w * 0.9f, f.mouth_w * 0.6f, au);
-      a = a * (1 - 0.65f * line * s.detail - 0.3f * line * (1 - s.detail));
-      nir *= 1 - 0.3f * line;
-    }
+}
+
+// Nostrils.
+void nostrils(const Identity& f, float u, float v, Paint& p) {
+  float au = std::fabs(u);
+  float g = gauss(au - 0.045f, v - (f.nose_tip + 0.03f), 0.018f, 0.009f);
+  p.a = p.a * (1 - 0.75f * g);
+  p.nir *= 1 - 0.5f * g;
+  p.ao *= 1 - 0.3f * gauss(u, v - f.nose_tip - 0.05f, 0.1f, 0.03f);
+}
+
+// Scalp hair above the hairline and at the temples: it also raises the relief and
+// scatters the depth pattern (o.h, o.hole).
+void scalp_hair(const Identity& f, float u, float v, Paint& p, Surface& o) {
+  if (f.hair_style == 3) return;
+  float au = std::fabs(u);
+  float hl = f.hairline + 0.14f * sq(u / f.A);
+  bool hair = v < hl || (au > f.A * 0.86f && v < f.eye_y + 0.02f);
+  if (hair) {
+    float strands = 0.65f + 0.7f * (0.5f + 0.5f * noise(u * 10, v * 70, f.tex + 8));
+    p.a = f.hair * strands;
+    p.nir = f.nir_hair * (0.8f + 0.3f * strands);
+    p.spec = 0.12f;
+    p.shin = 25;
+    p.wrap = 0.1f;
+    o.hole = 0.25f + 0.5f * (1 - f.nir_hair);  // dark hair scatters the depth pattern
+    o.h += f.hair_volume * 0.06f;
   }
-  // Nostrils.
-  {
-    float g = gauss(au - 0.045f, v - (f.nose_tip + 0.03f), 0.018f, 0.009f);
-    a = a * (1 - 0.75f * g);
-    nir *= 1 - 0.5f * g;
-    ao *= 1 - 0.3f * gauss(u, v - f.nose_tip - 0.05f, 0.1f, 0.03f);
-  }
-  // Scalp hair above the hairline and at the temples.
-  if (f.hair_style != 3) {
-    float hl = f.hairline + 0.14f * sq(u / f.A);
-    bool hair = v < hl || (au > f.A * 0.86f && v < f.eye_y + 0.02f);
-    if (hair) {
-      float strands = 0.65f + 0.7f * (0.5f + 0.5f * noise(u * 10, v * 70, f.tex + 8));
-      a = f.hair * strands;
-      nir = f.nir_hair * (0.8f + 0.3f * strands);
-      spec = 0.12f;
-      shin = 25;
-      wrap = 0.1f;
-      o.hole = 0.25f + 0.5f * (1 - f.nir_hair);  // dark hair scatters the depth pattern
-      o.h += f.hair_volume * 0.06f;
-    }
-  }
-  o.albedo = a;
-  o.nir = nir;
-  o.spec = spec;
-  o.shin = shin;
-  o.wrap = wrap;
-  o.ao = ao;
+}
+
+// Skin, brows, eyes, lips, nostrils, beard and hair of a live face.
+void face_appearance(const Identity& f, float u, float v, float r, const HeadStyle& s, Surface& o) {
+  Paint p = skin(f, u, v, s);
+  beard(f, u, v, r, p);
+  brows(f, u, v, p);
+  eyes(f, u, v, p);
+  mouth(f, u, v, s, p);
+  nostrils(f, u, v, p);
+  scalp_hair(f, u, v, p, o);
+  o.albedo = p.a;
+  o.nir = p.nir;
+  o.spec = p.spec;
+  o.shin = p.shin;
+  o.wrap = p.wrap;
+  o.ao = p.ao;
 }
 
 }  // namespace

@@ -115,20 +115,137 @@ bool has_video_extension(const std::string& path) {
   return false;
 }
 
+namespace {
+
+// The modalities a list's records can give, as its format fixes them (tsv: none yet,
+// the rows name theirs).
+std::vector<Modality> format_modalities(ListFormat format) {
+  switch (format) {
+    case ListFormat::wmca: return {Modality::rgb, Modality::depth, Modality::nir, Modality::thermal};
+    case ListFormat::tsv: return {};
+    default: return {Modality::rgb, Modality::depth, Modality::nir};
+  }
+}
+
+// The record of a line `t` (trimmed, not blank) of a casia-surf, casia-fas, cefa or wmca list.
+void read_fixed_format_line(const LineContext& at, const std::string& t, ListFormat format, LabelPolarity polarity,
+                            std::vector<ListRecord>& records) {
+  auto fields = split_fields(t);
+  switch (format) {
+    case ListFormat::casia_surf: records.push_back(read_casia_surf(at, fields, polarity)); break;
+    case ListFormat::casia_fas: records.push_back(read_casia_fas(at, fields, polarity)); break;
+    case ListFormat::cefa: records.push_back(read_cefa(at, fields, polarity)); break;
+    case ListFormat::wmca: records.push_back(read_wmca(at, fields, polarity)); break;
+    default: break;
+  }
+}
+
+// What a tsv list's reader keeps from line to line.
+struct TsvList {
+  TsvColumns columns;
+  bool header_seen = false;
+  std::unordered_map<std::string, size_t> groups;  // video + frame -> record
+  std::vector<int> group_lines;                    // line of each modality's row
+  std::array<bool, kModalityCount> seen{};
+};
+
+// A row of a tsv list: a record holding the path of the row's one modality.
+struct TsvRow {
+  ListRecord record;
+  Modality modality;
+};
+
+// Checks a row against the header's columns; a bad field fails naming the line.
+TsvRow parse_tsv_row(const LineContext& at, const TsvColumns& tsv, const std::string& line) {
+  auto f = split_tabs(line);
+  if (f.size() != tsv.count)
+    at.fail(fmt::format("expected {} tab-separated fields as in the header, found {}", tsv.count, f.size()));
+  for (auto& x : f) x = trim(x);
+  auto get = [&](int col) -> const std::string& {
+    static const std::string none;
+    return col < 0 ? none : f[static_cast<size_t>(col)];
+  };
+  const std::string& path = get(tsv.path);
+  if (path.empty()) at.fail("empty path");
+  std::string label = lower(get(tsv.label));
+  if (label != "live" && label != "attack")
+    at.fail(fmt::format("label '{}' is neither 'live' nor 'attack'", get(tsv.label)));
+  Modality m;
+  try {
+    m = parse_modality(get(tsv.modality));
+  } catch (const InputError&) {
+    at.fail(fmt::format("modality '{}' is not rgb, depth, nir or thermal", get(tsv.modality)));
+  }
+  ListRecord r;
+  r.line = at.line();
+  r.label = label == "live" ? kLive : kAttack;
+  std::string attack = get(tsv.attack_type);
+  if (r.label == kLive && !attack.empty() && lower(attack) != "bona fide")
+    at.fail(fmt::format("a live row has attack type '{}'", attack));
+  if (r.label == kAttack) r.attack_type = attack.empty() ? "attack" : attack;
+  r.subject = get(tsv.subject);
+  const std::string& frame = get(tsv.frame);
+  if (!frame.empty()) {
+    if (!all_digits(frame) || frame.size() > 9) at.fail(fmt::format("frame '{}' is not a number >= 0", frame));
+    r.frame = static_cast<int32_t>(std::stol(frame));
+  } else if (has_image_extension(path)) {
+    r.frame = frame_number_of(path);
+  }
+  r.path[static_cast<size_t>(m)] = path;
+  r.video = get(tsv.video);
+  return {std::move(r), m};
+}
+
+// Adds a tsv row to the records: a record of its own without a video, else joined to
+// the record of its video and frame (one row of each modality, all of one capture).
+void add_tsv_row(const LineContext& at, TsvRow row, TsvList& tsv, std::vector<ListRecord>& records) {
+  ListRecord& r = row.record;
+  const size_t m = static_cast<size_t>(row.modality);
+  tsv.seen[m] = true;
+  if (r.video.empty()) {
+    r.video = r.path[m];  // without a video column each row is its own capture
+    records.push_back(std::move(r));
+    tsv.group_lines.resize(records.size() * kModalityCount, 0);
+    return;
+  }
+  std::string key = r.video + '\x1f' + std::to_string(r.frame);
+  auto [it, fresh] = tsv.groups.emplace(key, records.size());
+  if (fresh) {
+    records.push_back(std::move(r));
+    tsv.group_lines.resize(records.size() * kModalityCount, 0);
+    tsv.group_lines[(records.size() - 1) * kModalityCount + m] = at.line();
+    return;
+  }
+  ListRecord& g = records[it->second];
+  int& first = tsv.group_lines[it->second * kModalityCount + m];
+  if (!g.path[m].empty())
+    at.fail(fmt::format("video '{}' frame {} already has a {} row (line {})", g.video, g.frame,
+                        modality_name(row.modality), first));
+  if (g.label != r.label || g.attack_type != r.attack_type || g.subject != r.subject)
+    at.fail(fmt::format("video '{}' frame {}: label, attack_type or subject differ from line {}", g.video,
+                        g.frame, g.line));
+  g.path[m] = r.path[m];
+  first = at.line();
+}
+
+// A line of a tsv list that is neither blank nor a comment: the header, then the rows.
+void read_tsv_line(const LineContext& at, const std::string& line, TsvList& tsv, std::vector<ListRecord>& records) {
+  if (!tsv.header_seen) {
+    tsv.columns = tsv_header(at, line);
+    tsv.header_seen = true;
+    return;
+  }
+  add_tsv_row(at, parse_tsv_row(at, tsv.columns, line), tsv, records);
+}
+
+}  // namespace
+
 ParsedList read_list(std::istream& in, const std::string& list_name, ListFormat format, LabelPolarity polarity) {
   if (format == ListFormat::tsv && polarity != LabelPolarity::reader_default)
     throw UsageError("--label-polarity does not apply to tsv lists, whose labels are the words live and attack");
   ParsedList out;
-  switch (format) {
-    case ListFormat::wmca: out.provided = {Modality::rgb, Modality::depth, Modality::nir, Modality::thermal}; break;
-    case ListFormat::tsv: break;  // the modalities the rows name
-    default: out.provided = {Modality::rgb, Modality::depth, Modality::nir};
-  }
-  TsvColumns tsv;
-  bool header_seen = false;
-  std::unordered_map<std::string, size_t> groups;  // tsv: video + frame -> record
-  std::vector<int> group_lines;                    // tsv: line of each modality's row
-  std::array<bool, kModalityCount> seen{};
+  out.provided = format_modalities(format);
+  TsvList tsv;
   std::string line;
   int number = 0;
   while (std::getline(in, line)) {
@@ -137,89 +254,16 @@ ParsedList read_list(std::istream& in, const std::string& list_name, ListFormat 
     std::string t = trim(line);
     if (t.empty() || t[0] == '#') continue;
     LineContext at(list_name, number);
-    if (format != ListFormat::tsv) {
-      auto fields = split_fields(t);
-      switch (format) {
-        case ListFormat::casia_surf: out.records.push_back(read_casia_surf(at, fields, polarity)); break;
-        case ListFormat::casia_fas: out.records.push_back(read_casia_fas(at, fields, polarity)); break;
-        case ListFormat::cefa: out.records.push_back(read_cefa(at, fields, polarity)); break;
-        case ListFormat::wmca: out.records.push_back(read_wmca(at, fields, polarity)); break;
-        default: break;
-      }
-      continue;
-    }
-    if (!header_seen) {
-      tsv = tsv_header(at, line);
-      header_seen = true;
-      continue;
-    }
-    auto f = split_tabs(line);
-    if (f.size() != tsv.count)
-      at.fail(fmt::format("expected {} tab-separated fields as in the header, found {}", tsv.count, f.size()));
-    for (auto& x : f) x = trim(x);
-    auto get = [&](int col) -> const std::string& {
-      static const std::string none;
-      return col < 0 ? none : f[static_cast<size_t>(col)];
-    };
-    const std::string& path = get(tsv.path);
-    if (path.empty()) at.fail("empty path");
-    std::string label = lower(get(tsv.label));
-    if (label != "live" && label != "attack")
-      at.fail(fmt::format("label '{}' is neither 'live' nor 'attack'", get(tsv.label)));
-    Modality m;
-    try {
-      m = parse_modality(get(tsv.modality));
-    } catch (const InputError&) {
-      at.fail(fmt::format("modality '{}' is not rgb, depth, nir or thermal", get(tsv.modality)));
-    }
-    ListRecord r;
-    r.line = number;
-    r.label = label == "live" ? kLive : kAttack;
-    std::string attack = get(tsv.attack_type);
-    if (r.label == kLive && !attack.empty() && lower(attack) != "bona fide")
-      at.fail(fmt::format("a live row has attack type '{}'", attack));
-    if (r.label == kAttack) r.attack_type = attack.empty() ? "attack" : attack;
-    r.subject = get(tsv.subject);
-    const std::string& frame = get(tsv.frame);
-    if (!frame.empty()) {
-      if (!all_digits(frame) || frame.size() > 9) at.fail(fmt::format("frame '{}' is not a number >= 0", frame));
-      r.frame = static_cast<int32_t>(std::stol(frame));
-    } else if (has_image_extension(path)) {
-      r.frame = frame_number_of(path);
-    }
-    r.path[static_cast<size_t>(m)] = path;
-    seen[static_cast<size_t>(m)] = true;
-    r.video = get(tsv.video);
-    if (r.video.empty()) {
-      r.video = path;  // without a video column each row is its own capture
-      out.records.push_back(std::move(r));
-      group_lines.resize(out.records.size() * kModalityCount, 0);
-      continue;
-    }
-    std::string key = r.video + '\x1f' + std::to_string(r.frame);
-    auto [it, fresh] = groups.emplace(key, out.records.size());
-    if (fresh) {
-      out.records.push_back(std::move(r));
-      group_lines.resize(out.records.size() * kModalityCount, 0);
-      group_lines[(out.records.size() - 1) * kModalityCount + static_cast<size_t>(m)] = number;
-      continue;
-    }
-    ListRecord& g = out.records[it->second];
-    int& first = group_lines[it->second * kModalityCount + static_cast<size_t>(m)];
-    if (!g.path[static_cast<size_t>(m)].empty())
-      at.fail(fmt::format("video '{}' frame {} already has a {} row (line {})", g.video, g.frame,
-                          modality_name(m), first));
-    if (g.label != r.label || g.attack_type != r.attack_type || g.subject != r.subject)
-      at.fail(fmt::format("video '{}' frame {}: label, attack_type or subject differ from line {}", g.video,
-                          g.frame, g.line));
-    g.path[static_cast<size_t>(m)] = path;
-    first = number;
+    if (format == ListFormat::tsv)
+      read_tsv_line(at, line, tsv, out.records);
+    else
+      read_fixed_format_line(at, t, format, polarity, out.records);
   }
   if (in.bad()) throw InputError(list_name, "", "read error");
   if (format == ListFormat::tsv) {
-    if (!header_seen) throw InputError(list_name, "", "empty tsv list: expected a header line and rows");
+    if (!tsv.header_seen) throw InputError(list_name, "", "empty tsv list: expected a header line and rows");
     for (int k = 0; k < kModalityCount; ++k)
-      if (seen[static_cast<size_t>(k)]) out.provided.push_back(static_cast<Modality>(k));
+      if (tsv.seen[static_cast<size_t>(k)]) out.provided.push_back(static_cast<Modality>(k));
   }
   out.lines = number;
   if (out.records.empty()) throw InputError(list_name, "", "the list has no records");

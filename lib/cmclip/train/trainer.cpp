@@ -217,6 +217,23 @@ class Run {
   TrainResult execute();
 
  private:
+  // What an epoch's steps add up to, for its log line and the run's losses.
+  struct EpochTally {
+    std::map<std::string, double> sums;
+    std::map<std::string, int64_t> term_steps;  // steps that computed each term
+    int64_t steps_done = 0, images = 0;
+    // Time in collectives, for -v: the gradient all-reduce and the agreements.
+    double reduce_seconds = 0, agree_seconds = 0;
+    double seconds = 0, wait_seconds = 0;  // the epoch's wall time, and its wait for data
+  };
+
+  void configure();
+  TrainResult write_untrained();
+  bool run_epoch(TrainResult& result);
+  StepResult run_step(const data::Batch& batch);
+  void stop_here(Progress& progress, data::BatchLoader& loader);
+  void finish_epoch(EpochTally& tally, TrainResult& result);
+  void save(const std::optional<DevMetrics>& dev, bool best);
   Checkpoint make_checkpoint(const std::optional<DevMetrics>& dev);
   void try_resume();
   std::optional<DevMetrics> evaluate_dev();
@@ -231,6 +248,12 @@ class Run {
   Optimizer optimizer_;
   RunState state_;
   std::map<std::string, h5::AttrValue> train_config_;
+  // The run's shape, set by configure(), and what execute() settles before the first epoch.
+  data::PlanOptions plan_;
+  const data::Pool* replay_ = nullptr;
+  int64_t steps_per_epoch_ = 0, total_steps_ = 0, warmup_ = 0;
+  int loader_threads_ = 1;
+  bool cm_clip_ = false, mod_skip_logged_ = false;
 };
 
 Checkpoint Run::make_checkpoint(const std::optional<DevMetrics>& dev) {
@@ -346,175 +369,208 @@ bool Run::better(const DevMetrics& d) const {
 }
 
 TrainResult Run::execute() {
-  TrainResult result;
-  const int world = comm_.world();
-  data::PlanOptions plan;
-  plan.global_batch = to_.batch_size * world;
-  plan.replay_ratio = job_.replay ? job_.replay_ratio : 0;
-  plan.seed = job_.seed;
-  plan.distinct_copies = to_.oversampled_copies != "identical";
-  const data::Pool* replay = job_.replay ? &job_.replay_pool : nullptr;
-  const int64_t steps_per_epoch = static_cast<int64_t>(data::plan_epoch(job_.target, replay, 0, plan).size());
-  const int64_t total_steps = steps_per_epoch * to_.epochs;
-  const int64_t warmup = oo_.warmup_steps < 0 ? steps_per_epoch : oo_.warmup_steps;
-
-  train_config_["train_seed"] = static_cast<int64_t>(job_.seed);
-  train_config_["train_global_batch"] = plan.global_batch;
-  train_config_["train_epochs"] = to_.epochs;
-  train_config_["train_replay_ratio"] = plan.replay_ratio;
-  train_config_["train_oversampled_copies"] = to_.oversampled_copies;
-  train_config_["optimizer"] = oo_.name;
-  train_config_["train_lr"] = oo_.lr;
-  train_config_["train_weight_decay"] = oo_.weight_decay;
-  train_config_["train_clip_grad_norm"] = oo_.clip_grad_norm;
-  train_config_["train_warmup"] = fmt::format("{} for {} steps from {}", oo_.warmup_type, warmup, oo_.warmup_lr);
-  train_config_["train_steps_per_epoch"] = steps_per_epoch;
-  train_config_["train_select_by"] = job_.dev && job_.select_by_dev ? to_.select_by : std::string("last");
-
+  configure();
   if (to_.resume) try_resume();
-  check_ranks_agree(steps_per_epoch);
+  check_ranks_agree(steps_per_epoch_);
   {
     // Every rank starts from rank 0's parameters.
     std::vector<at::Tensor> params;
     for (auto& [n, p] : model_->trainable()) params.push_back(p.detach());
     comm_.broadcast(params);
   }
-  const int res = static_cast<int>(model_->clip()->config().image_resolution);
-  const std::vector<const SampleStore*> stores{job_.train, job_.replay};
-  const NamedTensors& params = optimizer_.params();
-  const int loader_threads = to_.loader_threads > 0 ? to_.loader_threads : data::default_loader_threads();
+  loader_threads_ = to_.loader_threads > 0 ? to_.loader_threads : data::default_loader_threads();
   compute::PrecisionScope precision(to_.precision.parsed(), model_->device());
-  bool cm_clip = model_->method() == model::Method::cm_clip;
-  bool mod_skip_logged = false;
+  cm_clip_ = model_->method() == model::Method::cm_clip;
 
   signals::enable_graceful_stop(true);
-  auto save = [&](const std::optional<DevMetrics>& dev, bool best) {
-    if (!comm_.is_root()) return;
-    Checkpoint c = make_checkpoint(dev);
-    write_checkpoint(last_checkpoint_path(to_.output), c);
-    if (best) write_checkpoint(to_.output, c);
-  };
-  if (to_.epochs == 0 || steps_per_epoch == 0 || model_->trainable().empty()) {
-    // Nothing to train (zero-shot, or evaluation of the initial model): write it.
-    if (model_->trainable().empty())
-      log::info("{}: no trainable parameters, so no training; the model is written as it is",
-                model::method_name(model_->method()));
-    std::optional<DevMetrics> dev = evaluate_dev();
-    if (dev) log::info("dev: AUC {:.4f}, HTER {:.4f} at its EER threshold ({} samples)", dev->auc, dev->hter, dev->samples);
-    result.best_dev = dev;
-    save(dev, true);
-    comm_.barrier();
-    return result;
-  }
+  if (to_.epochs == 0 || steps_per_epoch_ == 0 || model_->trainable().empty()) return write_untrained();
 
+  TrainResult result;
   model_->train();
   while (state_.epoch < to_.epochs) {
-    auto plan_batches = data::plan_epoch(job_.target, replay, state_.epoch, plan);
-    std::vector<std::vector<data::SampleRef>> mine;
-    for (size_t s = static_cast<size_t>(state_.step_in_epoch); s < plan_batches.size(); ++s)
-      mine.push_back(data::rank_slice(plan_batches[s], comm_.rank(), world));
-    data::BatchLoader loader(stores, mine, res, to_.augment, /*train=*/true, /*prefetch=*/2, loader_threads);
-    Progress progress(fmt::format("epoch {}/{}", state_.epoch + 1, to_.epochs),
-                      static_cast<int64_t>(mine.size()), "steps");
-    std::map<std::string, double> sums;
-    std::map<std::string, int64_t> term_steps;  // steps that computed each term
-    int64_t steps_done = 0, images = 0;
-    // Time in collectives, for -v: the gradient all-reduce and the agreements.
-    double reduce_seconds = 0, agree_seconds = 0;
-    auto start = std::chrono::steady_clock::now();
-    data::Batch batch;
-    while (loader.next(batch)) {
-      // Stateless randomness per step: dropout and the modality permutation depend
-      // only on (seed, step), so a resumed run repeats them exactly.
-      uint64_t step_seed = derive_seed(job_.seed, {0x73746570ULL, uint64_t(state_.global_step)});
-      torch::manual_seed(step_seed);
-      std::vector<int64_t> perm;
-      if (cm_clip && model_->options().permute_modality) {
-        Rng rng(step_seed);
-        for (int64_t i = 0; i < model_->prompt->modalities(); ++i) perm.push_back(i);
-        rng.shuffle(perm);
-      }
-      if (state_.global_step == 0 && comm_.is_root()) {
-        log_loss_balance(model_, batch, perm);
-        torch::manual_seed(step_seed);  // the step below draws the same dropout as without the log
-      }
-      StepResult step = training_step(model_, batch, perm, optimizer_,
-                                      scheduled_lr(state_.global_step, total_steps, warmup, oo_), oo_.clip_grad_norm,
-                                      comm_);
-      if (step.diverged)
-        throw RuntimeFailure(fmt::format("the training loss became {} at epoch {}, step {}: stopping; the last good "
-                                         "checkpoint is {} (try a lower --lr)",
-                                         step.loss.terms.at("total"), state_.epoch + 1, state_.step_in_epoch + 1,
-                                         last_checkpoint_path(to_.output)));
-      reduce_seconds += step.reduce_seconds;
-      agree_seconds += step.agree_seconds;
-      for (const auto& [k, v] : step.loss.terms) {
-        sums[k] += v;
-        ++term_steps[k];
-      }
-      if (cm_clip && !step.loss.terms.count("mod") && !mod_skip_logged && comm_.is_root()) {
-        log::info("L_mod is left out of batches that hold one modality only (it needs two to contrast); "
-                  "the epoch lines count those steps");
-        mod_skip_logged = true;
-      }
-      ++steps_done;
-      images += batch.images.size(0);
-      ++state_.global_step;
-      ++state_.step_in_epoch;
-      progress.advance();
-      bool hook = job_.stop_after_step && job_.stop_after_step(state_.global_step);
-      if (timed(agree_seconds, [&] { return comm_.any(signals::stop_requested() || hook); })) {
-        progress.finish();
-        log::info("stop requested{}: checkpoint at epoch {}, step {}; continue with --resume",
-                  signals::stop_signal() ? fmt::format(" (signal {})", signals::stop_signal()) : std::string(),
-                  state_.epoch + 1, state_.step_in_epoch);
-        loader.close();  // its reader may be mid-way through an HDF5 read of the next batch
-        save(std::nullopt, false);
-        comm_.barrier();
-        result.stopped_early = true;
-        result.epochs_done = state_.epoch;
-        return result;
-      }
+    if (!run_epoch(result)) {
+      result.stopped_early = true;
+      result.epochs_done = state_.epoch;
+      return result;
     }
-    loader.close();
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (steps_done > 0) {
-      int64_t floats = 0;
-      for (const auto& [n, p] : params) floats += p.numel();
-      log::debug("epoch {}: {:.1f} ms per step; collectives per step: gradient all-reduce {:.2f} ms ({} floats, "
-                 "{:.1f} KiB), stop/divergence agreement {:.2f} ms",
-                 state_.epoch + 1, 1e3 * seconds / steps_done, 1e3 * reduce_seconds / steps_done,
-                 world > 1 ? floats + int64_t(params.size()) : 0,
-                 world > 1 ? 4.0 * double(floats + int64_t(params.size())) / 1024 : 0.0,
-                 1e3 * agree_seconds / steps_done);
-    }
-    std::string terms;
-    for (const char* k : {"cat", "fg", "mod", "dec"})
-      if (sums.count(k)) terms += fmt::format(" {} {:.4f}", k, sums[k] / double(term_steps[k]));
-    if (cm_clip && term_steps["mod"] < steps_done)
-      terms += fmt::format(" (mod on {} of {} steps)", term_steps["mod"], steps_done);
-    double mean_loss = sums["total"] / std::max<int64_t>(1, steps_done);
-    if (state_.epoch == 0 || result.first_epoch_loss == 0) result.first_epoch_loss = mean_loss;
-    result.last_epoch_loss = mean_loss;
-    std::optional<DevMetrics> dev = evaluate_dev();
-    bool best = !dev || !job_.select_by_dev || better(*dev);
-    if (dev && best) {
-      state_.best_metric = to_.select_by == "auc" ? dev->auc : dev->hter;
-      state_.best_epoch = state_.epoch;
-      result.best_dev = dev;
-    }
-    log::info("epoch {}/{}: loss {:.4f} ({}){}, {:.1f} img/s, waited {:.2f} s for data{}", state_.epoch + 1,
-              to_.epochs, mean_loss, terms.empty() ? "" : terms.substr(1),
-              dev ? fmt::format(", dev AUC {:.4f} HTER {:.4f}", dev->auc, dev->hter) : std::string(),
-              images * world / std::max(seconds, 1e-9), loader.wait_seconds(),
-              !dev ? "" : !job_.select_by_dev ? " (reported only)" : best ? " (best)" : "");
-    ++state_.epoch;
-    state_.step_in_epoch = 0;
-    save(dev, best);
   }
   result.epochs_done = state_.epoch;
   comm_.barrier();  // rank 0 serves the rendezvous: nobody leaves before the others are done
   return result;
+}
+
+// The run's shape (batch plan, steps, warm-up) and the train_* attributes of its checkpoints.
+void Run::configure() {
+  plan_.global_batch = to_.batch_size * comm_.world();
+  plan_.replay_ratio = job_.replay ? job_.replay_ratio : 0;
+  plan_.seed = job_.seed;
+  plan_.distinct_copies = to_.oversampled_copies != "identical";
+  replay_ = job_.replay ? &job_.replay_pool : nullptr;
+  steps_per_epoch_ = static_cast<int64_t>(data::plan_epoch(job_.target, replay_, 0, plan_).size());
+  total_steps_ = steps_per_epoch_ * to_.epochs;
+  warmup_ = oo_.warmup_steps < 0 ? steps_per_epoch_ : oo_.warmup_steps;
+
+  train_config_["train_seed"] = static_cast<int64_t>(job_.seed);
+  train_config_["train_global_batch"] = plan_.global_batch;
+  train_config_["train_epochs"] = to_.epochs;
+  train_config_["train_replay_ratio"] = plan_.replay_ratio;
+  train_config_["train_oversampled_copies"] = to_.oversampled_copies;
+  train_config_["optimizer"] = oo_.name;
+  train_config_["train_lr"] = oo_.lr;
+  train_config_["train_weight_decay"] = oo_.weight_decay;
+  train_config_["train_clip_grad_norm"] = oo_.clip_grad_norm;
+  train_config_["train_warmup"] = fmt::format("{} for {} steps from {}", oo_.warmup_type, warmup_, oo_.warmup_lr);
+  train_config_["train_steps_per_epoch"] = steps_per_epoch_;
+  train_config_["train_select_by"] = job_.dev && job_.select_by_dev ? to_.select_by : std::string("last");
+}
+
+// Nothing to train (zero-shot, or evaluation of the initial model): write it.
+TrainResult Run::write_untrained() {
+  TrainResult result;
+  if (model_->trainable().empty())
+    log::info("{}: no trainable parameters, so no training; the model is written as it is",
+              model::method_name(model_->method()));
+  std::optional<DevMetrics> dev = evaluate_dev();
+  if (dev) log::info("dev: AUC {:.4f}, HTER {:.4f} at its EER threshold ({} samples)", dev->auc, dev->hter, dev->samples);
+  result.best_dev = dev;
+  save(dev, true);
+  comm_.barrier();
+  return result;
+}
+
+// The steps of the current epoch from the current position, then finish_epoch() while
+// the epoch's loader and progress bar still stand. False when a stop was requested:
+// stop_here() has then written the position.
+bool Run::run_epoch(TrainResult& result) {
+  auto plan_batches = data::plan_epoch(job_.target, replay_, state_.epoch, plan_);
+  std::vector<std::vector<data::SampleRef>> mine;
+  for (size_t s = static_cast<size_t>(state_.step_in_epoch); s < plan_batches.size(); ++s)
+    mine.push_back(data::rank_slice(plan_batches[s], comm_.rank(), comm_.world()));
+  const int res = static_cast<int>(model_->clip()->config().image_resolution);
+  const std::vector<const SampleStore*> stores{job_.train, job_.replay};
+  data::BatchLoader loader(stores, mine, res, to_.augment, /*train=*/true, /*prefetch=*/2, loader_threads_);
+  Progress progress(fmt::format("epoch {}/{}", state_.epoch + 1, to_.epochs),
+                    static_cast<int64_t>(mine.size()), "steps");
+  EpochTally tally;
+  auto start = std::chrono::steady_clock::now();
+  data::Batch batch;
+  while (loader.next(batch)) {
+    StepResult step = run_step(batch);
+    tally.reduce_seconds += step.reduce_seconds;
+    tally.agree_seconds += step.agree_seconds;
+    for (const auto& [k, v] : step.loss.terms) {
+      tally.sums[k] += v;
+      ++tally.term_steps[k];
+    }
+    if (cm_clip_ && !step.loss.terms.count("mod") && !mod_skip_logged_ && comm_.is_root()) {
+      log::info("L_mod is left out of batches that hold one modality only (it needs two to contrast); "
+                "the epoch lines count those steps");
+      mod_skip_logged_ = true;
+    }
+    ++tally.steps_done;
+    tally.images += batch.images.size(0);
+    ++state_.global_step;
+    ++state_.step_in_epoch;
+    progress.advance();
+    bool hook = job_.stop_after_step && job_.stop_after_step(state_.global_step);
+    if (timed(tally.agree_seconds, [&] { return comm_.any(signals::stop_requested() || hook); })) {
+      stop_here(progress, loader);
+      return false;
+    }
+  }
+  loader.close();
+  tally.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  tally.wait_seconds = loader.wait_seconds();
+  finish_epoch(tally, result);
+  return true;
+}
+
+// The optimisation step at the current position; a loss that is not finite on some
+// rank stops the run.
+StepResult Run::run_step(const data::Batch& batch) {
+  // Stateless randomness per step: dropout and the modality permutation depend
+  // only on (seed, step), so a resumed run repeats them exactly.
+  uint64_t step_seed = derive_seed(job_.seed, {0x73746570ULL, uint64_t(state_.global_step)});
+  torch::manual_seed(step_seed);
+  std::vector<int64_t> perm;
+  if (cm_clip_ && model_->options().permute_modality) {
+    Rng rng(step_seed);
+    for (int64_t i = 0; i < model_->prompt->modalities(); ++i) perm.push_back(i);
+    rng.shuffle(perm);
+  }
+  if (state_.global_step == 0 && comm_.is_root()) {
+    log_loss_balance(model_, batch, perm);
+    torch::manual_seed(step_seed);  // the step below draws the same dropout as without the log
+  }
+  StepResult step = training_step(model_, batch, perm, optimizer_,
+                                  scheduled_lr(state_.global_step, total_steps_, warmup_, oo_), oo_.clip_grad_norm,
+                                  comm_);
+  if (step.diverged)
+    throw RuntimeFailure(fmt::format("the training loss became {} at epoch {}, step {}: stopping; the last good "
+                                     "checkpoint is {} (try a lower --lr)",
+                                     step.loss.terms.at("total"), state_.epoch + 1, state_.step_in_epoch + 1,
+                                     last_checkpoint_path(to_.output)));
+  return step;
+}
+
+// A stop was requested (a signal on some rank, or the job's hook) after the step just
+// taken: write the position to OUT.last.h5 for --resume; every rank leaves together.
+void Run::stop_here(Progress& progress, data::BatchLoader& loader) {
+  progress.finish();
+  log::info("stop requested{}: checkpoint at epoch {}, step {}; continue with --resume",
+            signals::stop_signal() ? fmt::format(" (signal {})", signals::stop_signal()) : std::string(),
+            state_.epoch + 1, state_.step_in_epoch);
+  loader.close();  // its reader may be mid-way through an HDF5 read of the next batch
+  save(std::nullopt, false);
+  comm_.barrier();
+}
+
+// The end of a completed epoch: its log line (with the dev figures), the selection of
+// the best epoch, and the checkpoints at the start of the next one.
+void Run::finish_epoch(EpochTally& tally, TrainResult& result) {
+  const int world = comm_.world();
+  if (tally.steps_done > 0) {
+    const NamedTensors& params = optimizer_.params();
+    int64_t floats = 0;
+    for (const auto& [n, p] : params) floats += p.numel();
+    log::debug("epoch {}: {:.1f} ms per step; collectives per step: gradient all-reduce {:.2f} ms ({} floats, "
+               "{:.1f} KiB), stop/divergence agreement {:.2f} ms",
+               state_.epoch + 1, 1e3 * tally.seconds / tally.steps_done, 1e3 * tally.reduce_seconds / tally.steps_done,
+               world > 1 ? floats + int64_t(params.size()) : 0,
+               world > 1 ? 4.0 * double(floats + int64_t(params.size())) / 1024 : 0.0,
+               1e3 * tally.agree_seconds / tally.steps_done);
+  }
+  std::string terms;
+  for (const char* k : {"cat", "fg", "mod", "dec"})
+    if (tally.sums.count(k)) terms += fmt::format(" {} {:.4f}", k, tally.sums[k] / double(tally.term_steps[k]));
+  if (cm_clip_ && tally.term_steps["mod"] < tally.steps_done)
+    terms += fmt::format(" (mod on {} of {} steps)", tally.term_steps["mod"], tally.steps_done);
+  double mean_loss = tally.sums["total"] / std::max<int64_t>(1, tally.steps_done);
+  if (state_.epoch == 0 || result.first_epoch_loss == 0) result.first_epoch_loss = mean_loss;
+  result.last_epoch_loss = mean_loss;
+  std::optional<DevMetrics> dev = evaluate_dev();
+  bool best = !dev || !job_.select_by_dev || better(*dev);
+  if (dev && best) {
+    state_.best_metric = to_.select_by == "auc" ? dev->auc : dev->hter;
+    state_.best_epoch = state_.epoch;
+    result.best_dev = dev;
+  }
+  log::info("epoch {}/{}: loss {:.4f} ({}){}, {:.1f} img/s, waited {:.2f} s for data{}", state_.epoch + 1,
+            to_.epochs, mean_loss, terms.empty() ? "" : terms.substr(1),
+            dev ? fmt::format(", dev AUC {:.4f} HTER {:.4f}", dev->auc, dev->hter) : std::string(),
+            tally.images * world / std::max(tally.seconds, 1e-9), tally.wait_seconds,
+            !dev ? "" : !job_.select_by_dev ? " (reported only)" : best ? " (best)" : "");
+  ++state_.epoch;
+  state_.step_in_epoch = 0;
+  save(dev, best);
+}
+
+// Rank 0 writes OUT.last.h5, and OUT too when `best`.
+void Run::save(const std::optional<DevMetrics>& dev, bool best) {
+  if (!comm_.is_root()) return;
+  Checkpoint c = make_checkpoint(dev);
+  write_checkpoint(last_checkpoint_path(to_.output), c);
+  if (best) write_checkpoint(to_.output, c);
 }
 
 }  // namespace
