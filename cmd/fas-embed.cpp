@@ -1,10 +1,7 @@
-// fas-embed: CLIP features of images and prompts. One mode per run, chosen by its
-// input option; each mode is one library call (lib/cmclip/clip/embed.hpp).
-#include "cmclip/clip/embed.hpp"
+// fas-embed: CLIP features of images and prompts, and scores of a sample store. One mode
+// per run, chosen by its input option (lib/cmclip/jobs/embed.hpp).
 #include "cmclip/core/app.hpp"
-#include "cmclip/core/error.hpp"
-#include "cmclip/metrics/score_merge.hpp"
-#include "cmclip/model/scoring.hpp"
+#include "cmclip/jobs/embed.hpp"
 
 namespace {
 const char* kDescription = R"(Embeds images or prompts with a CLIP model (an OpenAI TorchScript archive such as
@@ -41,30 +38,7 @@ Examples:
 
 int main(int argc, char** argv) {
   cmclip::Tool tool("fas-embed", "CLIP features of images and prompts", kDescription);
-  CLI::App& app = tool.cli();
-  cmclip::clip::ClipModelOptions model;
-  cmclip::clip::EmbedOptions embed;
-  cmclip::model::ScoreStoreOptions scoring;
-  std::string images, text_file, output;
-  std::vector<std::string> merge;
-  auto* inputs = app.add_option_group("Input (exactly one)");
-  inputs->add_option("--data", scoring.data, "Sample store to score with a trained checkpoint");
-  inputs->add_option("--merge", merge, "Shard score files to join")->expected(1, -1);
-  inputs->add_option("--images", images, "List of image files, one path per line");
-  inputs->add_option("--text-file", text_file, "Prompts, one per line (UTF-8)");
-  inputs->require_option(1);
-  app.add_option("-o,--output", output, "Output HDF5 file (written atomically)")->required();
-  model.register_on(app);
-  embed.register_on(app);
-  scoring.register_on(app);
-  return tool.run(argc, argv, [&] {
-    embed.device = tool.common().device;
-    scoring.batch_size = embed.batch_size;
-    scoring.device = embed.device;
-    scoring.precision = embed.precision.precision;
-    if (!merge.empty()) cmclip::metrics::merge_score_files(merge, output);
-    else if (!scoring.data.empty()) cmclip::model::score_sample_store(model.model, model.bpe, scoring, output);
-    else if (!images.empty()) cmclip::clip::embed_image_list(model, images, output, embed);
-    else cmclip::clip::embed_text_file(model, text_file, output, embed);
-  });
+  cmclip::jobs::EmbedJobOptions options;
+  options.register_on(tool.cli());
+  return tool.run(argc, argv, [&] { cmclip::jobs::run_embed(options, tool.common()); });
 }

@@ -1,6 +1,6 @@
 // fas-fewshot: stage 2 of CM-CLIP, adapting a trained model to Depth or NIR from K shots.
 #include "cmclip/core/app.hpp"
-#include "cmclip/train/jobs.hpp"
+#include "cmclip/jobs/fewshot.hpp"
 
 namespace {
 const char* kDescription = R"(Adapts a trained model (fas-pretrain output) to a target modality from K labelled
@@ -34,7 +34,7 @@ Examples:
 
 int main(int argc, char** argv) {
   cmclip::Tool tool("fas-fewshot", "Adapt a trained model to Depth or NIR from K shots", kDescription);
-  cmclip::train::FewshotOptions options;
+  cmclip::jobs::FewshotOptions options;
   options.register_on(tool.cli());
-  return tool.run(argc, argv, [&] { cmclip::train::run_fewshot(options, tool.common()); });
+  return tool.run(argc, argv, [&] { cmclip::jobs::run_fewshot(options, tool.common()); });
 }

@@ -1,6 +1,6 @@
 // fas-preprocess: a FAS dataset's list -> face crops in a sample store.
 #include "cmclip/core/app.hpp"
-#include "cmclip/face/preprocess.hpp"
+#include "cmclip/jobs/preprocess.hpp"
 
 namespace {
 const char* kDescription = R"(Reads a dataset's own list (CASIA-SURF, CASIA-FAS re-packaged, CeFA challenge,
@@ -40,7 +40,7 @@ Example:
 int main(int argc, char** argv) {
   cmclip::Tool tool("fas-preprocess", "Face detection and cropping of FAS datasets into a sample store", kDescription);
   tool.without_device_option();
-  cmclip::face::PreprocessOptions opts;
+  cmclip::jobs::PreprocessOptions opts;
   opts.register_on(tool.cli());
-  return tool.run(argc, argv, [&] { cmclip::face::run_preprocess(opts, tool.common()); });
+  return tool.run(argc, argv, [&] { cmclip::jobs::run_preprocess(opts, tool.common()); });
 }

@@ -1,6 +1,6 @@
 // fas-pretrain: stage 1 of CM-CLIP, training adapters and prompts on (RGB) source data.
 #include "cmclip/core/app.hpp"
-#include "cmclip/train/jobs.hpp"
+#include "cmclip/jobs/pretrain.hpp"
 
 namespace {
 const char* kDescription = R"(Trains a face anti-spoofing model over a frozen CLIP on a sample store (fas-preprocess,
@@ -21,7 +21,7 @@ Examples:
 
 int main(int argc, char** argv) {
   cmclip::Tool tool("fas-pretrain", "Train CM-CLIP (or a baseline) on source data", kDescription);
-  cmclip::train::PretrainOptions options;
+  cmclip::jobs::PretrainOptions options;
   options.register_on(tool.cli());
-  return tool.run(argc, argv, [&] { cmclip::train::run_pretrain(options, tool.common()); });
+  return tool.run(argc, argv, [&] { cmclip::jobs::run_pretrain(options, tool.common()); });
 }

@@ -1,6 +1,6 @@
 // fas-synth: a deterministic synthetic multi-modal FAS set.
 #include "cmclip/core/app.hpp"
-#include "cmclip/data/synth.hpp"
+#include "cmclip/jobs/synth.hpp"
 
 namespace {
 const char* kDescription = R"(Renders procedural subjects (head shape, skin tone, features, hair; pose, lighting,
@@ -27,7 +27,7 @@ Example:
 int main(int argc, char** argv) {
   cmclip::Tool tool("fas-synth", "A synthetic multi-modal face anti-spoofing set", kDescription);
   tool.without_device_option();
-  cmclip::data::SynthOptions opts;
+  cmclip::jobs::SynthOptions opts;
   opts.register_on(tool.cli());
-  return tool.run(argc, argv, [&] { cmclip::data::run_synth(opts, tool.common()); });
+  return tool.run(argc, argv, [&] { cmclip::jobs::run_synth(opts, tool.common()); });
 }

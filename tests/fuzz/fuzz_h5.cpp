@@ -4,8 +4,8 @@
 
 #include <cstdlib>
 
-#include "cmclip/h5/checked_driver.hpp"
-#include "cmclip/h5/object_info.hpp"
+#include "cmclip/h5/guard/checked_driver.hpp"
+#include "cmclip/h5/guard/object_info.hpp"
 #include "cmclip/h5/probe.hpp"
 #include "fuzz_support.hpp"
 

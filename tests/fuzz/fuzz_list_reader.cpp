@@ -3,7 +3,7 @@
 // polarity; the rest is the list.
 #include <sstream>
 
-#include "cmclip/face/list_reader.hpp"
+#include "cmclip/datasets/list_reader.hpp"
 #include "fuzz_support.hpp"
 
 using namespace cmclip;
@@ -12,12 +12,12 @@ CMCLIP_FUZZ_QUIET_INITIALIZE
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  const auto& formats = face::list_format_names();
-  const face::ListFormat format = face::parse_list_format(formats[data[0] % formats.size()]);
-  const auto polarity = static_cast<face::LabelPolarity>((data[0] / formats.size()) % 3);
+  const auto& formats = datasets::list_format_names();
+  const datasets::ListFormat format = datasets::parse_list_format(formats[data[0] % formats.size()]);
+  const auto polarity = static_cast<datasets::LabelPolarity>((data[0] / formats.size()) % 3);
   std::istringstream in(std::string(reinterpret_cast<const char*>(data) + 1, size - 1));
   fuzz::expect_clean_errors([&] {
-    face::ParsedList list = face::read_list(in, "fuzz.lst", format, polarity);
+    datasets::ParsedList list = datasets::read_list(in, "fuzz.lst", format, polarity);
     // What the planner relies on.
     CMCLIP_FUZZ_CHECK(!list.records.empty());
     int previous = 0;

@@ -57,6 +57,7 @@ bad 2 "attrs.h5: /config: damaged file: object header at byte 800: attribute 'ad
 # The model asked for is not the checkpoint's.
 bad 2 "m.h5|/config|method = cm-clip|coop" "${fshot[@]}" --init m.h5 --method coop -o out/x.h5
 bad 2 "m.h5|/config|n_ctx = 16|4" "${fshot[@]}" --init m.h5 --n-ctx 4 -o out/x.h5
+bad 2 "--vision-heads|checkpoint m.h5 records its own head counts" "${fshot[@]}" --init m.h5 --vision-heads 4 -o out/x.h5
 # An option given explicitly must agree whatever its value (1 is --lambda-dec's default).
 cp m.h5 ld.h5 && tamper ld.h5 attr /config lambda_dec float 0.5
 bad 2 "ld.h5|/config|lambda_dec = 0.5|asks for 1" "${fshot[@]}" --init ld.h5 --lambda-dec 1 -o out/x.h5

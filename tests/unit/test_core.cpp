@@ -1,4 +1,4 @@
-// core/: errors, SHA-256, atomic outputs, device parsing, progress formatting, the
+// core/: errors, SHA-256, atomic outputs (files and folders), name tables, device parsing, progress formatting, the
 // malloc tuning, the thread budget (affinity, cgroup quotas, SLURM) and its sharing.
 #include <boost/test/unit_test.hpp>
 #include <sched.h>
@@ -16,6 +16,7 @@
 
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
+#include "cmclip/core/names.hpp"
 #include "cmclip/core/progress.hpp"
 #include "cmclip/core/runtime.hpp"
 #include "cmclip/core/sha256.hpp"
@@ -67,13 +68,51 @@ BOOST_AUTO_TEST_CASE(atomic_output_commits_or_leaves_nothing) {
   BOOST_TEST(test::count_files(dir.path()) == 1);
 }
 
+BOOST_AUTO_TEST_CASE(atomic_output_folders_commit_whole_or_leave_nothing) {
+  ScratchDir dir("atomic_folder");
+  std::string target = dir.file("images");
+  {
+    AtomicOutput out(target, AtomicOutput::Kind::folder);
+    out.make_dirs("a/b");
+    write_bytes(out.temp_path() + "/a/b/x.png", "png", 3);
+    BOOST_TEST(!test::exists(target));
+  }  // no commit: the temporary tree is gone
+  BOOST_TEST(test::count_files(dir.path()) == 0);
+  {
+    AtomicOutput out(target, AtomicOutput::Kind::folder);
+    out.make_dirs("a");
+    write_bytes(out.temp_path() + "/a/x.png", "png", 3);
+    out.commit();
+  }
+  BOOST_TEST(test::read_text(target + "/a/x.png") == "png");
+  // A folder with files in it is never mixed with new output.
+  test::expect_error([&] { AtomicOutput out(target, AtomicOutput::Kind::folder); }, ExitCode::bad_input,
+                     {"images", "not empty"});
+  test::write_text(dir.file("plain"), "x");
+  test::expect_error([&] { AtomicOutput out(dir.file("plain"), AtomicOutput::Kind::folder); }, ExitCode::bad_input,
+                     {"plain", "not a folder"});
+}
+
+BOOST_AUTO_TEST_CASE(name_tables_parse_print_and_list_one_set_of_names) {
+  enum class Colour { red, green, blue };
+  const NameTable<Colour> colours{{Colour::red, "red"}, {Colour::green, "green"}, {Colour::blue, "blue"}};
+  BOOST_TEST((colours.parse("green", "--colour") == Colour::green));
+  BOOST_TEST(colours.name(Colour::blue) == std::string("blue"));
+  BOOST_TEST((colours.names() == std::vector<std::string>{"red", "green", "blue"}));
+  BOOST_TEST(colours.either() == "red, green or blue");
+  test::expect_error([&] { colours.parse("Green", "--colour"); }, ExitCode::bad_input,
+                     {"--colour 'Green': expected red, green or blue"});
+  const Choices sizes{"s", "m"};
+  sizes.check("m", "--size");
+  test::expect_error([&] { sizes.check("xl", "--size"); }, ExitCode::bad_input, {"--size 'xl': expected s or m"});
+}
+
 BOOST_AUTO_TEST_CASE(output_paths_are_checked_before_work) {
   ScratchDir dir("outpath");
   test::expect_error([&] { AtomicOutput out(dir.file("missing/out.h5")); }, ExitCode::bad_input,
                      {"missing/out.h5", "does not exist"});
   test::expect_error([&] { AtomicOutput out(dir.path()); }, ExitCode::bad_input, {"is a folder"});
-  test::expect_error([&] { check_input_file(dir.file("nope.h5")); }, ExitCode::bad_input,
-                     {"nope.h5", "No such file"});
+  test::expect_error([&] { check_input_file(dir.file("nope.h5")); }, ExitCode::bad_input, {"nope.h5", "No such file"});
 }
 
 BOOST_AUTO_TEST_CASE(device_parsing) {
@@ -143,7 +182,8 @@ void fake_cgroup(const ScratchDir& root, const std::string& cgroup, const std::s
   test::write_text(root.file("proc/self/mountinfo"), "22 1 0:21 / /proc rw - proc proc rw\n" + mount);
   for (const auto& [path, content] : files) {
     std::string dir = root.path();
-    for (size_t p = 1; (p = path.find('/', p)) != std::string::npos; ++p) mkdir((dir + path.substr(0, p)).c_str(), 0755);
+    for (size_t p = 1; (p = path.find('/', p)) != std::string::npos; ++p)
+      mkdir((dir + path.substr(0, p)).c_str(), 0755);
     test::write_text(dir + path, content);
   }
 }

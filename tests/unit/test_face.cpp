@@ -15,17 +15,20 @@
 #include <sstream>
 
 #include "cmclip/core/error.hpp"
-#include "cmclip/data/synth_render.hpp"
+#include "cmclip/synth/render.hpp"
 #include "cmclip/face/detector.hpp"
 #include "cmclip/face/frames.hpp"
-#include "cmclip/face/list_reader.hpp"
+#include "cmclip/datasets/list_reader.hpp"
 #include "cmclip/face/preprocess.hpp"
+#include "cmclip/jobs/preprocess.hpp"
 #include "cmclip/h5/h5.hpp"
 #include "cmclip/h5/samples.hpp"
 #include "test_support.hpp"
 
 using namespace cmclip;
+using namespace cmclip::datasets;
 using namespace cmclip::face;
+using namespace cmclip::jobs;
 using cmclip::test::expect_error;
 using cmclip::test::ScratchDir;
 
@@ -33,7 +36,7 @@ namespace {
 
 ParsedList parse(const std::string& text, ListFormat f, LabelPolarity p = LabelPolarity::reader_default) {
   std::istringstream in(text);
-  return read_list(in, "list.txt", f, p);
+  return datasets::read_list(in, "list.txt", f, p);
 }
 
 void expect_list_error(const std::string& text, ListFormat f, const std::vector<std::string>& needles,
@@ -54,8 +57,8 @@ void write_image(const std::string& path, const cv::Mat& m) {
 struct Capture {
   cv::Mat bgr, depth, nir;
 };
-Capture generated(int subject, int size, data::synth::Kind kind = data::synth::Kind::live) {
-  auto c = data::synth::render_capture(2024, subject, kind, 0, size, {});
+Capture generated(int subject, int size, synth::Kind kind = synth::Kind::live) {
+  auto c = synth::render_capture(2024, subject, kind, 0, size, {});
   Capture out;
   cv::cvtColor(cv::Mat(size, size, CV_8UC3, c.rgb.data()), out.bgr, cv::COLOR_RGB2BGR);
   out.depth = cv::Mat(size, size, CV_8UC1, c.depth.data()).clone();
@@ -106,10 +109,12 @@ BOOST_AUTO_TEST_SUITE(list_readers)
 BOOST_AUTO_TEST_CASE(casia_surf_finds_modalities_by_name_not_column) {
   // Column 2 and 3 swapped on the second line (bob's order); 1 = live.
   auto list = parse(
-      "Training/real_part/CLKJ_AS0005/real.rssdk/color/0015.jpg Training/real_part/CLKJ_AS0005/real.rssdk/depth/0015.jpg "
+      "Training/real_part/CLKJ_AS0005/real.rssdk/color/0015.jpg "
+      "Training/real_part/CLKJ_AS0005/real.rssdk/depth/0015.jpg "
       "Training/real_part/CLKJ_AS0005/real.rssdk/ir/0015.jpg 1\r\n"
       "\n# a comment\n"
-      "Training/fake_part/CLKJ_AS0005/04_en_b.rssdk/color/101.jpg Training/fake_part/CLKJ_AS0005/04_en_b.rssdk/ir/101.jpg "
+      "Training/fake_part/CLKJ_AS0005/04_en_b.rssdk/color/101.jpg "
+      "Training/fake_part/CLKJ_AS0005/04_en_b.rssdk/ir/101.jpg "
       "Training/fake_part/CLKJ_AS0005/04_en_b.rssdk/depth/101.jpg 0\n",
       ListFormat::casia_surf);
   BOOST_REQUIRE_EQUAL(list.records.size(), 2u);
@@ -130,7 +135,8 @@ BOOST_AUTO_TEST_CASE(casia_surf_finds_modalities_by_name_not_column) {
 }
 
 BOOST_AUTO_TEST_CASE(casia_surf_flat_val_layout_uses_file_name_suffixes) {
-  auto list = parse("Val/0003/000123-ir.jpg Val/0003/000123-color.jpg Val/0003/000123-depth.jpg 0\n", ListFormat::casia_surf);
+  auto list =
+      parse("Val/0003/000123-ir.jpg Val/0003/000123-color.jpg Val/0003/000123-depth.jpg 0\n", ListFormat::casia_surf);
   const auto& r = list.records.at(0);
   BOOST_TEST(path_of(r, Modality::rgb) == "Val/0003/000123-color.jpg");
   BOOST_TEST(path_of(r, Modality::nir) == "Val/0003/000123-ir.jpg");
@@ -249,7 +255,8 @@ BOOST_AUTO_TEST_CASE(cefa_swaps_profile_for_depth_and_ir) {
 
 BOOST_AUTO_TEST_CASE(cefa_malformed_lines) {
   expect_list_error("dev/003000\n", ListFormat::cefa, {"line 1", "no label", "Race_ID_Device_Session_PAI"});
-  expect_list_error("train/1_000_1_1_1/color/0001.jpg 1\n", ListFormat::cefa, {"line 1", "no 'profile' folder", "casia-fas"});
+  expect_list_error("train/1_000_1_1_1/color/0001.jpg 1\n", ListFormat::cefa,
+                    {"line 1", "no 'profile' folder", "casia-fas"});
   expect_list_error("train/1_000_1_1_4/profile/0001.jpg 1\n", ListFormat::cefa,
                     {"line 1", "means live under live=1", "PAI code 4", "--label-polarity"});
   expect_list_error("a 1 2\n", ListFormat::cefa, {"line 1", "found 3 fields"});
@@ -316,17 +323,18 @@ BOOST_AUTO_TEST_CASE(tsv_malformed_lines) {
 }
 
 BOOST_AUTO_TEST_CASE(small_parsers) {
-  BOOST_TEST((parse_list_format("CASIA-SURF") == ListFormat::casia_surf));
-  expect_error([] { parse_list_format("oulu"); }, ExitCode::bad_input, {"unknown list format 'oulu'"});
-  BOOST_TEST((parse_label_polarity("live=0") == LabelPolarity::live_is_0));
-  BOOST_TEST((parse_label_polarity("") == LabelPolarity::reader_default));
-  expect_error([] { parse_label_polarity("0"); }, ExitCode::bad_input, {"expected live=1 or live=0"});
-  BOOST_TEST(live_value(ListFormat::casia_surf, LabelPolarity::reader_default) == 1);
-  BOOST_TEST(live_value(ListFormat::casia_fas, LabelPolarity::reader_default) == 0);
-  BOOST_TEST(live_value(ListFormat::casia_fas, LabelPolarity::live_is_1) == 1);
-  BOOST_TEST((parse_modality_list("nir,rgb", "--m") == std::vector<Modality>{Modality::nir, Modality::rgb}));
-  expect_error([] { parse_modality_list("rgb,rgb", "--m"); }, ExitCode::bad_input, {"--m 'rgb,rgb'", "named twice"});
-  expect_error([] { parse_modality_list("rgb,x", "--m"); }, ExitCode::bad_input, {"'x' is not rgb"});
+  BOOST_TEST((datasets::parse_list_format("CASIA-SURF") == ListFormat::casia_surf));
+  expect_error([] { datasets::parse_list_format("oulu"); }, ExitCode::bad_input, {"unknown list format 'oulu'"});
+  BOOST_TEST((datasets::parse_label_polarity("live=0") == LabelPolarity::live_is_0));
+  BOOST_TEST((datasets::parse_label_polarity("") == LabelPolarity::reader_default));
+  expect_error([] { datasets::parse_label_polarity("0"); }, ExitCode::bad_input, {"expected live=1 or live=0"});
+  BOOST_TEST(datasets::live_value(ListFormat::casia_surf, LabelPolarity::reader_default) == 1);
+  BOOST_TEST(datasets::live_value(ListFormat::casia_fas, LabelPolarity::reader_default) == 0);
+  BOOST_TEST(datasets::live_value(ListFormat::casia_fas, LabelPolarity::live_is_1) == 1);
+  BOOST_TEST((datasets::parse_modality_list("nir,rgb", "--m") == std::vector<Modality>{Modality::nir, Modality::rgb}));
+  expect_error([] { datasets::parse_modality_list("rgb,rgb", "--m"); }, ExitCode::bad_input,
+               {"--m 'rgb,rgb'", "named twice"});
+  expect_error([] { datasets::parse_modality_list("rgb,x", "--m"); }, ExitCode::bad_input, {"'x' is not rgb"});
   BOOST_TEST(frame_number_of("a/b/0012.jpg") == 12);
   BOOST_TEST(frame_number_of("a/b/x12.jpg") == -1);
   Modality m;
@@ -504,7 +512,7 @@ BOOST_AUTO_TEST_CASE(a_missing_cascade_is_a_clear_error) {
 BOOST_AUTO_TEST_CASE(boxes_grow_by_the_margin_and_stay_inside) {
   cv::Size img(200, 100);
   BOOST_TEST((square_box({80, 30, 40, 40}, 0.25, img) == cv::Rect(70, 20, 60, 60)));
-  BOOST_TEST((square_box({0, 0, 40, 30}, 0.25, img) == cv::Rect(0, 0, 60, 60)));       // shifted inside
+  BOOST_TEST((square_box({0, 0, 40, 30}, 0.25, img) == cv::Rect(0, 0, 60, 60)));        // shifted inside
   BOOST_TEST((square_box({150, 20, 80, 80}, 0.5, img) == cv::Rect(100, 0, 100, 100)));  // shrunk and shifted
   BOOST_TEST((center_box(img) == cv::Rect(50, 0, 100, 100)));
   BOOST_TEST((map_box({10, 20, 30, 40}, {100, 100}, {50, 200}) == cv::Rect(5, 40, 15, 80)));
@@ -755,7 +763,8 @@ BOOST_AUTO_TEST_CASE(rgb_only_video_folders_hold_their_frames_directly) {
   ScratchDir dir("pp_oulu");
   std::string root = dir.file("OULU_NPU");
   for (int k = 1; k <= 4; ++k)
-    write_image(fmt::format("{}/Train_files/1_1_01_1/{:03d}.png", root, k), cv::Mat(10, 10, CV_8UC3, cv::Scalar(k, k, k)));
+    write_image(fmt::format("{}/Train_files/1_1_01_1/{:03d}.png", root, k),
+                cv::Mat(10, 10, CV_8UC3, cv::Scalar(k, k, k)));
   test::write_text(dir.file("video_train.txt"), "Train_files/1_1_01_1 0\n");
   auto o = options("casia-fas", dir.file("video_train.txt"), dir.file("out.h5"));
   o.input.root = root;

@@ -23,12 +23,12 @@
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
 #include "cmclip/core/image_file.hpp"
-#include "cmclip/h5/checked_driver.hpp"
+#include "cmclip/h5/guard/checked_driver.hpp"
 #include "cmclip/h5/checkpoint.hpp"
 #include "cmclip/h5/h5.hpp"
-#include "cmclip/h5/header_check.hpp"
+#include "cmclip/h5/guard/header_check.hpp"
 #include "cmclip/h5/probe.hpp"
-#include "cmclip/h5/probe_walk.hpp"
+#include "cmclip/h5/guard/probe_walk.hpp"
 #include "cmclip/h5/samples.hpp"
 #include "cmclip/h5/scores.hpp"
 #include "test_support.hpp"
@@ -38,8 +38,8 @@
 extern "C" uint32_t H5_checksum_metadata(const void* data, size_t length, uint32_t initial);
 
 using namespace cmclip;
-using cmclip::test::ScratchDir;
 using cmclip::test::expect_error;
+using cmclip::test::ScratchDir;
 
 namespace {
 // Flips one byte in the middle of the stored (first) chunk of `dataset`, behind HDF5's
@@ -251,14 +251,15 @@ BOOST_AUTO_TEST_CASE(headers_declaring_too_many_pixels_are_refused_before_decodi
   size_t sof = jpg.find("\xff\xc0");
   BOOST_REQUIRE(sof != std::string::npos);
   put16be(jpg, sof + 5, 60000), put16be(jpg, sof + 7, 2000);  // height, width
-  jpg.insert(jpg.find("\xff\xdb"), "\x01\x02\x03");  // stray bytes before a marker, skipped as libjpeg does
+  jpg.insert(jpg.find("\xff\xdb"), "\x01\x02\x03");           // stray bytes before a marker, skipped as libjpeg does
   std::string bmp = encode(".bmp", noise(20, 30, CV_8UC1));
   put32le(bmp, 18, 9000), put32le(bmp, 22, uint32_t(-9000));  // a top-down BMP: height < 0
   const std::string pgm = "P5\n# a comment\n30000 30000\n255\n" + std::string(64, '\0');
   for (const auto& [name, bytes] : std::vector<std::pair<std::string, std::string>>{
            {"huge.png", png}, {"huge.jpg", jpg}, {"huge.bmp", bmp}, {"huge.pgm", pgm}}) {
     test::write_text(dir.file(name), bytes);
-    expect_error([&] { read_image_file(dir.file(name)); }, ExitCode::bad_input, {name, "pixels, more than the 67108864"});
+    expect_error([&] { read_image_file(dir.file(name)); }, ExitCode::bad_input,
+                 {name, "pixels, more than the 67108864"});
   }
   // A format whose header is not read here: checked once decoded (8200 x 8200 > 8192^2).
   test::write_text(dir.file("huge.tiff"), encode(".tiff", cv::Mat::zeros(8200, 8200, CV_8UC1)));
@@ -309,17 +310,20 @@ BOOST_AUTO_TEST_CASE(global_heap_collections_are_checked) {
   BOOST_TEST(h5::global_heap_size(other, sizeof other) == 0u);
 
   auto empty_free = collection(4096, 0);  // libhdf5 1.10 loops forever on it
-  BOOST_TEST(h5::check_global_heap(empty_free.data(), empty_free.size(), 2048) ==
-             "global heap collection at byte 2048: free space at byte 2088 is 0 bytes long, shorter than its own header");
+  BOOST_TEST(
+      h5::check_global_heap(empty_free.data(), empty_free.size(), 2048) ==
+      "global heap collection at byte 2048: free space at byte 2088 is 0 bytes long, shorter than its own header");
   auto overrun = collection(4096, 4096 - 40, 5000);  // libhdf5 1.10 copies past the end
   BOOST_TEST(h5::check_global_heap(overrun.data(), overrun.size(), 0).find("longer than the collection") !=
              std::string::npos);
   auto free_overrun = collection(4096, 8000);
-  BOOST_TEST(h5::check_global_heap(free_overrun.data(), free_overrun.size(), 0).find("runs past the collection's end") !=
-             std::string::npos);
+  BOOST_TEST(
+      h5::check_global_heap(free_overrun.data(), free_overrun.size(), 0).find("runs past the collection's end") !=
+      std::string::npos);
   auto version = sound;
   version[4] = 2;
-  BOOST_TEST(h5::check_global_heap(version.data(), version.size(), 0) == "global heap collection at byte 0: version 2, expected 1");
+  BOOST_TEST(h5::check_global_heap(version.data(), version.size(), 0) ==
+             "global heap collection at byte 0: version 2, expected 1");
 }
 
 BOOST_AUTO_TEST_CASE(files_libhdf5_would_crash_or_hang_on_are_refused_by_name) {
@@ -347,7 +351,8 @@ BOOST_AUTO_TEST_CASE(files_libhdf5_would_crash_or_hang_on_are_refused_by_name) {
   expect_error([&] { read_checkpoint(finding("h5_checkpoint", "crash-attribute-table")); }, ExitCode::bad_input,
                {"crash-attribute-table: /config: damaged file: object header at byte 800: attribute "
                 "'adapter_dropout': its dataspace has version 0, expected 1 or 2"});
-  expect_error([&] { read_checkpoint(finding("h5_checkpoint", "crash-attr-names-heap-overflow")); }, ExitCode::bad_input,
+  expect_error([&] { read_checkpoint(finding("h5_checkpoint", "crash-attr-names-heap-overflow")); },
+               ExitCode::bad_input,
                {"crash-attr-names-heap-overflow: /config: damaged file: object header at byte 800: attribute "
                 "'n_ctx': its dataspace (65520 bytes) does not fit in the message"});
   // Strings of 134217729-byte characters: libhdf5 cleared gigabytes to read one.
@@ -491,10 +496,10 @@ BOOST_AUTO_TEST_CASE(datatypes_are_checked) {
   BOOST_TEST(h5::check_datatype(type.data(), 19) == "a datatype of class 1 runs past its message");
 
   // An enum as h5py writes a bool: 2 members of a 1-byte signed base, names padded to 8.
-  std::vector<uint8_t> flag = {0x18, 2, 0, 0, 1, 0, 0, 0,                        // enum, 2 members, 1 byte
-                               0x10, 8, 0, 0, 1, 0, 0, 0, 0, 0, 8, 0,            // base: signed 8-bit integer
-                               'F', 'A', 'L', 'S', 'E', 0, 0, 0, 'T', 'R', 'U', 'E', 0, 0, 0, 0,  //
-                               0, 1};
+  std::vector<uint8_t> flag = {0x18, 2,   0,   0,   1,   0, 0, 0,                    // enum, 2 members, 1 byte
+                               0x10, 8,   0,   0,   1,   0, 0, 0, 0,   0,   8,   0,  // base: signed 8-bit integer
+                               'F',  'A', 'L', 'S', 'E', 0, 0, 0, 'T', 'R', 'U', 'E', 0, 0, 0, 0,  //
+                               0,    1};
   BOOST_TEST(h5::check_datatype(flag.data(), flag.size()) == "");
   BOOST_TEST(h5::check_datatype(flag.data(), flag.size() - 1) == "a datatype of class 8 runs past its message");
   // libhdf5 would copy the second name from past the message.
@@ -503,8 +508,8 @@ BOOST_AUTO_TEST_CASE(datatypes_are_checked) {
   many[1] = 200;  // 200 members: the third "name" (the values) does not fit its padding
   BOOST_TEST(h5::check_datatype(many.data(), many.size()) == "a datatype of class 8 runs past its message");
   // Version 3 does not pad the names.
-  std::vector<uint8_t> v3 = {0x38, 2, 0, 0, 1, 0, 0, 0, 0x30, 8, 0, 0, 1, 0, 0, 0, 0, 0, 8, 0,
-                             'n', 'o', 0, 'y', 'e', 's', 0, 0, 1};
+  std::vector<uint8_t> v3 = {0x38, 2, 0, 0, 1, 0,   0,   0, 0x30, 8,   0,   0, 1, 0, 0,
+                             0,    0, 0, 8, 0, 'n', 'o', 0, 'y',  'e', 's', 0, 0, 1};
   BOOST_TEST(h5::check_datatype(v3.data(), v3.size()) == "");
   BOOST_TEST(h5::check_datatype(v3.data(), v3.size() - 1) == "a datatype of class 8 runs past its message");
   // Enums of enums, 6 deep.
@@ -543,10 +548,11 @@ BOOST_AUTO_TEST_CASE(datatypes_are_checked) {
 BOOST_AUTO_TEST_CASE(filter_pipelines_are_checked) {
   // Version 1, two filters: fletcher32 (id 3, no parameters) and deflate (id 1, level 4:
   // one parameter and 4 bytes of padding).
-  std::vector<uint8_t> v1 = {1, 2, 0, 0, 0, 0, 0, 0,                                   //
-                             3, 0, 16, 0, 0, 0, 0, 0, 'f', 'l', 'e', 't', 'c', 'h', 'e', 'r',  //
-                             '3', '2', 0, 0, 0, 0, 0, 0,                                //
-                             1, 0, 8, 0, 1, 0, 1, 0, 'd', 'e', 'f', 'l', 'a', 't', 'e', 0, 4, 0, 0, 0, 0, 0, 0, 0};
+  std::vector<uint8_t> v1 = {1,   2,   0,  0, 0, 0, 0, 0,                                          //
+                             3,   0,   16, 0, 0, 0, 0, 0, 'f', 'l', 'e', 't', 'c', 'h', 'e', 'r',  //
+                             '3', '2', 0,  0, 0, 0, 0, 0,                                          //
+                             1,   0,   8,  0, 1, 0, 1, 0, 'd', 'e', 'f', 'l', 'a', 't', 'e', 0,
+                             4,   0,   0,  0, 0, 0, 0, 0};
   BOOST_TEST(h5::check_filter_pipeline(v1.data(), v1.size()) == "");
   auto long_name = v1;
   long_name[11] = 2;  // 528 bytes of name (the h5_scores finding: libhdf5 used freed memory)
@@ -763,8 +769,9 @@ BOOST_AUTO_TEST_CASE(files_other_programs_write_pass_the_checks) {
   for (size_t i = 0; i < 4; ++i) bytes[checksum_at + i] = char(sum >> (8 * i));
   const std::string overlong = dir.file("fill-value-past-message.h5");
   test::write_text(overlong, bytes);
-  expect_error([&] { h5::probe_metadata(overlong); }, ExitCode::bad_input,
-               {"fill-value-past-message.h5: /counts: damaged file", "its fill value (68 bytes) runs past its message"});
+  expect_error(
+      [&] { h5::probe_metadata(overlong); }, ExitCode::bad_input,
+      {"fill-value-past-message.h5: /counts: damaged file", "its fill value (68 bytes) runs past its message"});
 }
 
 // Files libhdf5 1.14 wrote (h5py on Debian 13: tests/data/hdf5-1.14/make.py) pass the

@@ -1,4 +1,4 @@
-// data/synth: its portable random numbers, splits and output names, the store it writes (validated by the schema
+// synth/: its portable random numbers, splits and output names, the store it writes (validated by the schema
 // reader), determinism (seed and thread count), the images+tsv -> fas-preprocess round
 // trip, error paths, and the physics: attack cues per modality that a simple model can
 // learn but a single fixed pixel cannot.
@@ -14,17 +14,19 @@
 #include <set>
 
 #include "cmclip/core/error.hpp"
-#include "cmclip/data/synth.hpp"
+#include "cmclip/synth/plan.hpp"
+#include "cmclip/jobs/synth.hpp"
 #include "cmclip/core/portable_math.hpp"
-#include "cmclip/data/synth_render.hpp"
+#include "cmclip/synth/render.hpp"
 #include "cmclip/core/random.hpp"
-#include "cmclip/face/preprocess.hpp"
+#include "cmclip/jobs/preprocess.hpp"
 #include "cmclip/h5/h5.hpp"
 #include "cmclip/h5/samples.hpp"
 #include "test_support.hpp"
 
 using namespace cmclip;
-using namespace cmclip::data;
+using namespace cmclip::synth;
+using namespace cmclip::jobs;
 using cmclip::test::expect_error;
 using cmclip::test::ScratchDir;
 using synth::Kind;
@@ -93,8 +95,8 @@ void expect_same_store(const std::string& a_path, const std::string& b_path) {
 
 BOOST_AUTO_TEST_SUITE(synth_random_numbers)
 
-using cmclip::Rng;
 using cmclip::derive_seed;
+using cmclip::Rng;
 
 BOOST_AUTO_TEST_CASE(uniform_is_the_top_53_bits_of_the_standard_engine) {
   Rng r(12345);
@@ -143,7 +145,8 @@ BOOST_AUTO_TEST_CASE(portable_elementary_functions_are_accurate) {
     float x = static_cast<float>(-80 + 165 * t);  // exp
     worst[0] = std::max(worst[0], std::abs(dm::exp(x) - std::exp(double(x))) / std::exp(double(x)));
     float y = static_cast<float>(std::pow(10.0, -30 + 60 * t));  // log over 60 decades
-    worst[1] = std::max(worst[1], std::abs(dm::log(y) - std::log(double(y))) / std::max(1.0, std::abs(std::log(double(y)))));
+    worst[1] =
+        std::max(worst[1], std::abs(dm::log(y) - std::log(double(y))) / std::max(1.0, std::abs(std::log(double(y)))));
     float b = static_cast<float>(t), e = static_cast<float>(0.2 + 5 * t);  // pow on [0, 1]
     worst[2] = std::max(worst[2], std::abs(dm::pow(b, e) - std::pow(double(b), double(e))));
     float a = static_cast<float>(-50 + 100 * t);  // sin, cos
@@ -235,7 +238,8 @@ BOOST_AUTO_TEST_CASE(the_store_is_valid_and_structured_by_subject_video_and_reco
       BOOST_REQUIRE(s.frames()[k] == frame);
       BOOST_REQUIRE(s.attacks()[k] == kind);
       BOOST_REQUIRE(s.labels()[k] == (kind == 0 ? kLive : kAttack));
-      BOOST_REQUIRE(videos[k] == fmt::format("s{:04d}/{}", s.subjects()[k], presentation_name(static_cast<Kind>(kind))));
+      BOOST_REQUIRE(videos[k] ==
+                    fmt::format("s{:04d}/{}", s.subjects()[k], presentation_name(static_cast<Kind>(kind))));
       BOOST_REQUIRE(sources[k] == fmt::format("{}/{}/f{:02d}_{}.png", split, videos[k], frame,
                                               modality_name(static_cast<Modality>(i % 3))));
       if (std::string(split) == "train") train_subjects.insert(s.subjects()[k]);
@@ -266,7 +270,8 @@ BOOST_AUTO_TEST_CASE(same_seed_same_bytes_for_any_thread_count_other_seed_other_
   // Frames of one video differ (pose, light, noise), but only a little.
   StoreData a = load(dir.file("a.h5"));
   size_t bytes = 40 * 40 * 3;
-  std::vector<uint8_t> f0(a.images.begin(), a.images.begin() + bytes), f1(a.images.begin() + 3 * bytes, a.images.begin() + 4 * bytes);
+  std::vector<uint8_t> f0(a.images.begin(), a.images.begin() + bytes),
+      f1(a.images.begin() + 3 * bytes, a.images.begin() + 4 * bytes);
   BOOST_TEST((f0 != f1));
   double diff = 0;
   for (size_t i = 0; i < bytes; ++i) diff += std::abs(int(f0[i]) - int(f1[i]));
@@ -285,14 +290,14 @@ BOOST_AUTO_TEST_CASE(images_and_list_through_fas_preprocess_give_the_same_store)
   files.list_out = dir.file("list.tsv");
   run_synth(files, common(5, 1));
   for (const char* split : {"train", "dev"}) {
-    face::PreprocessOptions p;
+    jobs::PreprocessOptions p;
     p.input.format = "tsv";
     p.input.list = dir.file(std::string("list-") + split + ".tsv");
     p.input.root = dir.file("images");
     p.crop.detect = "none";
     p.crop.size = 40;
     p.store.output = dir.file(std::string("pre-") + split + ".h5");
-    face::run_preprocess(p, common(0, 2));
+    jobs::run_preprocess(p, common(0, 2));
     expect_same_store(dir.file(std::string("direct-") + split + ".h5"), p.store.output);
   }
 }
@@ -485,7 +490,15 @@ double plane_residual(const std::vector<float>& d) {
       double z = d[static_cast<size_t>(y * kSide + x)];
       if (z <= 0) continue;
       pts.push_back({double(x), double(y), z});
-      sxx += x * x; sxy += x * y; syy += y * y; sx += x; sy += y; n += 1; sz += z; sxz += x * z; syz += y * z;
+      sxx += x * x;
+      sxy += x * y;
+      syy += y * y;
+      sx += x;
+      sy += y;
+      n += 1;
+      sz += z;
+      sxz += x * z;
+      syz += y * z;
     }
   if (n < 10) return 0;
   // Solve the 3x3 normal equations by Cramer's rule.
@@ -541,7 +554,8 @@ BOOST_AUTO_TEST_CASE(attack_cues_follow_the_physics_of_each_sensor) {
     saturation[k] /= count[k];
   }
   BOOST_TEST_MESSAGE("depth relief " << relief[0] << " " << relief[1] << " " << relief[2] << " " << relief[3]);
-  BOOST_TEST_MESSAGE("nir centre " << nir_centre[0] << " " << nir_centre[1] << " " << nir_centre[2] << " " << nir_centre[3]);
+  BOOST_TEST_MESSAGE("nir centre " << nir_centre[0] << " " << nir_centre[1] << " " << nir_centre[2] << " "
+                                   << nir_centre[3]);
   // Depth: a face has relief; a sheet or a screen is (nearly) a plane; a mask has relief.
   BOOST_TEST(relief[0] > 2 * relief[1]);
   BOOST_TEST(relief[0] > 2 * relief[2]);

@@ -22,22 +22,6 @@
 
 namespace cmclip::clip {
 
-void ClipModelOptions::register_on(CLI::App& app) {
-  auto* g = app.add_option_group("CLIP model");
-  g->add_option("--model", model,
-                "CLIP weights: an OpenAI TorchScript archive (ViT-B-16.pt), a cmclip checkpoint (.h5), "
-                "builtin:tiny, or builtin:vit-b-16-random (random weights of the real shapes, for benchmarks)");
-  g->add_option("--bpe", bpe,
-                "BPE vocabulary bpe_simple_vocab_16e6.txt.gz (default: $CMCLIP_BPE, else "
-                "${CMCLIP_HOME:-$HOME/.cache/cmclip}/bpe_simple_vocab_16e6.txt.gz)");
-  g->add_option("--vision-heads", vision_heads,
-                "Attention heads of the image tower (default: the checkpoint's, else width/64)")
-      ->check(CLI::PositiveNumber);
-  g->add_option("--text-heads", text_heads,
-                "Attention heads of the text tower (default: the checkpoint's, else width/64)")
-      ->check(CLI::PositiveNumber);
-}
-
 void EmbedOptions::register_on(CLI::App& app) {
   auto* g = app.add_option_group("Embedding");
   g->add_option("--batch-size", batch_size, "Images or prompts per forward pass")
@@ -49,6 +33,11 @@ void EmbedOptions::register_on(CLI::App& app) {
   precision.register_on(*g);
 }
 
+void EmbedOptions::validate() const {
+  if (batch_size < 1) throw UsageError("--batch-size: expected at least 1");
+  precision.validate();
+}
+
 namespace {
 
 struct LoadedModel {
@@ -56,13 +45,12 @@ struct LoadedModel {
   c10::Device device{c10::kCPU};
 };
 
-LoadedModel load_model(const ClipModelOptions& o, const EmbedOptions& e, const std::string& mode) {
+LoadedModel load_model(const ClipModelOptions& o, const std::string& device, const std::string& mode) {
   if (o.model.empty()) throw UsageError(fmt::format("{} needs --model", mode));
   ClipLoadOptions lo;
-  if (o.vision_heads > 0) lo.heads.vision_heads = o.vision_heads;
-  if (o.text_heads > 0) lo.heads.text_heads = o.text_heads;
+  lo.heads = o.heads;
   LoadedModel m;
-  m.device = parse_device(e.device);
+  m.device = parse_device(device);
   m.clip = load_clip(o.model, lo);
   m.clip->to(m.device);
   log::info("model {}: {}", o.model, m.clip->config().describe());
@@ -85,10 +73,11 @@ void set_precision_attr(const EmbedOptions& e,
 }  // namespace
 
 void embed_image_list(const ClipModelOptions& model, const std::string& list_path, const std::string& output,
-                      const EmbedOptions& options) {
+                      const EmbedOptions& options, const std::string& device) {
+  options.validate();
   check_output_path(output);
   std::vector<ImageListEntry> entries = read_image_list(list_path);
-  LoadedModel m = load_model(model, options, "--images");
+  LoadedModel m = load_model(model, device, "--images");
   const int64_t n_px = m.clip->config().image_resolution, dim = m.clip->config().embed_dim;
   ScoreWriter writer(output, dim, /*with_score=*/false);
   set_model_attrs(m, model, [&](const std::string& k, const h5::AttrValue& v) { writer.set_attr(k, v); });
@@ -132,10 +121,11 @@ void embed_image_list(const ClipModelOptions& model, const std::string& list_pat
 }
 
 void embed_text_file(const ClipModelOptions& model, const std::string& prompt_path, const std::string& output,
-                     const EmbedOptions& options) {
+                     const EmbedOptions& options, const std::string& device) {
+  options.validate();
   check_output_path(output);
   std::vector<Prompt> prompts = read_prompt_file(prompt_path);
-  LoadedModel m = load_model(model, options, "--text-file");
+  LoadedModel m = load_model(model, device, "--text-file");
   const ClipConfig& c = m.clip->config();
   Tokenizer tokenizer = tokenizer_for(m.clip->provenance().vocabulary, c.vocab_size, model.bpe, model.model);
   const size_t context = static_cast<size_t>(c.context_length);

@@ -54,31 +54,35 @@ void describe_once(bool autocast, const c10::Device& device) {
   if (autocast) {
     log::info("precision bf16: LibTorch autocast on {} (matrix products in bf16, the rest in fp32)", device.str());
   } else if (!onednn_gemm_available()) {
-    log::warn("precision bf16: no bf16 kernels on this CPU (they need AVX-512: AVX512_CORE; oneDNN runs {}): the "
-              "linear layers round their operands to bf16 and multiply in fp32 with LibTorch's GEMM, the same "
-              "arithmetic and slower than --precision fp32; other products stay fp32",
-              isa::describe_effective());
+    log::warn(
+        "precision bf16: no bf16 kernels on this CPU (they need AVX-512: AVX512_CORE; oneDNN runs {}): the "
+        "linear layers round their operands to bf16 and multiply in fp32 with LibTorch's GEMM, the same "
+        "arithmetic and slower than --precision fp32; other products stay fp32",
+        isa::describe_effective());
   } else {
     log::info("precision bf16: linear layers on {}; everything else in fp32", gemm_backend());
     if (!onednn_bf16_gemm_available())
-      log::warn("oneDNN here has no bf16 GEMM (it needs AVX-512: AVX512_CORE; this process runs {}): bf16 "
-                "operands go through the fp32 GEMM instead, the same arithmetic and slower than --precision fp32",
-                isa::describe_effective());
+      log::warn(
+          "oneDNN here has no bf16 GEMM (it needs AVX-512: AVX512_CORE; this process runs {}): bf16 "
+          "operands go through the fp32 GEMM instead, the same arithmetic and slower than --precision fp32",
+          isa::describe_effective());
     else if (!cpu_has_avx512_bf16())
-      log::warn("this CPU has no AVX512-BF16 instructions (oneDNN runs {}): bf16 products are emulated and are "
-                "likely slower than --precision fp32",
-                isa::describe_effective());
+      log::warn(
+          "this CPU has no AVX512-BF16 instructions (oneDNN runs {}): bf16 products are emulated and are "
+          "likely slower than --precision fp32",
+          isa::describe_effective());
   }
 }
 }  // namespace
 
-Precision parse_precision(const std::string& name) {
-  if (name == "fp32") return Precision::fp32;
-  if (name == "bf16") return Precision::bf16;
-  throw UsageError(fmt::format("--precision '{}': expected fp32 or bf16", name));
+const NameTable<Precision>& precision_names() {
+  static const NameTable<Precision> table{{Precision::fp32, "fp32"}, {Precision::bf16, "bf16"}};
+  return table;
 }
 
-const char* precision_name(Precision p) { return p == Precision::bf16 ? "bf16" : "fp32"; }
+Precision parse_precision(const std::string& name) { return precision_names().parse(name, "--precision"); }
+
+const char* precision_name(Precision p) { return precision_names().name(p); }
 
 bool cpu_has_avx512_bf16() { return isa::includes(isa::effective_isa(), isa::kAvx512CoreBf16); }
 
@@ -91,8 +95,8 @@ PrecisionScope::PrecisionScope(Precision p, const c10::Device& device)
   // Products that compute::linear() does not take over go through LibTorch's autocast.
   // Not on a CPU without bf16 kernels: LibTorch would ask oneDNN for kernels it lacks
   // (it checks the CPU, not ONEDNN_MAX_CPU_ISA); linear() rounds instead.
-  const bool need_autocast = p == Precision::bf16 && (!device.is_cpu() ||
-                                                       (!onednn_gemm_available() && cpu_bf16_kernels_available()));
+  const bool need_autocast =
+      p == Precision::bf16 && (!device.is_cpu() || (!onednn_gemm_available() && cpu_bf16_kernels_available()));
   if (p == Precision::bf16) describe_once(need_autocast, device);
   if (need_autocast) {
     previous_autocast_ = autocast_enabled(device.type());

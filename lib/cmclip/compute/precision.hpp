@@ -16,6 +16,8 @@
 #pragma once
 #include <string>
 
+#include "cmclip/core/names.hpp"
+
 namespace CLI {
 class App;
 }
@@ -27,6 +29,7 @@ namespace cmclip::compute {
 
 enum class Precision { fp32, bf16 };
 
+const NameTable<Precision>& precision_names();
 Precision parse_precision(const std::string& name);  // UsageError unless fp32 or bf16
 const char* precision_name(Precision p);
 
@@ -34,6 +37,7 @@ const char* precision_name(Precision p);
 struct PrecisionOptions {
   std::string precision = "fp32";
   void register_on(CLI::App& app);
+  void validate() const { parsed(); }
   Precision parsed() const { return parse_precision(precision); }
 };
 

@@ -13,7 +13,7 @@ void PrecisionOptions::register_on(CLI::App& app) {
                  "Arithmetic of the matrix products: fp32, or bf16 (bf16 operands, fp32 sums; faster on CPUs "
                  "with AVX512-BF16 and on CUDA; see the manual for the drift)")
       ->capture_default_str()
-      ->check(one_of({"fp32", "bf16"}));
+      ->check(one_of(precision_names().names()));
 }
 
 }  // namespace cmclip::compute

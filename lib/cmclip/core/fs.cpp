@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -18,6 +19,8 @@
 #include "cmclip/core/signals.hpp"
 
 namespace cmclip {
+
+namespace fsys = std::filesystem;
 
 std::string dirname_of(const std::string& path) {
   auto pos = path.find_last_of('/');
@@ -43,7 +46,8 @@ bool file_exists(const std::string& path) {
 
 std::string absolute_path(const std::string& path) {
   char buf[PATH_MAX];
-  if (!::realpath(path.c_str(), buf)) throw InputError(path, "", std::string("cannot resolve: ") + std::strerror(errno));
+  if (!::realpath(path.c_str(), buf))
+    throw InputError(path, "", std::string("cannot resolve: ") + std::strerror(errno));
   return buf;
 }
 
@@ -55,8 +59,7 @@ bool is_directory(const std::string& path) {
 void check_output_path(const std::string& path) {
   if (path.empty()) throw UsageError("an output path is empty");
   std::string dir = dirname_of(path);
-  if (!is_directory(dir))
-    throw InputError(path, "", fmt::format("cannot write: folder '{}' does not exist", dir));
+  if (!is_directory(dir)) throw InputError(path, "", fmt::format("cannot write: folder '{}' does not exist", dir));
   if (::access(dir.c_str(), W_OK) != 0)
     throw InputError(path, "", fmt::format("cannot write: folder '{}' is not writable", dir));
   if (is_directory(path)) throw InputError(path, "", "cannot write: it is a folder");
@@ -64,8 +67,7 @@ void check_output_path(const std::string& path) {
 
 void check_input_file(const std::string& path) {
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0)
-    throw InputError(path, "", std::string("cannot open: ") + std::strerror(errno));
+  if (::stat(path.c_str(), &st) != 0) throw InputError(path, "", std::string("cannot open: ") + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) throw InputError(path, "", "expected a file, found a folder");
   if (::access(path.c_str(), R_OK) != 0) throw InputError(path, "", "cannot open: not readable");
 }
@@ -79,43 +81,111 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-AtomicOutput::AtomicOutput(std::string final_path) : final_(std::move(final_path)) {
-  check_output_path(final_);
+namespace {
+// A folder's final path is new or an empty folder; its parent exists and is writable.
+void check_output_folder(const std::string& path) {
+  if (path.empty()) throw UsageError("an output folder path is empty");
+  std::string parent = dirname_of(path);
+  if (!is_directory(parent))
+    throw InputError(path, "", fmt::format("cannot write: folder '{}' does not exist", parent));
+  if (::access(parent.c_str(), W_OK) != 0)
+    throw InputError(path, "", fmt::format("cannot write: folder '{}' is not writable", parent));
+  std::error_code ec;
+  if (fsys::exists(path, ec)) {
+    if (!fsys::is_directory(path, ec)) throw UsageError(fmt::format("{}: exists and is not a folder", path));
+    if (!fsys::is_empty(path, ec))
+      throw UsageError(fmt::format("{}: folder is not empty; give a new or empty folder", path));
+  }
+}
+
+void fsync_folder(const std::string& path) {
+  int dfd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+}  // namespace
+
+AtomicOutput::AtomicOutput(std::string final_path, Kind kind) : final_(std::move(final_path)), kind_(kind) {
+  if (kind_ == Kind::folder) {
+    while (final_.size() > 1 && final_.back() == '/') final_.pop_back();
+    check_output_folder(final_);
+  } else {
+    check_output_path(final_);
+  }
   std::random_device rd;
-  temp_ = join_path(dirname_of(final_),
-                    fmt::format(".{}.tmp-{}-{:08x}", basename_of(final_), ::getpid(), rd()));
-  slot_ = signals::register_temp(temp_);
+  temp_ = join_path(dirname_of(final_), fmt::format(".{}.tmp-{}-{:08x}", basename_of(final_), ::getpid(), rd()));
+  if (kind_ == Kind::file) {
+    slot_ = signals::register_temp(temp_);
+    return;
+  }
+  std::error_code ec;
+  if (!fsys::create_directory(temp_, ec) || ec)
+    throw RuntimeFailure(temp_, "", "cannot create folder: " + ec.message());
 }
 
 AtomicOutput::~AtomicOutput() { discard(); }
 
 void AtomicOutput::discard() {
-  if (!committed_) ::unlink(temp_.c_str());
+  if (!committed_) {
+    if (kind_ == Kind::folder) {
+      std::error_code ec;
+      fsys::remove_all(temp_, ec);
+    } else {
+      ::unlink(temp_.c_str());
+    }
+  }
   signals::unregister_temp(slot_);
   slot_ = -1;
 }
 
+void AtomicOutput::make_dirs(const std::string& relative) const {
+  std::error_code ec;
+  fsys::create_directories(join_path(temp_, relative), ec);
+  if (ec) throw RuntimeFailure(join_path(temp_, relative), "", "cannot create folder: " + ec.message());
+}
+
 void AtomicOutput::commit() {
   if (committed_) return;
-  int fd = ::open(temp_.c_str(), O_RDONLY);
-  if (fd < 0)
-    throw RuntimeFailure(final_, "", fmt::format("temporary file {} vanished before commit", temp_));
-  if (::fsync(fd) != 0) {
-    int err = errno;
+  if (kind_ == Kind::file) {
+    int fd = ::open(temp_.c_str(), O_RDONLY);
+    if (fd < 0) throw RuntimeFailure(final_, "", fmt::format("temporary file {} vanished before commit", temp_));
+    if (::fsync(fd) != 0) {
+      int err = errno;
+      ::close(fd);
+      throw RuntimeFailure(final_, "", std::string("cannot flush to disk: ") + std::strerror(err));
+    }
     ::close(fd);
-    throw RuntimeFailure(final_, "", std::string("cannot flush to disk: ") + std::strerror(err));
   }
-  ::close(fd);
+  // rename(2) also replaces an empty folder atomically.
   if (::rename(temp_.c_str(), final_.c_str()) != 0)
     throw RuntimeFailure(final_, "", std::string("cannot move into place: ") + std::strerror(errno));
   committed_ = true;
   signals::unregister_temp(slot_);
   slot_ = -1;
-  int dfd = ::open(dirname_of(final_).c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
+  fsync_folder(dirname_of(final_));
+}
+
+void write_bytes(const std::string& path, const void* data, size_t size, const std::string& name) {
+  const std::string& shown = name.empty() ? path : name;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw RuntimeFailure(shown, "", std::string("cannot create: ") + std::strerror(errno));
+  const char* p = static_cast<const char*>(data);
+  size_t left = size;
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      throw RuntimeFailure(shown, "", std::string("cannot write (disk full?): ") + std::strerror(err));
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
   }
+  if (::close(fd) != 0)
+    throw RuntimeFailure(shown, "", std::string("cannot write (disk full?): ") + std::strerror(errno));
 }
 
 }  // namespace cmclip

@@ -1,6 +1,7 @@
 // The imaging modalities of a sample (docs/design.md §4: the samples store's
-// /modality codes) and their names. The model's prompts and the sample store both use
-// them, so they live here rather than with the HDF5 schema.
+// /modality codes) and their names, and its labels. The model's prompts, the dataset
+// list readers and the sample store all use them, so they live here rather than with
+// the HDF5 schema.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -14,5 +15,9 @@ const std::vector<std::string>& modality_names();  // rgb, depth, nir, thermal
 // "rgb"/"color"/"colour", "depth", "nir"/"ir"/"infrared", "thermal"; InputError otherwise.
 Modality parse_modality(const std::string& name);
 const std::string& modality_name(Modality m);
+
+// A sample's label (the sample store's /label): live (bona fide) or attack.
+inline constexpr int8_t kLive = 1;
+inline constexpr int8_t kAttack = 0;
 
 }  // namespace cmclip

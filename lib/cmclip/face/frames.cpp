@@ -13,7 +13,7 @@
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
 #include "cmclip/core/image_file.hpp"
-#include "cmclip/face/list_reader.hpp"
+#include "cmclip/datasets/list_reader.hpp"
 #include "cmclip/h5/h5.hpp"
 
 namespace cmclip::face {
@@ -138,7 +138,7 @@ std::vector<std::string> list_frame_files(const std::string& dir) {
   while (dirent* e = readdir(d)) {
     std::string n = e->d_name;
     if (n.empty() || n[0] == '.') continue;
-    if (has_image_extension(n)) names.push_back(n);
+    if (datasets::has_image_extension(n)) names.push_back(n);
   }
   closedir(d);
   std::sort(names.begin(), names.end(), natural_less);
@@ -216,17 +216,28 @@ FrameContainer::FrameContainer(const std::string& path)
     int c = 0, h = 0, w = 0;
     bool chw = true;
     if (s.size() == 3 && (s[0] == 4 || s[0] == 3)) {
-      c = static_cast<int>(s[0]); h = static_cast<int>(s[1]); w = static_cast<int>(s[2]);
+      c = static_cast<int>(s[0]);
+      h = static_cast<int>(s[1]);
+      w = static_cast<int>(s[2]);
     } else if (s.size() == 3 && s[2] == 3) {
-      c = 3; h = static_cast<int>(s[0]); w = static_cast<int>(s[1]); chw = false;
+      c = 3;
+      h = static_cast<int>(s[0]);
+      w = static_cast<int>(s[1]);
+      chw = false;
     } else {
-      throw InputError(path, a.path(), fmt::format("shape {}: expected [4, H, W] (C-D-I-T), [3, H, W] or [H, W, 3] (RGB)",
-                                                   h5::shape_str(s)));
+      throw InputError(
+          path, a.path(),
+          fmt::format("shape {}: expected [4, H, W] (C-D-I-T), [3, H, W] or [H, W, 3] (RGB)", h5::shape_str(s)));
     }
     if (frames_.empty()) {
-      channels_ = c; height_ = h; width_ = w; chw_ = chw; wide_ = t == h5::DType::u16;
+      channels_ = c;
+      height_ = h;
+      width_ = w;
+      chw_ = chw;
+      wide_ = t == h5::DType::u16;
     } else if (c != channels_ || h != height_ || w != width_ || chw != chw_ || wide_ != (t == h5::DType::u16)) {
-      throw InputError(path, a.path(), fmt::format("shape {} differs from the first frame's ({})", h5::shape_str(s), layout()));
+      throw InputError(path, a.path(),
+                       fmt::format("shape {} differs from the first frame's ({})", h5::shape_str(s), layout()));
     }
     frames_.push_back(k);
   }
@@ -243,8 +254,9 @@ std::vector<cv::Mat> FrameContainer::read(int k, const std::vector<Modality>& ms
   std::string ds = fmt::format("Frame_{}/array", k);
   for (Modality m : ms)
     if (!provides(m))
-      throw InputError(path_, "/" + ds, fmt::format("layout {} has no {} channel (the RGB station has colour only)",
-                                                    layout(), modality_name(m)));
+      throw InputError(
+          path_, "/" + ds,
+          fmt::format("layout {} has no {} channel (the RGB station has colour only)", layout(), modality_name(m)));
   h5::Dataset a = file_->dataset(ds);
   size_t plane = static_cast<size_t>(height_) * width_;
   int type = wide_ ? CV_16U : CV_8U;

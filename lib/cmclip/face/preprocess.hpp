@@ -1,7 +1,6 @@
-// fas-preprocess: a dataset's list -> face crops in a sample store (docs/design.md §4).
-// Each option group registers itself on the command line (Kaldi style), so tools and
-// tests compose them. The work runs on a thread pool with results written in list
-// order, so the store is byte-identical for any --threads.
+// The option groups of face preprocessing: the list read, the frames taken and the
+// face crop. Each registers itself on the command line (Kaldi style); the tool's job,
+// fas-preprocess, is jobs/preprocess.hpp.
 #pragma once
 #include <CLI/CLI.hpp>
 
@@ -11,12 +10,18 @@
 #include <string>
 #include <vector>
 
-#include "cmclip/core/app.hpp"
 #include "cmclip/face/crop.hpp"
 #include "cmclip/face/frames.hpp"
-#include "cmclip/face/list_reader.hpp"
+#include "cmclip/core/names.hpp"
+#include "cmclip/datasets/list_reader.hpp"
 
 namespace cmclip::face {
+
+// The list a run reads (datasets/): face/ works on its records.
+using datasets::LabelPolarity;
+using datasets::ListFormat;
+using datasets::ListRecord;
+using datasets::ParsedList;
 
 // What to read: the list, its format and the dataset root.
 struct ListOptions {
@@ -27,6 +32,7 @@ struct ListOptions {
   std::string label_polarity;  // "", live=1, live=0
   bool skip_missing = false;
   void register_on(CLI::App& app);
+  void validate() const;  // UsageError for an unknown format or polarity
 };
 
 // Which frames of a video (or folder of frames, or frame container) and how 16-bit
@@ -35,21 +41,31 @@ struct FrameOptions {
   std::string frames = "all";  // N frames spread evenly, or all
   std::string depth_range;     // "" (per frame) or NEAR:FAR
   void register_on(CLI::App& app);
-  int wanted() const;          // 0 = all; UsageError when malformed
+  void validate() const;
+  int wanted() const;  // 0 = all; UsageError when malformed
 };
+
+// The choices of --detect, --crop and --on-no-face.
+enum class DetectChoice { automatic, mtcnn, haar, none };
+enum class CropChoice { automatic, aligned, box };
+enum class NoFace { fail, skip, center };
+const NameTable<DetectChoice>& detect_names();
+const NameTable<CropChoice>& crop_names();
+const NameTable<NoFace>& no_face_names();
 
 // Face detection and the crop.
 struct CropOptions {
-  std::string detect = "auto";     // auto (mtcnn if installed, else haar) | mtcnn | haar | none
-  std::string on_no_face = "fail"; // fail | skip | center (also for faces below --min-score)
-  std::string cascade;             // default kDefaultCascade
-  std::string mtcnn_dir;           // default default_mtcnn_dir()
-  std::string crop = "auto";       // auto (aligned with landmarks, else box) | aligned | box
-  double margin = 0.15;            // box crops
-  double align_margin = 0.25;      // aligned crops
-  double min_score = 0.9;          // MTCNN probability of a confident face
+  std::string detect = "auto";      // auto (mtcnn if installed, else haar) | mtcnn | haar | none
+  std::string on_no_face = "fail";  // fail | skip | center (also for faces below --min-score)
+  std::string cascade;              // default kDefaultCascade
+  std::string mtcnn_dir;            // default default_mtcnn_dir()
+  std::string crop = "auto";        // auto (aligned with landmarks, else box) | aligned | box
+  double margin = 0.15;             // box crops
+  double align_margin = 0.25;       // aligned crops
+  double min_score = 0.9;           // MTCNN probability of a confident face
   int size = 224;
   void register_on(CLI::App& app);
+  void validate() const;
 };
 
 // The detector --detect selects (auto: MTCNN where its networks are installed, else
@@ -59,40 +75,5 @@ std::unique_ptr<FaceFinder> make_detector(const CropOptions& o);
 // The crop --crop selects for `detector` (null: no detection); auto: aligned where the
 // detector gives landmarks.
 CropKind crop_kind(const CropOptions& o, const FaceFinder* detector);
-
-// The sample store written.
-struct StoreOptions {
-  std::string output;
-  std::string dataset, protocol, split;
-  std::string preview;  // optional PNG contact sheet of the result
-  void register_on(CLI::App& app);
-};
-
-struct PreprocessOptions {
-  ListOptions input;
-  FrameOptions frames;
-  CropOptions crop;
-  StoreOptions store;
-  void register_on(CLI::App& app);
-};
-
-struct PreprocessSummary {
-  int64_t list_records = 0;     // records read from the list
-  int64_t captures = 0;         // captures stored (each gives one sample per modality)
-  int64_t frames_decoded = 0;   // captures decoded (before no-face handling)
-  int64_t faces_found = 0;
-  int64_t no_face = 0;          // captures without a detected face
-  int64_t below_threshold = 0;  // captures whose faces all score below --min-score
-  int64_t no_face_skipped = 0;  // ... of these two, skipped (--on-no-face skip)
-  int64_t no_face_centered = 0; // ... of these two, cropped in the centre
-  int64_t missing_skipped = 0;  // captures skipped for missing files (--skip-missing)
-  int64_t samples = 0;
-  // samples per modality and label: [modality][label]
-  std::array<std::array<int64_t, 2>, kModalityCount> per_modality_label{};
-  double seconds = 0;
-};
-
-// Runs the whole conversion; throws cmclip errors (exit 2 for bad input or usage).
-PreprocessSummary run_preprocess(const PreprocessOptions& opts, const CommonOptions& common);
 
 }  // namespace cmclip::face

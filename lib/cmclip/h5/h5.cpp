@@ -8,9 +8,9 @@
 
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
-#include "cmclip/h5/checked_driver.hpp"
+#include "cmclip/h5/guard/checked_driver.hpp"
 #include "cmclip/h5/h5_detail.hpp"
-#include "cmclip/h5/object_info.hpp"
+#include "cmclip/h5/guard/object_info.hpp"
 #include "cmclip/h5/probe.hpp"
 
 namespace cmclip::h5 {
@@ -86,31 +86,51 @@ hid_t vlen_utf8_type() {
 // Memory type for reads/writes of `t` (native byte order); file type for creation.
 hid_t mem_type(DType t) {
   switch (t) {
-    case DType::f16: return float16_type();
-    case DType::f32: return H5T_NATIVE_FLOAT;
-    case DType::f64: return H5T_NATIVE_DOUBLE;
-    case DType::i8: return H5T_NATIVE_INT8;
-    case DType::i16: return H5T_NATIVE_INT16;
-    case DType::i32: return H5T_NATIVE_INT32;
-    case DType::i64: return H5T_NATIVE_INT64;
-    case DType::u8: return H5T_NATIVE_UINT8;
-    case DType::u16: return H5T_NATIVE_UINT16;
-    case DType::string: return vlen_utf8_type();
-    default: throw std::logic_error("h5: no memory type for this dtype");
+    case DType::f16:
+      return float16_type();
+    case DType::f32:
+      return H5T_NATIVE_FLOAT;
+    case DType::f64:
+      return H5T_NATIVE_DOUBLE;
+    case DType::i8:
+      return H5T_NATIVE_INT8;
+    case DType::i16:
+      return H5T_NATIVE_INT16;
+    case DType::i32:
+      return H5T_NATIVE_INT32;
+    case DType::i64:
+      return H5T_NATIVE_INT64;
+    case DType::u8:
+      return H5T_NATIVE_UINT8;
+    case DType::u16:
+      return H5T_NATIVE_UINT16;
+    case DType::string:
+      return vlen_utf8_type();
+    default:
+      throw std::logic_error("h5: no memory type for this dtype");
   }
 }
 
 hid_t file_type(DType t) {
   switch (t) {
-    case DType::f32: return H5T_IEEE_F32LE;
-    case DType::f64: return H5T_IEEE_F64LE;
-    case DType::i8: return H5T_STD_I8LE;
-    case DType::i16: return H5T_STD_I16LE;
-    case DType::i32: return H5T_STD_I32LE;
-    case DType::i64: return H5T_STD_I64LE;
-    case DType::u8: return H5T_STD_U8LE;
-    case DType::u16: return H5T_STD_U16LE;
-    default: return mem_type(t);
+    case DType::f32:
+      return H5T_IEEE_F32LE;
+    case DType::f64:
+      return H5T_IEEE_F64LE;
+    case DType::i8:
+      return H5T_STD_I8LE;
+    case DType::i16:
+      return H5T_STD_I16LE;
+    case DType::i32:
+      return H5T_STD_I32LE;
+    case DType::i64:
+      return H5T_STD_I64LE;
+    case DType::u8:
+      return H5T_STD_U8LE;
+    case DType::u16:
+      return H5T_STD_U16LE;
+    default:
+      return mem_type(t);
   }
 }
 
@@ -161,38 +181,83 @@ std::unique_lock<std::recursive_mutex> lock() { return std::unique_lock<std::rec
 
 const char* dtype_name(DType t) {
   switch (t) {
-    case DType::f16: return "float16";
-    case DType::f32: return "float32";
-    case DType::f64: return "float64";
-    case DType::i8: return "int8";
-    case DType::i16: return "int16";
-    case DType::i32: return "int32";
-    case DType::i64: return "int64";
-    case DType::u8: return "uint8";
-    case DType::u16: return "uint16";
-    case DType::string: return "string";
-    default: return "unsupported type";
+    case DType::f16:
+      return "float16";
+    case DType::f32:
+      return "float32";
+    case DType::f64:
+      return "float64";
+    case DType::i8:
+      return "int8";
+    case DType::i16:
+      return "int16";
+    case DType::i32:
+      return "int32";
+    case DType::i64:
+      return "int64";
+    case DType::u8:
+      return "uint8";
+    case DType::u16:
+      return "uint16";
+    case DType::string:
+      return "string";
+    default:
+      return "unsupported type";
   }
 }
 
 size_t dtype_size(DType t) {
   switch (t) {
-    case DType::f16: case DType::i16: case DType::u16: return 2;
-    case DType::f32: case DType::i32: return 4;
-    case DType::f64: case DType::i64: return 8;
-    case DType::i8: case DType::u8: return 1;
-    default: return 0;
+    case DType::f16:
+    case DType::i16:
+    case DType::u16:
+      return 2;
+    case DType::f32:
+    case DType::i32:
+      return 4;
+    case DType::f64:
+    case DType::i64:
+      return 8;
+    case DType::i8:
+    case DType::u8:
+      return 1;
+    default:
+      return 0;
   }
 }
 
-template <> DType dtype_of<float>() { return DType::f32; }
-template <> DType dtype_of<double>() { return DType::f64; }
-template <> DType dtype_of<int8_t>() { return DType::i8; }
-template <> DType dtype_of<int16_t>() { return DType::i16; }
-template <> DType dtype_of<int32_t>() { return DType::i32; }
-template <> DType dtype_of<int64_t>() { return DType::i64; }
-template <> DType dtype_of<uint8_t>() { return DType::u8; }
-template <> DType dtype_of<uint16_t>() { return DType::u16; }
+template <>
+DType dtype_of<float>() {
+  return DType::f32;
+}
+template <>
+DType dtype_of<double>() {
+  return DType::f64;
+}
+template <>
+DType dtype_of<int8_t>() {
+  return DType::i8;
+}
+template <>
+DType dtype_of<int16_t>() {
+  return DType::i16;
+}
+template <>
+DType dtype_of<int32_t>() {
+  return DType::i32;
+}
+template <>
+DType dtype_of<int64_t>() {
+  return DType::i64;
+}
+template <>
+DType dtype_of<uint8_t>() {
+  return DType::u8;
+}
+template <>
+DType dtype_of<uint16_t>() {
+  return DType::u16;
+}
 
 std::string shape_str(const Shape& s) {
   std::string out = "[";
@@ -228,14 +293,29 @@ void Id::reset(hid_t id) {
   if (old < 0) return;
   auto l = lock();
   switch (H5Iget_type(old)) {
-    case H5I_FILE: H5Fclose(old); break;
-    case H5I_GROUP: H5Gclose(old); break;
-    case H5I_DATASET: H5Dclose(old); break;
-    case H5I_ATTR: H5Aclose(old); break;
-    case H5I_DATATYPE: H5Tclose(old); break;
-    case H5I_DATASPACE: H5Sclose(old); break;
-    case H5I_GENPROP_LST: H5Pclose(old); break;
-    default: break;
+    case H5I_FILE:
+      H5Fclose(old);
+      break;
+    case H5I_GROUP:
+      H5Gclose(old);
+      break;
+    case H5I_DATASET:
+      H5Dclose(old);
+      break;
+    case H5I_ATTR:
+      H5Aclose(old);
+      break;
+    case H5I_DATATYPE:
+      H5Tclose(old);
+      break;
+    case H5I_DATASPACE:
+      H5Sclose(old);
+      break;
+    case H5I_GENPROP_LST:
+      H5Pclose(old);
+      break;
+    default:
+      break;
   }
 }
 
@@ -296,9 +376,7 @@ Group Group::create_group(const std::string& name) const {
   return Group(g, file_, child_path(path_, name));
 }
 
-Group Group::require_group(const std::string& name) const {
-  return has(name) ? group(name) : create_group(name);
-}
+Group Group::require_group(const std::string& name) const { return has(name) ? group(name) : create_group(name); }
 
 Dataset Group::dataset(const std::string& name) const {
   auto l = lock();
@@ -341,7 +419,8 @@ Dataset Group::create_dataset(const std::string& name, DType type, const Shape& 
   auto d = std::make_shared<Id>(
       H5Dcreate2(id(), name.c_str(), file_type(type), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT));
   if (d->get() < 0)
-    fail_write(file_, child_path(path_, name), fmt::format("cannot create {} dataset {}", dtype_name(type), shape_str(shape)));
+    fail_write(file_, child_path(path_, name),
+               fmt::format("cannot create {} dataset {}", dtype_name(type), shape_str(shape)));
   return Dataset(d, file_, child_path(path_, name));
 }
 
@@ -366,8 +445,7 @@ Dataset Group::write_strings(const std::string& name, const std::vector<std::str
 
 void Group::remove(const std::string& name) const {
   auto l = lock();
-  if (H5Ldelete(id(), name.c_str(), H5P_DEFAULT) < 0)
-    fail_write(file_, child_path(path_, name), "cannot remove");
+  if (H5Ldelete(id(), name.c_str(), H5P_DEFAULT) < 0) fail_write(file_, child_path(path_, name), "cannot remove");
 }
 
 #define CMCLIP_H5_INSTANTIATE_GROUP_WRITE(T) \

@@ -8,7 +8,7 @@
 
 #include "cmclip/core/error.hpp"
 #include "cmclip/h5/h5_detail.hpp"
-#include "cmclip/h5/object_info.hpp"
+#include "cmclip/h5/guard/object_info.hpp"
 
 namespace cmclip::h5 {
 
@@ -45,12 +45,11 @@ std::vector<std::string> Object::attr_names() const {
 }
 
 namespace {
-void write_attr(const Object& o, const std::string& name, hid_t ftype, hid_t mtype,
-                const Shape& shape, const void* data) {
+void write_attr(const Object& o, const std::string& name, hid_t ftype, hid_t mtype, const Shape& shape,
+                const void* data) {
   auto l = lock();
   if (H5Aexists(o.id(), name.c_str()) > 0) H5Adelete(o.id(), name.c_str());
-  Id space(shape.empty() ? H5Screate(H5S_SCALAR)
-                         : H5Screate_simple(1, to_hsize(shape).data(), nullptr));
+  Id space(shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, to_hsize(shape).data(), nullptr));
   Id attr(H5Acreate2(o.id(), name.c_str(), ftype, space.get(), H5P_DEFAULT, H5P_DEFAULT));
   if (attr.get() < 0 || H5Awrite(attr.get(), mtype, data) < 0)
     fail_write(o.file(), o.path(), fmt::format("cannot write attribute '{}'", name));
@@ -67,8 +66,7 @@ struct AttrInfo {
 AttrInfo open_attr(const Object& o, const std::string& name) {
   if (H5Aexists(o.id(), name.c_str()) <= 0)
     throw InputError(o.file(), o.path(), fmt::format("missing attribute '{}'", name));
-  AttrInfo a{std::make_shared<Id>(H5Aopen(o.id(), name.c_str(), H5P_DEFAULT)), Id(), Id(),
-             DType::other, 0, false};
+  AttrInfo a{std::make_shared<Id>(H5Aopen(o.id(), name.c_str(), H5P_DEFAULT)), Id(), Id(), DType::other, 0, false};
   if (a.attr->get() < 0) fail_read(o.file(), o.path(), fmt::format("cannot open attribute '{}'", name));
   a.type.reset(H5Aget_type(a.attr->get()));
   a.space.reset(H5Aget_space(a.attr->get()));
@@ -81,8 +79,7 @@ AttrInfo open_attr(const Object& o, const std::string& name) {
 
 bool is_numeric(DType t) { return t != DType::string && t != DType::other; }
 bool is_integer(DType t) {
-  return t == DType::i8 || t == DType::i16 || t == DType::i32 || t == DType::i64 || t == DType::u8 ||
-         t == DType::u16;
+  return t == DType::i8 || t == DType::i16 || t == DType::i32 || t == DType::i64 || t == DType::u8 || t == DType::u16;
 }
 
 template <class T>
@@ -126,8 +123,7 @@ std::vector<std::string> Object::attr_strings(const std::string& name) const {
   auto l = lock();
   AttrInfo a = open_attr(*this, name);
   if (a.dtype != DType::string)
-    throw InputError(file_, path_, fmt::format("attribute '{}' is {}, expected a string", name,
-                                               dtype_name(a.dtype)));
+    throw InputError(file_, path_, fmt::format("attribute '{}' is {}, expected a string", name, dtype_name(a.dtype)));
   hid_t attr = a.attr->get();
   auto out = read_string_elements(a.type.get(), static_cast<size_t>(a.count),
                                   [&](hid_t mt, void* buf, size_t) { return H5Aread(attr, mt, buf) >= 0; });

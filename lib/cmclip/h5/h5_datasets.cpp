@@ -7,7 +7,7 @@
 
 #include "cmclip/core/error.hpp"
 #include "cmclip/h5/h5_detail.hpp"
-#include "cmclip/h5/object_info.hpp"
+#include "cmclip/h5/guard/object_info.hpp"
 
 namespace cmclip::h5 {
 
@@ -51,14 +51,13 @@ void Dataset::expect(const std::vector<DType>& allowed, const Shape& pattern) co
   for (size_t i = 0; i < pattern.size(); ++i)
     want_s += (i ? ", " : "") + (pattern[i] < 0 ? std::string("*") : std::to_string(pattern[i]));
   want_s += "]";
-  throw InputError(file_, path_, fmt::format("expected {} {}, found {} {}", want_t, want_s,
-                                             dtype_name(t), shape_str(s)));
+  throw InputError(file_, path_,
+                   fmt::format("expected {} {}, found {} {}", want_t, want_s, dtype_name(t), shape_str(s)));
 }
 
 namespace {
 // Dataspaces selecting rows [start, start+count) of a dataset with shape `full`.
-void select_rows(hid_t dset, const Shape& full, int64_t start, int64_t count, Id& file_space,
-                 Id& mem_space) {
+void select_rows(hid_t dset, const Shape& full, int64_t start, int64_t count, Id& file_space, Id& mem_space) {
   std::vector<hsize_t> offset(full.size(), 0), extent = to_hsize(full);
   if (!full.empty()) {
     offset[0] = static_cast<hsize_t>(start);
@@ -77,21 +76,24 @@ void Dataset::read_rows_as(DType mem, int64_t start, int64_t count, void* out) c
   Shape full = shape();
   int64_t rows_total = full.empty() ? 1 : full[0];
   if (start < 0 || count < 0 || start + count > rows_total)
-    throw InputError(file_, path_, fmt::format("rows [{}, {}) requested, dataset has {}", start,
-                                               start + count, rows_total));
+    throw InputError(file_, path_,
+                     fmt::format("rows [{}, {}) requested, dataset has {}", start, start + count, rows_total));
   if (count == 0) return;
   Id fs, ms;
   select_rows(id(), full, start, count, fs, ms);
   if (H5Dread(id(), mem_type(mem), ms.get(), fs.get(), H5P_DEFAULT, out) < 0)
-    fail_read(file_, path_, fmt::format("cannot read rows [{}, {}) as {} (damaged file or failed checksum?)",
-                                        start, start + count, dtype_name(mem)));
+    fail_read(file_, path_,
+              fmt::format("cannot read rows [{}, {}) as {} (damaged file or failed checksum?)", start, start + count,
+                          dtype_name(mem)));
 }
 
-template <class T> void Dataset::read_rows(int64_t start, int64_t count, T* out) const {
+template <class T>
+void Dataset::read_rows(int64_t start, int64_t count, T* out) const {
   read_rows_as(dtype_of<T>(), start, count, out);
 }
 
-template <class T> std::vector<T> Dataset::read() const {
+template <class T>
+std::vector<T> Dataset::read() const {
   auto l = lock();
   Shape s = shape();
   DType t = dtype();
@@ -109,8 +111,7 @@ void Dataset::resize_rows(int64_t rows) const {
   if (s.empty()) throw std::logic_error("h5: cannot resize a scalar dataset");
   s[0] = rows;
   auto dims = to_hsize(s);
-  if (H5Dset_extent(id(), dims.data()) < 0)
-    fail_write(file_, path_, fmt::format("cannot resize to {} rows", rows));
+  if (H5Dset_extent(id(), dims.data()) < 0) fail_write(file_, path_, fmt::format("cannot resize to {} rows", rows));
 }
 
 void Dataset::write_rows_as(DType mem, int64_t start, int64_t count, const void* data) const {
@@ -127,11 +128,13 @@ void Dataset::write_rows_as(DType mem, int64_t start, int64_t count, const void*
     fail_write(file_, path_, fmt::format("cannot write rows [{}, {})", start, start + count));
 }
 
-template <class T> void Dataset::write_rows(int64_t start, int64_t count, const T* data) const {
+template <class T>
+void Dataset::write_rows(int64_t start, int64_t count, const T* data) const {
   write_rows_as(dtype_of<T>(), start, count, data);
 }
 
-template <class T> void Dataset::write(const std::vector<T>& values) const {
+template <class T>
+void Dataset::write(const std::vector<T>& values) const {
   int64_t per_row = elements_per_row();
   int64_t n = per_row ? static_cast<int64_t>(values.size()) / per_row : 0;
   if (shape().empty()) n = 1;
@@ -144,10 +147,12 @@ std::vector<std::string> Dataset::read_strings(int64_t start, int64_t count) con
   if (classify(ft.get()) != DType::string)
     throw InputError(file_, path_, fmt::format("expected strings, found {}", dtype_name(classify(ft.get()))));
   Shape full = shape();
-  if (full.size() > 1) throw InputError(file_, path_, fmt::format("expected a 1-D string array, found {}", shape_str(full)));
+  if (full.size() > 1)
+    throw InputError(file_, path_, fmt::format("expected a 1-D string array, found {}", shape_str(full)));
   int64_t rows_total = full.empty() ? 1 : full[0];
   if (start < 0 || count < 0 || start + count > rows_total)
-    throw InputError(file_, path_, fmt::format("rows [{}, {}) requested, dataset has {}", start, start + count, rows_total));
+    throw InputError(file_, path_,
+                     fmt::format("rows [{}, {}) requested, dataset has {}", start, start + count, rows_total));
   Id fs, ms;
   select_rows(id(), full, start, count, fs, ms);
   bool ok = true;
@@ -168,10 +173,10 @@ void Dataset::write_strings(int64_t start, const std::vector<std::string>& value
   write_rows_as(DType::string, start, static_cast<int64_t>(values.size()), ptrs.data());
 }
 
-#define CMCLIP_H5_INSTANTIATE_DATASET(T)                                  \
-  template std::vector<T> Dataset::read<T>() const;                        \
-  template void Dataset::read_rows<T>(int64_t, int64_t, T*) const;         \
-  template void Dataset::write<T>(const std::vector<T>&) const;            \
+#define CMCLIP_H5_INSTANTIATE_DATASET(T)                           \
+  template std::vector<T> Dataset::read<T>() const;                \
+  template void Dataset::read_rows<T>(int64_t, int64_t, T*) const; \
+  template void Dataset::write<T>(const std::vector<T>&) const;    \
   template void Dataset::write_rows<T>(int64_t, int64_t, const T*) const;
 CMCLIP_H5_FOR_EACH_NUMERIC(CMCLIP_H5_INSTANTIATE_DATASET)
 

@@ -25,7 +25,7 @@
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
 #include "cmclip/core/log.hpp"
-#include "cmclip/h5/probe_walk.hpp"
+#include "cmclip/h5/guard/probe_walk.hpp"
 
 namespace cmclip::h5 {
 
@@ -133,7 +133,8 @@ std::optional<Verdict> judge(bool finished, int status, double limit, const std:
   if (!finished)
     return Verdict{true, object,
                    fmt::format("libhdf5 did not finish reading the file's structure in {} s (a damaged file?"
-                               " CMCLIP_H5_PROBE_SECONDS sets the limit)", limit)};
+                               " CMCLIP_H5_PROBE_SECONDS sets the limit)",
+                               limit)};
   if (WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
     if (std::find(std::begin(kCrashSignals), std::end(kCrashSignals), sig) == std::end(kCrashSignals))
@@ -167,9 +168,10 @@ void probe_metadata(const std::string& path) {
   if (helper.empty()) {
     static bool warned = false;
     if (!warned)
-      log::warn("{} not found (set CMCLIP_H5_PROBE): HDF5 files are read without the check of their "
-                "structure, and a damaged one can crash this program",
-                kHelperName);
+      log::warn(
+          "{} not found (set CMCLIP_H5_PROBE): HDF5 files are read without the check of their "
+          "structure, and a damaged one can crash this program",
+          kHelperName);
     warned = true;
     return;
   }

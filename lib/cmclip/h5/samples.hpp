@@ -20,9 +20,6 @@ class AtomicOutput;
 inline constexpr const char* kSamplesFormat = "cmclip.samples";
 inline constexpr int64_t kSamplesVersion = 1;
 
-inline constexpr int8_t kLive = 1;
-inline constexpr int8_t kAttack = 0;
-
 template <size_t N>
 std::array<float, N> unknown_floats() {
   std::array<float, N> a;
@@ -31,19 +28,19 @@ std::array<float, N> unknown_floats() {
 }
 
 struct SampleMeta {
-  int8_t label = kLive;        // 1 live, 0 attack
-  int16_t attack = 0;          // 0 bona fide, else index into attack_names
+  int8_t label = kLive;  // 1 live, 0 attack
+  int16_t attack = 0;    // 0 bona fide, else index into attack_names
   Modality modality = Modality::rgb;
   int32_t subject = -1;
-  std::string video;           // grouping key (video-level scores, K-shot sampling)
+  std::string video;  // grouping key (video-level scores, K-shot sampling)
   int32_t frame = 0;
-  std::string source;          // original path (and frame)
+  std::string source;                     // original path (and frame)
   std::array<float, 4> bbox{0, 0, 0, 0};  // x, y, w, h in the original frame
-  int64_t record = -1;         // co-registered modalities of one capture share it
+  int64_t record = -1;                    // co-registered modalities of one capture share it
   // Face geometry, stored where the writer has with_face_geometry() (fas-preprocess
   // with a detector); NaN where unknown (no landmarks, no face, no detector).
-  std::array<float, 10> landmarks = unknown_floats<10>();    // 5 x (x, y) in the source frame
-  std::array<float, 6> crop_transform = unknown_floats<6>(); // source frame -> crop, 2 x 3 row-major
+  std::array<float, 10> landmarks = unknown_floats<10>();     // 5 x (x, y) in the source frame
+  std::array<float, 6> crop_transform = unknown_floats<6>();  // source frame -> crop, 2 x 3 row-major
   float detector_score = std::numeric_limits<float>::quiet_NaN();
 };
 
@@ -116,8 +113,8 @@ class SampleStore {
   // Stores written with face geometry (fas-preprocess with a detector since the
   // landmark detector came); older stores have none and these return NaN.
   bool has_face_geometry() const { return !score_.empty(); }
-  std::vector<float> landmarks(int64_t start, int64_t count) const;       // count*10
-  std::vector<float> crop_transforms(int64_t start, int64_t count) const; // count*6
+  std::vector<float> landmarks(int64_t start, int64_t count) const;        // count*10
+  std::vector<float> crop_transforms(int64_t start, int64_t count) const;  // count*6
   float detector_score(int64_t index) const;
   SampleMeta meta(int64_t index) const;
 

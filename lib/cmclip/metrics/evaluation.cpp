@@ -23,6 +23,21 @@
 
 namespace cmclip::metrics {
 
+const NameTable<Aggregation>& aggregation_names() {
+  static const NameTable<Aggregation> table{{Aggregation::frame, "frame"}, {Aggregation::video_mean, "video-mean"}};
+  return table;
+}
+
+const NameTable<TieRule>& tie_names() {
+  static const NameTable<TieRule> table{{TieRule::accept, "accept"}, {TieRule::reject, "reject"}};
+  return table;
+}
+
+const NameTable<Positive>& positive_names() {
+  static const NameTable<Positive> table{{Positive::attack, "attack"}, {Positive::live, "live"}};
+  return table;
+}
+
 void EvalOptions::register_on(CLI::App& app) {
   app.add_option("--test", test,
                  "Score sets to evaluate: cmclip.scores HDF5 files or fas-embed TSV (told apart by content); "
@@ -41,33 +56,26 @@ void EvalOptions::register_on(CLI::App& app) {
                  "any --dev is ignored), or a number (rounded to float32, the precision of the scores). Every "
                  "report names the mode")
       ->capture_default_str();
-  app.add_option("--aggregate", aggregate, "frame: every row is a sample; video-mean: average the frame "
-                                           "scores of each video first (dev and test alike; the frames of "
-                                           "one modality: RGB, Depth and NIR of a video stay apart)")
-      ->check(one_of({"frame", "video-mean"}))
+  app.add_option("--aggregate", aggregate,
+                 "frame: every row is a sample; video-mean: average the frame "
+                 "scores of each video first (dev and test alike; the frames of "
+                 "one modality: RGB, Depth and NIR of a video stay apart)")
+      ->check(one_of(aggregation_names().names()))
       ->capture_default_str();
-  app.add_option("--tie", tie, "accept: a score equal to the threshold is accepted as bona fide (bob.pad.base); "
-                               "reject: it is rejected as an attack")
-      ->check(one_of({"accept", "reject"}))
+  app.add_option("--tie", tie,
+                 "accept: a score equal to the threshold is accepted as bona fide (bob.pad.base); "
+                 "reject: it is rejected as an attack")
+      ->check(one_of(tie_names().names()))
       ->capture_default_str();
   app.add_option("--positive", positive,
                  "Positive class of TPR@FPR. attack: attacks detected at a bona fide rejection rate; "
                  "live: bona fide accepted at an attack acceptance rate")
-      ->check(one_of({"attack", "live"}))
+      ->check(one_of(positive_names().names()))
       ->capture_default_str();
-  app.add_option("--format", format, "Report format: table (for reading), json (one object), tsv (one figure a line)")
-      ->check(one_of({"table", "json", "tsv"}))
-      ->capture_default_str();
-  app.add_option("-o,--output", output, "Report file (written atomically); '-' is stdout")->capture_default_str();
-  app.add_option("--plot", plots, "Draw a ROC or DET curve of every test set into this PNG (repeatable); "
-                                  "the kind comes from --plot-type or the name ('det' in it: DET)")
-      ->type_name("FILE.png");
-  app.add_option("--plot-type", plot_type, "auto (from the file name), roc or det")
-      ->check(one_of({"auto", "roc", "det"}))
-      ->capture_default_str();
-  app.add_option("--bootstrap", bootstrap, "Add 95% confidence intervals from B bootstrap replicates that "
-                                           "resample subjects, each with all its videos (videos where no "
-                                           "subject is recorded, said in the report; 0: none; seeded by --seed)")
+  app.add_option("--bootstrap", bootstrap,
+                 "Add 95% confidence intervals from B bootstrap replicates that "
+                 "resample subjects, each with all its videos (videos where no "
+                 "subject is recorded, said in the report; 0: none; seeded by --seed)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_flag("--allow-attack-mismatch", allow_attack_mismatch,
@@ -78,12 +86,18 @@ void EvalOptions::register_on(CLI::App& app) {
                "without it such a set is refused. Every report says the modalities were pooled");
 }
 
+void EvalOptions::validate() const { Conventions::from(*this, 0); }
+
 const char* threshold_mode_name(Conventions::ThresholdRule rule) {
   switch (rule) {
-    case Conventions::ThresholdRule::dev_eer: return "dev-eer";
-    case Conventions::ThresholdRule::dev_min_hter: return "dev-min-hter";
-    case Conventions::ThresholdRule::fixed: return "fixed";
-    case Conventions::ThresholdRule::test_eer: return "test-eer";
+    case Conventions::ThresholdRule::dev_eer:
+      return "dev-eer";
+    case Conventions::ThresholdRule::dev_min_hter:
+      return "dev-min-hter";
+    case Conventions::ThresholdRule::fixed:
+      return "fixed";
+    case Conventions::ThresholdRule::test_eer:
+      return "test-eer";
   }
   return "?";
 }
@@ -96,18 +110,19 @@ std::string BootstrapUnits::unit() const {
 std::string BootstrapUnits::describe() const {
   if (units_without_subject == 0) return fmt::format("{} subjects, each with all its videos", subjects);
   if (subjects == 0)
-    return fmt::format("{} videos: NO SUBJECT IDS RECORDED, so videos are resampled instead of subjects "
-                       "(intervals too narrow where a subject has several videos)",
-                       units_without_subject);
+    return fmt::format(
+        "{} videos: NO SUBJECT IDS RECORDED, so videos are resampled instead of subjects "
+        "(intervals too narrow where a subject has several videos)",
+        units_without_subject);
   return fmt::format("{} subjects, each with all its videos, and {} videos WITHOUT A SUBJECT ID resampled on their own",
                      subjects, units_without_subject);
 }
 
 Conventions Conventions::from(const EvalOptions& o, uint64_t seed) {
   Conventions c;
-  c.tie = o.tie == "reject" ? TieRule::reject : TieRule::accept;
-  c.positive = o.positive == "live" ? Positive::live : Positive::attack;
-  c.aggregation = o.aggregate == "video-mean" ? Aggregation::video_mean : Aggregation::frame;
+  c.tie = tie_names().parse(o.tie, "--tie");
+  c.positive = positive_names().parse(o.positive, "--positive");
+  c.aggregation = aggregation_names().parse(o.aggregate, "--aggregate");
   c.bootstrap = o.bootstrap;
   c.seed = seed;
   c.pool_modalities = o.pool_modalities;
@@ -143,7 +158,8 @@ Conventions Conventions::from(const EvalOptions& o, uint64_t seed) {
   if (c.rule == ThresholdRule::dev_min_hter && o.dev.empty())
     throw UsageError("--threshold min-hter chooses the threshold on a dev set: give --dev");
   int stdin_uses = 0;
-  for (const auto* list : {&o.dev, &o.test}) stdin_uses += static_cast<int>(std::count(list->begin(), list->end(), "-"));
+  for (const auto* list : {&o.dev, &o.test})
+    stdin_uses += static_cast<int>(std::count(list->begin(), list->end(), "-"));
   if (stdin_uses > 1) throw UsageError("'-' (stdin) can be read only once: give it to one --dev or --test");
   if (o.bootstrap == 1) throw UsageError("--bootstrap: 1 replicate gives no interval; use 0 (none) or at least 2");
   return c;
@@ -163,8 +179,8 @@ void check_one_modality(const EvalSet& s, const Conventions& c, const std::strin
   const std::string name = display_name(s.name);
   if (counts.size() <= 1) return;
   if (c.pool_modalities) {
-    log::warn("{} ({}): pooling {} modalities under one threshold (--pool-modalities): {}", name, role,
-              counts.size(), describe_modalities(counts));
+    log::warn("{} ({}): pooling {} modalities under one threshold (--pool-modalities): {}", name, role, counts.size(),
+              describe_modalities(counts));
     return;
   }
   std::string first;
@@ -180,8 +196,7 @@ void check_one_modality(const EvalSet& s, const Conventions& c, const std::strin
                                role, counts.size(), describe_modalities(counts), first));
 }
 
-LoadedSet load(const std::string& path, const Conventions& c, bool with_videos, const std::string& role,
-               int threads) {
+LoadedSet load(const std::string& path, const Conventions& c, bool with_videos, const std::string& role, int threads) {
   LoadedSet l;
   l.set = read_eval_set(path, with_videos);
   const std::string name = display_name(path);
@@ -196,7 +211,8 @@ LoadedSet load(const std::string& path, const Conventions& c, bool with_videos, 
   require_both_classes(*l.scores, name + " (" + role + ")");
   auto totals = l.scores->class_totals();
   std::string types;
-  for (int t = 1; t <= s.num_types(); ++t) types += fmt::format("{}{} {}", t > 1 ? ", " : "", s.type_names[t], totals[t]);
+  for (int t = 1; t <= s.num_types(); ++t)
+    types += fmt::format("{}{} {}", t > 1 ? ", " : "", s.type_names[t], totals[t]);
   log::info("{} ({}): {} {}: {} bona fide, {} attacks ({})", name, role, s.size(),
             s.video_level ? fmt::format("videos from {} frames", s.frames) : std::string("frames"), totals[0],
             s.size() - totals[0], types);
@@ -227,8 +243,9 @@ void check_conventions(const EvalSet& dev, const EvalSet& test, bool allow_attac
     std::string what = fmt::format("attack types differ from the dev set {}: only in dev: {}; only in test: {}", d,
                                    join(only_dev), join(only_test));
     if (!allow_attack_mismatch)
-      throw InputError(t, "attack types",
-                       what + " (different naming conventions? for a leave-one-out protocol give --allow-attack-mismatch)");
+      throw InputError(
+          t, "attack types",
+          what + " (different naming conventions? for a leave-one-out protocol give --allow-attack-mismatch)");
     log::warn("{}: {} (allowed by --allow-attack-mismatch)", t, what);
   }
 }
@@ -313,13 +330,6 @@ BootstrapUnits subject_clusters(const EvalSet& s, std::vector<uint32_t>& unit_cl
   return b;
 }
 
-// Writes `bytes` into the temporary file of `out` (committed by the caller).
-void write_temp(const AtomicOutput& out, const std::string& bytes) {
-  std::ofstream f(out.temp_path(), std::ios::binary);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  f.close();
-  if (!f) throw RuntimeFailure(out.path(), "", std::string("cannot write (disk full?): ") + std::strerror(errno));
-}
 }  // namespace
 
 Evaluation evaluate(const EvalOptions& options, uint64_t seed, int threads) {
@@ -400,45 +410,6 @@ Evaluation evaluate(const EvalOptions& options, uint64_t seed, int threads) {
             tests.size() + devs.size(), seconds(loaded - start), c.bootstrap > 0 ? " and bootstrap" : "",
             seconds(clock::now() - loaded));
   return e;
-}
-
-void run_fas_eval(const EvalOptions& options, const CommonOptions& common) {
-  // Check every output before the work, so a bad path fails at once with nothing written.
-  if (options.output != "-") check_output_path(options.output);
-  std::vector<PlotKind> kinds;
-  for (const auto& p : options.plots) {
-    check_output_path(p);
-    kinds.push_back(plot_kind_for(p, options.plot_type));
-  }
-  Conventions::from(options, common.seed);  // usage errors before reading anything
-
-  int threads = common.threads > 0 ? common.threads : default_threads();
-  Evaluation e = evaluate(options, common.seed, threads);
-
-  std::string report = options.format == "json" ? render_json(e)
-                       : options.format == "tsv" ? render_tsv(e)
-                                                 : render_table(e);
-  std::vector<std::string> pngs;
-  for (PlotKind kind : kinds) pngs.push_back(render_plot(e, kind));
-  // Every file is written in full before any is renamed into place: a full disk
-  // leaves none of them (and the previous ones intact), not a report without its plots.
-  std::vector<std::unique_ptr<AtomicOutput>> files;
-  if (options.output != "-") {
-    files.push_back(std::make_unique<AtomicOutput>(options.output));
-    write_temp(*files.back(), report);
-  }
-  for (size_t k = 0; k < pngs.size(); ++k) {
-    files.push_back(std::make_unique<AtomicOutput>(options.plots[k]));
-    write_temp(*files.back(), pngs[k]);
-  }
-  if (options.output == "-") {
-    std::cout << report << std::flush;
-    if (!std::cout) throw RuntimeFailure("stdout", "", "cannot write the report (disk full? closed pipe?)");
-  }
-  for (auto& f : files) f->commit();
-  if (options.output != "-") log::info("wrote {}", options.output);
-  for (size_t k = 0; k < pngs.size(); ++k)
-    log::info("wrote {} ({})", options.plots[k], kinds[k] == PlotKind::det ? "DET" : "ROC");
 }
 
 }  // namespace cmclip::metrics

@@ -1,5 +1,6 @@
-// fas-eval as a library: the options (registered on a CLI11 parser), the evaluation of
-// dev and test score sets with every convention explicit, and its outputs.
+// The evaluation of dev and test score sets with every convention explicit, its
+// options (registered on a CLI11 parser) and its renderings. The tool, fas-eval, is
+// jobs/eval.hpp: the evaluation plus its report file and plots.
 #pragma once
 #include <CLI/CLI.hpp>
 
@@ -10,16 +11,18 @@
 #include <string>
 #include <vector>
 
+#include "cmclip/core/names.hpp"
 #include "cmclip/metrics/bootstrap.hpp"
 #include "cmclip/metrics/pad_metrics.hpp"
-
-namespace cmclip {
-struct CommonOptions;
-}
 
 namespace cmclip::metrics {
 
 enum class Aggregation { frame, video_mean };
+
+// The names of --aggregate, --tie and --positive.
+const NameTable<Aggregation>& aggregation_names();
+const NameTable<TieRule>& tie_names();
+const NameTable<Positive>& positive_names();
 
 struct EvalOptions {
   std::vector<std::string> dev, test;  // paths; "-" = TSV on stdin (once)
@@ -27,15 +30,12 @@ struct EvalOptions {
   std::string aggregate = "frame";     // frame | video-mean
   std::string tie = "accept";          // accept | reject
   std::string positive = "attack";     // attack | live
-  std::string format = "table";        // table | json | tsv
-  std::string output = "-";
-  std::vector<std::string> plots;
-  std::string plot_type = "auto";      // auto (from the file name) | roc | det
   int bootstrap = 0;
   bool allow_attack_mismatch = false;
-  bool pool_modalities = false;        // evaluate a set of several modalities as one
+  bool pool_modalities = false;  // evaluate a set of several modalities as one
 
   void register_on(CLI::App& app);
+  void validate() const;  // UsageError on contradictions: Conventions::from's checks
 };
 
 // The conventions of a run, parsed and checked (UsageError on contradictions).
@@ -62,8 +62,8 @@ const char* threshold_mode_name(Conventions::ThresholdRule rule);
 struct DevReport {
   std::string name;
   std::vector<std::string> type_names;  // [0] bona fide
-  std::vector<int64_t> totals;  // per class, as evaluated (frames or videos)
-  OperatingPoint at_threshold;  // the dev set's own error rates at the threshold it gave
+  std::vector<int64_t> totals;          // per class, as evaluated (frames or videos)
+  OperatingPoint at_threshold;          // the dev set's own error rates at the threshold it gave
   double eer = 0;
   std::map<int8_t, int64_t> modalities;  // rows per modality (kNoModality: unrecorded)
 };
@@ -74,7 +74,7 @@ struct BootstrapUnits {
   int64_t units_without_subject = 0;  // videos (or rows) resampled on their own
   // "subject", "video" (no subject recorded) or "subject+video" (some without).
   std::string unit() const;
-  std::string describe() const;       // for the reports
+  std::string describe() const;  // for the reports
 };
 
 struct TestReport {
@@ -87,16 +87,16 @@ struct TestReport {
   int64_t frames = 0;                   // rows read
   int64_t units = 0;                    // videos (when known)
   bool video_level = false;
-  std::map<int8_t, int64_t> modalities; // rows per modality (kNoModality: unrecorded)
+  std::map<int8_t, int64_t> modalities;           // rows per modality (kNoModality: unrecorded)
   std::optional<BootstrapUnits> bootstrap_units;  // with --bootstrap
   SetFigures figures;
   std::vector<NamedFigure> named;
-  std::map<std::string, Interval> ci;   // with --bootstrap
-  std::shared_ptr<SortedScores> scores; // for the plots
+  std::map<std::string, Interval> ci;    // with --bootstrap
+  std::shared_ptr<SortedScores> scores;  // for the plots
 };
 
 struct SummaryFigure {
-  NamedFigure figure;  // value = mean over the test sets where defined
+  NamedFigure figure;         // value = mean over the test sets where defined
   std::optional<double> std;  // sample standard deviation (n - 1), n >= 2
   int n = 0;
 };
@@ -116,8 +116,5 @@ Evaluation evaluate(const EvalOptions& options, uint64_t seed, int threads);
 std::string render_table(const Evaluation& e);
 std::string render_json(const Evaluation& e);
 std::string render_tsv(const Evaluation& e);
-
-// The whole tool: evaluate, then write the report (-o, atomic, or stdout) and plots.
-void run_fas_eval(const EvalOptions& options, const CommonOptions& common);
 
 }  // namespace cmclip::metrics

@@ -24,9 +24,9 @@ struct Field {
   AnyRef ref;
   std::string help;
   std::vector<std::string> choices = {};
-  char delimiter = 0;         // list options: the separator
-  int expected = 0;           // list options: the exact count (0: any)
-  bool optional = false;      // may be empty, and absent from checkpoints older than the option
+  char delimiter = 0;     // list options: the separator
+  int expected = 0;       // list options: the exact count (0: any)
+  bool optional = false;  // may be empty, and absent from checkpoints older than the option
 };
 
 const std::vector<Field>& fields();
@@ -35,8 +35,5 @@ template <typename T>
 T& value_of(const Field& f, ModelOptions& o) {
   return std::get<Ref<T>>(f.ref)(o);
 }
-
-// "a, b or c"
-std::string either(const std::vector<std::string>& names);
 
 }  // namespace cmclip::model::detail

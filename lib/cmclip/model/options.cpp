@@ -10,6 +10,7 @@
 
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/modality.hpp"
+#include "cmclip/core/names.hpp"
 #include "cmclip/model/option_fields.hpp"
 
 namespace cmclip::model {
@@ -17,30 +18,17 @@ namespace cmclip::model {
 namespace {
 // The method names, in the order --help lists them: parse, print, validate and help
 // all read this table.
-const std::vector<std::pair<Method, std::string>>& method_table() {
-  static const std::vector<std::pair<Method, std::string>> table{{Method::cm_clip, "cm-clip"},
-                                                                 {Method::coop, "coop"},
-                                                                 {Method::cocoop, "cocoop"},
-                                                                 {Method::linear_probe, "linear-probe"},
-                                                                 {Method::zero_shot, "zero-shot"}};
+const NameTable<Method>& method_table() {
+  static const NameTable<Method> table{{Method::cm_clip, "cm-clip"},
+                                       {Method::coop, "coop"},
+                                       {Method::cocoop, "cocoop"},
+                                       {Method::linear_probe, "linear-probe"},
+                                       {Method::zero_shot, "zero-shot"}};
   return table;
-}
-
-std::vector<std::string> method_names() {
-  std::vector<std::string> names;
-  for (const auto& [m, name] : method_table()) names.push_back(name);
-  return names;
 }
 }  // namespace
 
 namespace detail {
-std::string either(const std::vector<std::string>& names) {
-  std::string out;
-  for (size_t i = 0; i < names.size(); ++i)
-    out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
-  return out;
-}
-
 // The table of model options (option_fields.hpp).
 #define CMCLIP_FIELD(type, member) static_cast<Ref<type>>([](ModelOptions& o) -> type& { return o.member; })
 
@@ -49,8 +37,10 @@ constexpr const char* kAdapter = "ADC-Adapter (cm-clip)";
 constexpr const char* kLoss = "Loss (cm-clip)";
 
 const std::vector<Field>& fields() {
+  // A table laid out by hand, one option (or two lines) per entry.
+  // clang-format off
   static const std::vector<Field> table{
-      {"method", "--method", kModel, CMCLIP_FIELD(std::string, method), either(method_names()), method_names()},
+      {"method", "--method", kModel, CMCLIP_FIELD(std::string, method), method_table().either(), method_table().names()},
       {"n_ctx", "--n-ctx", kModel, CMCLIP_FIELD(int64_t, n_ctx), "Learned context vectors per context"},
       {"ctx_init_std", "--ctx-init-std", kModel, CMCLIP_FIELD(double, ctx_init_std),
        "Context vectors start as N(0, std^2)"},
@@ -101,28 +91,20 @@ const std::vector<Field>& fields() {
        "conditioned (the classifier's prompts), fine (the live-fake direction of the fine-grained prompts)",
        {"plain", "conditioned", "fine"}, 0, 0, true},
   };
+  // clang-format on
   return table;
 }
 #undef CMCLIP_FIELD
 }  // namespace detail
 
-using detail::either;
 using detail::Field;
 using detail::fields;
 using detail::Ref;
 using detail::value_of;
 
-Method parse_method(const std::string& name) {
-  for (const auto& [m, n] : method_table())
-    if (n == name) return m;
-  throw UsageError(fmt::format("--method '{}': expected {}", name, either(method_names())));
-}
+Method parse_method(const std::string& name) { return method_table().parse(name, "--method"); }
 
-const char* method_name(Method m) {
-  for (const auto& [method, name] : method_table())
-    if (method == m) return name.c_str();
-  return "?";
-}
+const char* method_name(Method m) { return method_table().name(m); }
 
 void ModelOptions::validate() const {
   // The table's references are to a mutable ModelOptions (registration writes through
@@ -140,7 +122,8 @@ void ModelOptions::validate() const {
   if (class_words.size() != 2) throw UsageError("--class-words needs two words: ATTACK,LIVE");
   if (modalities.empty()) throw UsageError("--prompt-modalities is empty");
   if (modalities.size() != modality_words.size())
-    throw UsageError(fmt::format("{} prompt modalities but {} modality words", modalities.size(), modality_words.size()));
+    throw UsageError(
+        fmt::format("{} prompt modalities but {} modality words", modalities.size(), modality_words.size()));
   std::set<int> seen;
   for (const auto& m : modalities)
     if (!seen.insert(static_cast<int>(parse_modality(m))).second)
@@ -167,7 +150,8 @@ std::vector<int64_t> parse_block_list(const std::string& spec, int64_t layers) {
       throw UsageError(fmt::format("--adapter-blocks '{}': expected all, none, or block numbers like 0-5,9", spec));
     int64_t v = std::stoll(s);
     if (v >= layers)
-      throw UsageError(fmt::format("--adapter-blocks '{}': block {} does not exist (the model has {})", spec, v, layers));
+      throw UsageError(
+          fmt::format("--adapter-blocks '{}': block {} does not exist (the model has {})", spec, v, layers));
     return v;
   };
   while (std::getline(ss, part, ',')) {

@@ -8,6 +8,9 @@
 #include <cstdint>
 #include <string>
 
+#include "cmclip/clip/embed.hpp"
+#include "cmclip/clip/model_options.hpp"
+
 namespace cmclip::model {
 
 struct ScoreStoreOptions {
@@ -17,15 +20,15 @@ struct ScoreStoreOptions {
   std::string shard;          // "I/N" or ""
   bool features = false;      // also /features (normalised image features)
   std::string format = "h5";  // h5 | tsv
-  int64_t batch_size = 32;
-  std::string device = "cpu";      // cpu, cuda, cuda:N (the tool's --device)
-  std::string precision = "fp32";  // fas-embed's --precision
   void register_on(CLI::App& app);
+  // With the run's -o: '-' (stdout) needs the TSV format.
+  void validate(const std::string& output) const;
 };
 
-// Scores with `model_path` (a trained cmclip checkpoint) into `output` ("-": stdout,
-// TSV only). Returns the number of samples scored.
-int64_t score_sample_store(const std::string& model_path, const std::string& bpe, const ScoreStoreOptions& o,
-                           const std::string& output);
+// Scores with `model.model` (a trained cmclip checkpoint) into `output` ("-": stdout,
+// TSV only), `embed.batch_size` samples at a time in `embed.precision`, on `device` (the
+// tool's --device). Returns the number of samples scored.
+int64_t score_sample_store(const clip::ClipModelOptions& model, const clip::EmbedOptions& embed,
+                           const ScoreStoreOptions& o, const std::string& device, const std::string& output);
 
 }  // namespace cmclip::model

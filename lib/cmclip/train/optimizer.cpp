@@ -10,22 +10,32 @@
 
 #include "cmclip/core/app.hpp"
 #include "cmclip/core/error.hpp"
+#include "cmclip/core/names.hpp"
 
 namespace cmclip::train {
 
+namespace {
+const Choices kOptimizers{"adamw", "sgd"};
+const Choices kWarmupTypes{"linear", "constant"};
+}  // namespace
+
 void OptimizerOptions::register_on(CLI::App& app) {
   auto* g = app.add_option_group("Optimisation");
-  g->add_option("--optimizer", name, "adamw or sgd")->capture_default_str()->check(one_of({"adamw", "sgd"}));
+  g->add_option("--optimizer", name, kOptimizers.either())->capture_default_str()->check(one_of(kOptimizers.names()));
   g->add_option("--lr", lr, "Peak learning rate")->capture_default_str();
   g->add_option("--min-lr", min_lr, "Learning rate at the end of the cosine schedule")->capture_default_str();
-  g->add_option("--weight-decay", weight_decay, "Decoupled weight decay on matrices and kernels")->capture_default_str();
+  g->add_option("--weight-decay", weight_decay, "Decoupled weight decay on matrices and kernels")
+      ->capture_default_str();
   g->add_option("--momentum", momentum, "SGD momentum")->capture_default_str();
-  g->add_option("--clip-grad-norm", clip_grad_norm, "Clip the gradient L2 norm to this (0: off)")->capture_default_str();
+  g->add_option("--clip-grad-norm", clip_grad_norm, "Clip the gradient L2 norm to this (0: off)")
+      ->capture_default_str();
   g->add_option("--warmup-steps", warmup_steps, "Linear warm-up steps (-1: one epoch)")->capture_default_str();
   g->add_option("--warmup-lr", warmup_lr, "Learning rate at the first warm-up step")->capture_default_str();
-  g->add_option("--warmup-type", warmup_type, "linear (from --warmup-lr up to --lr) or constant (--warmup-lr "
+  g->add_option("--warmup-type", warmup_type,
+                "linear (from --warmup-lr up to --lr) or constant (--warmup-lr "
                 "throughout the warm-up)")
-      ->capture_default_str()->check(one_of({"linear", "constant"}));
+      ->capture_default_str()
+      ->check(one_of(kWarmupTypes.names()));
 }
 
 void OptimizerOptions::validate() const {
@@ -35,9 +45,8 @@ void OptimizerOptions::validate() const {
   if (momentum < 0 || momentum >= 1) throw UsageError("--momentum must be in [0, 1)");
   if (clip_grad_norm < 0) throw UsageError("--clip-grad-norm must not be negative");
   if (warmup_lr < 0) throw UsageError("--warmup-lr must not be negative");
-  if (warmup_type != "linear" && warmup_type != "constant")
-    throw UsageError(fmt::format("--warmup-type '{}': expected linear or constant", warmup_type));
-  if (name != "adamw" && name != "sgd") throw UsageError(fmt::format("--optimizer '{}': expected adamw or sgd", name));
+  kWarmupTypes.check(warmup_type, "--warmup-type");
+  kOptimizers.check(name, "--optimizer");
 }
 
 Optimizer::Optimizer(NamedTensors params, OptimizerOptions options)
@@ -99,7 +108,8 @@ void Optimizer::load_state(const NamedTensors& state, const std::string& source)
       if (k == key) return t;
     throw InputError(source, "/optimizer/" + key,
                      fmt::format("missing: the saved optimiser state does not match --optimizer {} "
-                                 "and this model's trainable parameters", opt_.name));
+                                 "and this model's trainable parameters",
+                                 opt_.name));
   };
   auto restore = [&](at::Tensor& dst, const std::string& key) {
     const at::Tensor& src = find(key);

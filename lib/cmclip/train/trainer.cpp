@@ -1,6 +1,5 @@
 #include "cmclip/train/trainer.hpp"
 
-#include <CLI/CLI.hpp>
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/utils.h>
@@ -10,7 +9,6 @@
 
 #include <fmt/format.h>
 
-#include "cmclip/core/app.hpp"
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
 #include "cmclip/core/log.hpp"
@@ -27,42 +25,6 @@
 #include "cmclip/train/operation_trace.hpp"
 
 namespace cmclip::train {
-
-void TrainOptions::register_on(CLI::App& app, int64_t default_epochs) {
-  epochs = default_epochs;
-  auto* g = app.add_option_group("Training");
-  g->add_option("--epochs", epochs, "Passes over the training set")->capture_default_str();
-  g->add_option("--batch-size", batch_size, "Images per step and rank (even: half live, half attack; odd only without replay)")
-      ->capture_default_str();
-  g->add_option("--eval-batch-size", eval_batch_size, "Images per forward pass when scoring the dev set")
-      ->capture_default_str();
-  g->add_option("--select-by", select_by, "Keep the checkpoint with the best dev auc or hter")
-      ->capture_default_str()->check(one_of({"auc", "hter"}));
-  g->add_flag("--resume", resume, "Continue the run from OUT.last.h5 (same options and thread count)");
-  g->add_option("--loader-threads", loader_threads,
-                "Threads that decode and augment the next batches while the model computes (0: automatic)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 64));
-  g->add_option("--oversampled-copies", oversampled_copies,
-                "Augmentation of the copies of an oversampled sample (small K): distinct draws, or identical "
-                "(one draw per sample and epoch, for ablations)")
-      ->capture_default_str()->check(one_of({"distinct", "identical"}));
-  g->add_option("--profile", profile,
-                "Write a trace of every operation of the run to FILE (Chrome trace format: ui.perfetto.dev; "
-                "scripts/bench/trace_summary.py sums it); it slows the run")
-      ->type_name("FILE");
-  precision.register_on(*g);
-  augment.register_on(app);
-}
-
-void TrainOptions::validate() const {
-  if (epochs < 0) throw UsageError("--epochs must not be negative");
-  if (batch_size < 1) throw UsageError(fmt::format("--batch-size {} must be positive", batch_size));
-  if (eval_batch_size < 1) throw UsageError("--eval-batch-size must be positive");
-  if (oversampled_copies != "distinct" && oversampled_copies != "identical")
-    throw UsageError(fmt::format("--oversampled-copies '{}': expected distinct or identical", oversampled_copies));
-  augment.validate();
-}
 
 std::string last_checkpoint_path(const std::string& output) {
   const std::string ext = ".h5";
@@ -89,11 +51,13 @@ void for_each_eval_batch(model::FasModel& model, const SampleStore& store, const
   model->train(was_training);
 }
 
-std::vector<float> score_samples(model::FasModel& model, const SampleStore& store,
-                                 const std::vector<int64_t>& indices, int64_t batch_size) {
+std::vector<float> score_samples(model::FasModel& model, const SampleStore& store, const std::vector<int64_t>& indices,
+                                 int64_t batch_size) {
   std::vector<float> out;
   for_each_eval_batch(model, store, indices, batch_size, [&](const data::Batch& batch) {
-    at::Tensor p = model->score(data::to_device(batch.images, model->device()), batch.modality).to(at::kCPU, at::kFloat).contiguous();
+    at::Tensor p = model->score(data::to_device(batch.images, model->device()), batch.modality)
+                       .to(at::kCPU, at::kFloat)
+                       .contiguous();
     out.insert(out.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
   });
   return out;
@@ -107,7 +71,8 @@ DevMetrics dev_metrics(const std::vector<float>& scores, const std::vector<int8_
   }
   metrics::SortedScores s(scores, cls, 1);
   metrics::require_both_classes(s, "the dev set");
-  metrics::SetFigures f = metrics::compute_figures(s, std::nullopt, metrics::TieRule::accept, metrics::Positive::attack);
+  metrics::SetFigures f =
+      metrics::compute_figures(s, std::nullopt, metrics::TieRule::accept, metrics::Positive::attack);
   DevMetrics d;
   d.auc = f.auc;
   d.hter = f.at_threshold.hter;
@@ -192,10 +157,11 @@ void log_loss_balance(model::FasModel& model, const data::Batch& batch, const st
   }
   log::info("first step: gradient norm per loss term: {}", text);
   if (!heavy.empty())
-    log::warn("first step: these terms pull over 10x harder than the category loss:{}; unless they fall within "
-              "the first epoch (see the epoch lines), lower their weights (--w-mod, --w-fg, --lambda-dec): "
-              "gradient clipping leaves the classifier little of each update",
-              heavy);
+    log::warn(
+        "first step: these terms pull over 10x harder than the category loss:{}; unless they fall within "
+        "the first epoch (see the epoch lines), lower their weights (--w-mod, --w-fg, --lambda-dec): "
+        "gradient clipping leaves the classifier little of each update",
+        heavy);
 }
 
 struct RunState {
@@ -205,14 +171,13 @@ struct RunState {
 };
 
 // Config attributes that must be equal for --resume to continue the same run.
-const std::vector<std::string> kResumeKeys{"train_seed", "train_global_batch", "train_epochs", "method",
-                                           "optimizer", "train_replay_ratio"};
+const std::vector<std::string> kResumeKeys{"train_seed", "train_global_batch", "train_epochs",
+                                           "method",     "optimizer",          "train_replay_ratio"};
 
 class Run {
  public:
   Run(TrainJob& job, const TrainOptions& to, const OptimizerOptions& oo, Communicator& comm)
-      : job_(job), to_(to), oo_(oo), comm_(comm), model_(job.model->model),
-        optimizer_(model_->trainable(), oo) {}
+      : job_(job), to_(to), oo_(oo), comm_(comm), model_(job.model->model), optimizer_(model_->trainable(), oo) {}
 
   TrainResult execute();
 
@@ -285,10 +250,11 @@ void Run::try_resume() {
     auto a = c.config.find(key);
     auto b = now.find(key);
     if (a == c.config.end() || b == now.end() || h5::attr_to_string(a->second) != h5::attr_to_string(b->second))
-      throw UsageError(fmt::format("--resume: {} was written with {} = {}, this run has {}; resume with the "
-                                   "same options",
-                                   last, key, a == c.config.end() ? "(none)" : h5::attr_to_string(a->second),
-                                   b == now.end() ? "(none)" : h5::attr_to_string(b->second)));
+      throw UsageError(
+          fmt::format("--resume: {} was written with {} = {}, this run has {}; resume with the "
+                      "same options",
+                      last, key, a == c.config.end() ? "(none)" : h5::attr_to_string(a->second),
+                      b == now.end() ? "(none)" : h5::attr_to_string(b->second)));
   }
   model_->load_from(c);
   optimizer_.load_state(c.optimizer, last);
@@ -299,8 +265,9 @@ void Run::try_resume() {
     auto it = c.state.find(key);
     if (it == c.state.end()) throw InputError(last, "/state", fmt::format("attribute '{}' is missing", key));
     if (const T* v = std::get_if<T>(&it->second)) return *v;
-    throw InputError(last, "/state", fmt::format("attribute '{}' should be {}", key,
-                                                 std::is_same_v<T, double> ? "a number" : "an integer"));
+    throw InputError(
+        last, "/state",
+        fmt::format("attribute '{}' should be {}", key, std::is_same_v<T, double> ? "a number" : "an integer"));
   };
   state_.epoch = state_value("epoch", int64_t{});
   state_.step_in_epoch = state_value("step_in_epoch", int64_t{});
@@ -308,8 +275,9 @@ void Run::try_resume() {
   state_.best_epoch = state_value("best_epoch", int64_t{});
   state_.best_metric = state_value("best_metric", double{});
   if (state_.epoch < 0 || state_.epoch > to_.epochs || state_.step_in_epoch < 0 || state_.global_step < 0)
-    throw InputError(last, "/state", fmt::format("epoch {}, step {} of that epoch: not a state of a {}-epoch run",
-                                                 state_.epoch, state_.step_in_epoch, to_.epochs));
+    throw InputError(last, "/state",
+                     fmt::format("epoch {}, step {} of that epoch: not a state of a {}-epoch run", state_.epoch,
+                                 state_.step_in_epoch, to_.epochs));
   log::info("resuming from {}: epoch {}, step {} of that epoch", last, state_.epoch + 1, state_.step_in_epoch);
 }
 
@@ -339,27 +307,28 @@ std::optional<DevMetrics> Run::evaluate_dev() {
 // OUT.last.h5 on --resume, or a rank started with other options or data).
 void Run::check_ranks_agree(int64_t steps_per_epoch) {
   if (comm_.world() <= 1) return;
-  const std::vector<std::string> names{"epoch", "step in epoch", "global step", "steps per epoch", "epochs",
-                                       "batch size", "seed (low 32 bits)"};
-  std::vector<double> mine{double(state_.epoch), double(state_.step_in_epoch), double(state_.global_step),
-                           double(steps_per_epoch), double(to_.epochs), double(to_.batch_size),
-                           double(job_.seed & 0xffffffffULL)};
+  const std::vector<std::string> names{"epoch",  "step in epoch", "global step",       "steps per epoch",
+                                       "epochs", "batch size",    "seed (low 32 bits)"};
+  std::vector<double> mine{
+      double(state_.epoch), double(state_.step_in_epoch), double(state_.global_step),       double(steps_per_epoch),
+      double(to_.epochs),   double(to_.batch_size),       double(job_.seed & 0xffffffffULL)};
   std::vector<at::Tensor> root{at::tensor(mine, at::kDouble)};
   comm_.broadcast(root);
   std::string differences;
   for (size_t i = 0; i < mine.size(); ++i) {
     double r = root[0][static_cast<int64_t>(i)].item<double>();
-    if (r != mine[i]) differences += fmt::format("{}{} {} (rank 0: {})", differences.empty() ? "" : ", ", names[i], mine[i], r);
+    if (r != mine[i])
+      differences += fmt::format("{}{} {} (rank 0: {})", differences.empty() ? "" : ", ", names[i], mine[i], r);
   }
   if (comm_.any(!differences.empty())) {
     if (differences.empty())
-      throw RuntimeFailure("another rank's run differs from rank 0's (see its error); every rank needs the same "
-                           "options and data");
-    throw RuntimeFailure(fmt::format("rank {} differs from rank 0: {}; every rank needs the same options and data{}",
-                                     comm_.rank(), differences,
-                                     to_.resume ? fmt::format(", and {} on a file system all ranks read",
-                                                              last_checkpoint_path(to_.output))
-                                                : std::string()));
+      throw RuntimeFailure(
+          "another rank's run differs from rank 0's (see its error); every rank needs the same "
+          "options and data");
+    throw RuntimeFailure(fmt::format(
+        "rank {} differs from rank 0: {}; every rank needs the same options and data{}", comm_.rank(), differences,
+        to_.resume ? fmt::format(", and {} on a file system all ranks read", last_checkpoint_path(to_.output))
+                   : std::string()));
   }
 }
 
@@ -431,7 +400,8 @@ TrainResult Run::write_untrained() {
     log::info("{}: no trainable parameters, so no training; the model is written as it is",
               model::method_name(model_->method()));
   std::optional<DevMetrics> dev = evaluate_dev();
-  if (dev) log::info("dev: AUC {:.4f}, HTER {:.4f} at its EER threshold ({} samples)", dev->auc, dev->hter, dev->samples);
+  if (dev)
+    log::info("dev: AUC {:.4f}, HTER {:.4f} at its EER threshold ({} samples)", dev->auc, dev->hter, dev->samples);
   result.best_dev = dev;
   save(dev, true);
   comm_.barrier();
@@ -449,8 +419,8 @@ bool Run::run_epoch(TrainResult& result) {
   const int res = static_cast<int>(model_->clip()->config().image_resolution);
   const std::vector<const SampleStore*> stores{job_.train, job_.replay};
   data::BatchLoader loader(stores, mine, res, to_.augment, /*train=*/true, /*prefetch=*/2, loader_threads_);
-  Progress progress(fmt::format("epoch {}/{}", state_.epoch + 1, to_.epochs),
-                    static_cast<int64_t>(mine.size()), "steps");
+  Progress progress(fmt::format("epoch {}/{}", state_.epoch + 1, to_.epochs), static_cast<int64_t>(mine.size()),
+                    "steps");
   EpochTally tally;
   auto start = std::chrono::steady_clock::now();
   data::Batch batch;
@@ -463,8 +433,9 @@ bool Run::run_epoch(TrainResult& result) {
       ++tally.term_steps[k];
     }
     if (cm_clip_ && !step.loss.terms.count("mod") && !mod_skip_logged_ && comm_.is_root()) {
-      log::info("L_mod is left out of batches that hold one modality only (it needs two to contrast); "
-                "the epoch lines count those steps");
+      log::info(
+          "L_mod is left out of batches that hold one modality only (it needs two to contrast); "
+          "the epoch lines count those steps");
       mod_skip_logged_ = true;
     }
     ++tally.steps_done;
@@ -502,14 +473,14 @@ StepResult Run::run_step(const data::Batch& batch) {
     log_loss_balance(model_, batch, perm);
     torch::manual_seed(step_seed);  // the step below draws the same dropout as without the log
   }
-  StepResult step = training_step(model_, batch, perm, optimizer_,
-                                  scheduled_lr(state_.global_step, total_steps_, warmup_, oo_), oo_.clip_grad_norm,
-                                  comm_);
+  StepResult step =
+      training_step(model_, batch, perm, optimizer_, scheduled_lr(state_.global_step, total_steps_, warmup_, oo_),
+                    oo_.clip_grad_norm, comm_);
   if (step.diverged)
-    throw RuntimeFailure(fmt::format("the training loss became {} at epoch {}, step {}: stopping; the last good "
-                                     "checkpoint is {} (try a lower --lr)",
-                                     step.loss.terms.at("total"), state_.epoch + 1, state_.step_in_epoch + 1,
-                                     last_checkpoint_path(to_.output)));
+    throw RuntimeFailure(fmt::format(
+        "the training loss became {} at epoch {}, step {}: stopping; the last good "
+        "checkpoint is {} (try a lower --lr)",
+        step.loss.terms.at("total"), state_.epoch + 1, state_.step_in_epoch + 1, last_checkpoint_path(to_.output)));
   return step;
 }
 
@@ -533,12 +504,13 @@ void Run::finish_epoch(EpochTally& tally, TrainResult& result) {
     const NamedTensors& params = optimizer_.params();
     int64_t floats = 0;
     for (const auto& [n, p] : params) floats += p.numel();
-    log::debug("epoch {}: {:.1f} ms per step; collectives per step: gradient all-reduce {:.2f} ms ({} floats, "
-               "{:.1f} KiB), stop/divergence agreement {:.2f} ms",
-               state_.epoch + 1, 1e3 * tally.seconds / tally.steps_done, 1e3 * tally.reduce_seconds / tally.steps_done,
-               world > 1 ? floats + int64_t(params.size()) : 0,
-               world > 1 ? 4.0 * double(floats + int64_t(params.size())) / 1024 : 0.0,
-               1e3 * tally.agree_seconds / tally.steps_done);
+    log::debug(
+        "epoch {}: {:.1f} ms per step; collectives per step: gradient all-reduce {:.2f} ms ({} floats, "
+        "{:.1f} KiB), stop/divergence agreement {:.2f} ms",
+        state_.epoch + 1, 1e3 * tally.seconds / tally.steps_done, 1e3 * tally.reduce_seconds / tally.steps_done,
+        world > 1 ? floats + int64_t(params.size()) : 0,
+        world > 1 ? 4.0 * double(floats + int64_t(params.size())) / 1024 : 0.0,
+        1e3 * tally.agree_seconds / tally.steps_done);
   }
   std::string terms;
   for (const char* k : {"cat", "fg", "mod", "dec"})
@@ -555,11 +527,14 @@ void Run::finish_epoch(EpochTally& tally, TrainResult& result) {
     state_.best_epoch = state_.epoch;
     result.best_dev = dev;
   }
-  log::info("epoch {}/{}: loss {:.4f} ({}){}, {:.1f} img/s, waited {:.2f} s for data{}", state_.epoch + 1,
-            to_.epochs, mean_loss, terms.empty() ? "" : terms.substr(1),
+  log::info("epoch {}/{}: loss {:.4f} ({}){}, {:.1f} img/s, waited {:.2f} s for data{}", state_.epoch + 1, to_.epochs,
+            mean_loss, terms.empty() ? "" : terms.substr(1),
             dev ? fmt::format(", dev AUC {:.4f} HTER {:.4f}", dev->auc, dev->hter) : std::string(),
             tally.images * world / std::max(tally.seconds, 1e-9), tally.wait_seconds,
-            !dev ? "" : !job_.select_by_dev ? " (reported only)" : best ? " (best)" : "");
+            !dev                  ? ""
+            : !job_.select_by_dev ? " (reported only)"
+            : best                ? " (best)"
+                                  : "");
   ++state_.epoch;
   state_.step_in_epoch = 0;
   save(dev, best);
