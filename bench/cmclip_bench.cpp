@@ -273,7 +273,8 @@ void run_tokens(const ModelArgs& m, const std::string& prompts_path, int64_t n_c
   }
   j.end_array().end_object();
   // CM-CLIP's prompt families (scripts/bench/cm_clip_step.py reads them).
-  const model::PromptFamilyIds fam = model::prompt_family_ids(tok, defaults.class_words, defaults.modality_words, n_ctx);
+  const model::PromptFamilyIds fam =
+      model::prompt_family_ids(tok, defaults.class_words, defaults.modality_words, n_ctx);
   j.key("cm_clip").begin_object().field("n_ctx", n_ctx);
   j.field("classes", static_cast<int64_t>(defaults.class_words.size()));
   j.field("modalities", static_cast<int64_t>(defaults.modality_words.size()));

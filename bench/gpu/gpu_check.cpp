@@ -134,9 +134,7 @@ class Json {
   std::string body_;
 };
 
-std::string int_list(const std::vector<int64_t>& v) {
-  return "[" + fmt::format("{}", fmt::join(v, ", ")) + "]";
-}
+std::string int_list(const std::vector<int64_t>& v) { return "[" + fmt::format("{}", fmt::join(v, ", ")) + "]"; }
 
 c10::Device g_device(c10::kCPU);
 
@@ -171,8 +169,8 @@ const std::vector<std::string>& parity_prompts() {
 }
 
 // Features of the tiny CLIP on the device under one setting, and their error.
-Json feature_pair(clip::Clip& cpu, clip::Clip& dev, const at::Tensor& images, const at::Tensor& ids,
-                  Precision p, bool* ok, bool checked) {
+Json feature_pair(clip::Clip& cpu, clip::Clip& dev, const at::Tensor& images, const at::Tensor& ids, Precision p,
+                  bool* ok, bool checked) {
   torch::NoGradGuard no_grad;
   at::Tensor ref_i = cpu->encode_image(images), ref_t = cpu->encode_text(ids);
   compute::PrecisionScope scope(p, g_device);
@@ -265,8 +263,7 @@ at::Tensor flat(const std::vector<at::Tensor>& ts, bool grads) {
   std::vector<at::Tensor> parts;
   for (const auto& t : ts) {
     at::Tensor v = grads ? t.grad() : t;
-    parts.push_back(v.defined() ? v.detach().to(at::kCPU, at::kDouble).flatten()
-                                : at::zeros({t.numel()}, at::kDouble));
+    parts.push_back(v.defined() ? v.detach().to(at::kCPU, at::kDouble).flatten() : at::zeros({t.numel()}, at::kDouble));
   }
   return at::cat(parts);
 }

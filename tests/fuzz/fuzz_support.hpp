@@ -33,13 +33,12 @@ void expect_clean_errors(Fn&& fn) {
 }
 
 // A failed invariant of a successful read.
-#define CMCLIP_FUZZ_CHECK(cond)                                                        \
-  do {                                                                                 \
-    if (!(cond)) {                                                                     \
-      std::fprintf(stderr, "fuzz: invariant failed at %s:%d: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                             \
-      std::abort();                                                                    \
-    }                                                                                  \
+#define CMCLIP_FUZZ_CHECK(cond)                                                                 \
+  do {                                                                                          \
+    if (!(cond)) {                                                                              \
+      std::fprintf(stderr, "fuzz: invariant failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                             \
+    }                                                                                           \
   } while (0)
 
 // The bytes as a file the readers can open (they take paths): one per process, in
@@ -71,10 +70,10 @@ inline const std::string& write_input_file(const uint8_t* data, size_t size, con
 inline void quiet_logs() { log::set_level(log::Level::error); }
 
 // The LLVMFuzzerInitialize of a target that needs nothing else.
-#define CMCLIP_FUZZ_QUIET_INITIALIZE                          \
-  extern "C" int LLVMFuzzerInitialize(int*, char***) {        \
-    cmclip::fuzz::quiet_logs();                               \
-    return 0;                                                 \
+#define CMCLIP_FUZZ_QUIET_INITIALIZE                   \
+  extern "C" int LLVMFuzzerInitialize(int*, char***) { \
+    cmclip::fuzz::quiet_logs();                        \
+    return 0;                                          \
   }
 
 }  // namespace cmclip::fuzz

@@ -59,8 +59,14 @@ void scores(const std::string& name, int64_t dim, bool with_score) {
   w.set_attack_names({"bona fide", "print"});
   std::vector<float> f(static_cast<size_t>(dim > 0 ? dim : 1), 0.25f);
   for (int i = 0; i < 4; ++i) {
-    ScoreRow r{i, 0.125f * float(i + 1), static_cast<int8_t>(i % 2 ? kAttack : kLive), static_cast<int16_t>(i % 2),
-               0, i, "v" + std::to_string(i / 2), "f" + std::to_string(i)};
+    ScoreRow r{i,
+               0.125f * float(i + 1),
+               static_cast<int8_t>(i % 2 ? kAttack : kLive),
+               static_cast<int16_t>(i % 2),
+               0,
+               i,
+               "v" + std::to_string(i / 2),
+               "f" + std::to_string(i)};
     w.append(r, f.data());
   }
   w.set_attr("samples_total", int64_t(4));
@@ -116,7 +122,8 @@ void lists() {
            "CASIA_SURF/Data/Training/real_part/CLKJ_BS0831/real.rssdk/color/0015.jpg 0\n"
            "CASIA_SURF/Data/Val/fake_part/CLKJ_AS0010/01_e_s.rssdk/color 1\n"
            "CASIA_CeFA/Ethnicity/AF/AF-120/1_120_3_1_4 1\nOULU_NPU/Dev_files/5_2_29_4 1\n");
-  text("list_reader", "cefa", std::string(1, '\2') + "train/1_000_1_1_1/profile/0001.jpg 1\ndev/003000 0\ntest/2_017_1_2_3\n");
+  text("list_reader", "cefa",
+       std::string(1, '\2') + "train/1_000_1_1_1/profile/0001.jpg 1\ndev/003000 0\ntest/2_017_1_2_3\n");
   text("list_reader", "wmca",
        std::string(1, '\3') + "12.02.18/005_03_000_0_01.hdf5\n12.02.18/100_03_015_3_08.hdf5 1\nother/custom.h5 0\n");
   text("list_reader", "tsv",
@@ -132,7 +139,8 @@ void prompts() {
   text("tokenizer", "plain", "a photo of a real face");
   text("tokenizer", "html", "A &amp; B &lt;3 caf\xc3\xa9 &#x27;quoted&#39; &nbsp;x");
   text("tokenizer", "mojibake", "caf\xc3\x83\xc2\xa9 au lait \xe2\x80\x9cquoted\xe2\x80\x9d");
-  text("tokenizer", "unicode", "\xef\xbc\xa6\xef\xbd\x95\xef\xbd\x8c\xef\xbd\x8c width \xef\xac\x81 ligature \xe6\x97\xa5\xe6\x9c\xac 123's");
+  text("tokenizer", "unicode",
+       "\xef\xbc\xa6\xef\xbd\x95\xef\xbd\x8c\xef\xbd\x8c width \xef\xac\x81 ligature \xe6\x97\xa5\xe6\x9c\xac 123's");
 }
 
 void score_tsv() {

@@ -191,7 +191,9 @@ int run(const std::vector<std::string>& a) {
       const std::string &name = a.at(4), &kind = a.at(5), &value = a.at(6);
       if (H5Aexists(id, name.c_str()) > 0) H5Adelete(id, name.c_str());
       hid_t space = H5Screate(H5S_SCALAR);
-      hid_t type = kind == "int" ? H5Tcopy(H5T_STD_I64LE) : kind == "float" ? H5Tcopy(H5T_IEEE_F64LE) : H5Tcopy(H5T_C_S1);
+      hid_t type = kind == "int"     ? H5Tcopy(H5T_STD_I64LE)
+                   : kind == "float" ? H5Tcopy(H5T_IEEE_F64LE)
+                                     : H5Tcopy(H5T_C_S1);
       if (kind == "string") {
         H5Tset_size(type, H5T_VARIABLE);
         H5Tset_cset(type, H5T_CSET_UTF8);

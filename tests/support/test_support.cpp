@@ -118,13 +118,12 @@ int count_files(const std::string& dir, const std::string& prefix) {
   return n;
 }
 
-void expect_error(const std::function<void()>& fn, ExitCode code,
-                  const std::vector<std::string>& needles) {
+void expect_error(const std::function<void()>& fn, ExitCode code, const std::vector<std::string>& needles) {
   try {
     fn();
   } catch (const Error& e) {
-    BOOST_CHECK_MESSAGE(e.code() == code, "exit code " << int(e.code()) << " instead of " << int(code)
-                                                       << " for: " << e.what());
+    BOOST_CHECK_MESSAGE(e.code() == code,
+                        "exit code " << int(e.code()) << " instead of " << int(code) << " for: " << e.what());
     for (const auto& n : needles)
       BOOST_CHECK_MESSAGE(std::string(e.what()).find(n) != std::string::npos,
                           "message lacks '" << n << "': " << e.what());

@@ -57,7 +57,6 @@ int count_files(const std::string& dir, const std::string& prefix = "");
 
 // Runs `fn`, expects a cmclip::Error with `code` whose message contains every one of
 // `needles`; reports what was thrown otherwise.
-void expect_error(const std::function<void()>& fn, ExitCode code,
-                  const std::vector<std::string>& needles);
+void expect_error(const std::function<void()>& fn, ExitCode code, const std::vector<std::string>& needles);
 
 }  // namespace cmclip::test

@@ -36,7 +36,8 @@ double max_abs(const at::Tensor& a, const at::Tensor& b) {
 
 BOOST_AUTO_TEST_SUITE(clip_embed)
 
-BOOST_AUTO_TEST_CASE(prompt_file_through_fas_embed_matches_the_reference, CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", test::kSharedBpe)) {
+BOOST_AUTO_TEST_CASE(prompt_file_through_fas_embed_matches_the_reference,
+                     CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", test::kSharedBpe)) {
   std::string model = test::fixture("clip-tiny/model.pt"), exp = test::fixture("clip-tiny/expected.h5");
   if (model.empty() || exp.empty()) return;
   ScratchDir dir("embedtext");
@@ -67,7 +68,8 @@ BOOST_AUTO_TEST_CASE(prompt_file_through_fas_embed_matches_the_reference, CMCLIP
   BOOST_TEST(!test::exists(dir.file("refused.h5")));
 }
 
-BOOST_AUTO_TEST_CASE(png_files_through_fas_embed_match_the_reference_pipeline, CMCLIP_NEEDS_SHARED("fixtures/clip-tiny")) {
+BOOST_AUTO_TEST_CASE(png_files_through_fas_embed_match_the_reference_pipeline,
+                     CMCLIP_NEEDS_SHARED("fixtures/clip-tiny")) {
   std::string model = test::fixture("clip-tiny/model.pt"), pre = test::fixture("clip-tiny/preprocess.h5");
   if (model.empty() || pre.empty()) return;
   ScratchDir dir("embedimg");
@@ -96,7 +98,8 @@ BOOST_AUTO_TEST_CASE(png_files_through_fas_embed_match_the_reference_pipeline, C
   at::Tensor want = clip->encode_image(at::stack(reference_inputs));
   at::Tensor got = at::from_blob(s.features.data(), {static_cast<int64_t>(s.size()), s.feature_dim}, at::kFloat);
   double d = max_abs(got, want);
-  BOOST_TEST_MESSAGE("fas-embed --images (PNG L, P, RGBA) vs model on reference-preprocessed pixels: max abs err " << d);
+  BOOST_TEST_MESSAGE("fas-embed --images (PNG L, P, RGBA) vs model on reference-preprocessed pixels: max abs err "
+                     << d);
   BOOST_TEST(d <= 2e-5);
   BOOST_TEST(std::get<std::string>(s.attrs.at("clip_weights_sha256")) == clip_weights_hash(clip));
 }
@@ -105,7 +108,8 @@ BOOST_AUTO_TEST_CASE(list_and_prompt_files_are_checked_line_by_line) {
   ScratchDir dir("embedlists");
   test::write_text(dir.file("a.png"), "x");
   test::write_text(dir.file("list.txt"), "a.png\r\n\nmissing.png\n");
-  expect_error([&] { read_image_list(dir.file("list.txt")); }, ExitCode::bad_input, {"list.txt", "line 3", "missing.png"});
+  expect_error([&] { read_image_list(dir.file("list.txt")); }, ExitCode::bad_input,
+               {"list.txt", "line 3", "missing.png"});
   test::write_text(dir.file("utf.txt"), "a.png\n\xff\xfe.png\n");
   expect_error([&] { read_image_list(dir.file("utf.txt")); }, ExitCode::bad_input, {"utf.txt", "line 2", "UTF-8"});
   test::write_text(dir.file("empty.txt"), "\n \n");

@@ -97,7 +97,8 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> config_state_dict(cons
     std::vector<int64_t> shape;
     std::string dims = (*it)[2];
     std::regex number("[0-9]+");
-    for (std::sregex_iterator d(dims.begin(), dims.end(), number), e; d != e; ++d) shape.push_back(std::stoll(d->str()));
+    for (std::sregex_iterator d(dims.begin(), dims.end(), number), e; d != e; ++d)
+      shape.push_back(std::stoll(d->str()));
     out.emplace_back((*it)[1], shape);
   }
   return out;
@@ -107,13 +108,15 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> config_state_dict(cons
 
 BOOST_AUTO_TEST_SUITE(clip_model)
 
-BOOST_AUTO_TEST_CASE(parameter_names_and_order_are_the_reference_state_dict, CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
+BOOST_AUTO_TEST_CASE(parameter_names_and_order_are_the_reference_state_dict,
+                     CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
   for (const std::string name : {"clip-tiny", "clip-tiny-h64"}) {
     Loaded l = load(name, "model.pt");
     if (!l.clip) return;
     auto keys = config_state_dict(l.dir + "/config.json");
     auto params = l.clip->named_parameters(true);
-    BOOST_TEST(keys.size() == params.size(), name << ": " << keys.size() << " keys vs " << params.size() << " parameters");
+    BOOST_TEST(keys.size() == params.size(),
+               name << ": " << keys.size() << " keys vs " << params.size() << " parameters");
     size_t i = 0;
     for (const auto& item : params) {
       if (i >= keys.size()) break;
@@ -125,7 +128,8 @@ BOOST_AUTO_TEST_CASE(parameter_names_and_order_are_the_reference_state_dict, CMC
   }
 }
 
-BOOST_AUTO_TEST_CASE(fp32_archives_match_the_reference_features_and_logits, CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
+BOOST_AUTO_TEST_CASE(fp32_archives_match_the_reference_features_and_logits,
+                     CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
   for (const std::string name : {"clip-tiny", "clip-tiny-h64"}) {
     Loaded l = load(name, "model.pt");
     if (!l.clip) return;
@@ -143,7 +147,8 @@ BOOST_AUTO_TEST_CASE(fp32_archives_match_the_reference_features_and_logits, CMCL
   }
 }
 
-BOOST_AUTO_TEST_CASE(fp16_archives_match_the_fp16_weight_outputs, CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
+BOOST_AUTO_TEST_CASE(fp16_archives_match_the_fp16_weight_outputs,
+                     CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
   for (const std::string name : {"clip-tiny", "clip-tiny-h64"}) {
     Loaded l = load(name, "model-fp16.pt");
     if (!l.clip) return;
@@ -167,7 +172,8 @@ BOOST_AUTO_TEST_CASE(fp16_archives_match_the_fp16_weight_outputs, CMCLIP_NEEDS_S
 
 // --precision bf16 against the reference fp32 outputs (the figure fas-embed(1) states):
 // max abs error over the features, relative to their largest magnitude.
-BOOST_AUTO_TEST_CASE(bf16_features_drift_within_the_documented_bound, CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
+BOOST_AUTO_TEST_CASE(bf16_features_drift_within_the_documented_bound,
+                     CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
   for (const std::string name : {"clip-tiny", "clip-tiny-h64"}) {
     Loaded l = load(name, "model.pt");
     if (!l.clip) return;
@@ -215,7 +221,8 @@ BOOST_AUTO_TEST_CASE(cuda_tagged_archive_loads_on_the_cpu, CMCLIP_NEEDS_SHARED("
   BOOST_TEST(di <= kFeatureTol);
 }
 
-BOOST_AUTO_TEST_CASE(per_block_activations_match_the_reference, CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
+BOOST_AUTO_TEST_CASE(per_block_activations_match_the_reference,
+                     CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
   for (const std::string name : {"clip-tiny", "clip-tiny-h64"}) {
     Loaded l = load(name, "model.pt");
     if (!l.clip) return;
@@ -278,7 +285,8 @@ BOOST_AUTO_TEST_CASE(text_tower_stops_at_the_last_end_of_text_exactly, CMCLIP_NE
   BOOST_TEST(max_abs(l.clip->encode_text(tokens), l.clip->encode_embeddings(emb, eot)) <= 1e-5);
 }
 
-BOOST_AUTO_TEST_CASE(heads_are_inferred_or_overridden, CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
+BOOST_AUTO_TEST_CASE(heads_are_inferred_or_overridden,
+                     CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
   std::string tiny = test::fixture("clip-tiny/model.pt"), h64 = test::fixture("clip-tiny-h64/model.pt");
   if (tiny.empty() || h64.empty()) return;
   // clip-tiny-h64: everything from the checkpoint, as the reference build_model does.
@@ -427,13 +435,15 @@ BOOST_AUTO_TEST_CASE(bad_archives_are_refused_by_name) {
   NamedTensorList extra = tensors;
   extra.emplace_back("visual.extra_scale", at::ones({1}));
   write_archive(dir.file("extra.pt"), extra);
-  expect_error([&] { load_clip(dir.file("extra.pt")); }, ExitCode::bad_input, {"extra.pt", "unexpected tensors: visual.extra_scale"});
+  expect_error([&] { load_clip(dir.file("extra.pt")); }, ExitCode::bad_input,
+               {"extra.pt", "unexpected tensors: visual.extra_scale"});
 
   NamedTensorList no_proj;
   for (const auto& t : tensors)
     if (t.first != "visual.proj") no_proj.push_back(t);
   write_archive(dir.file("noproj.pt"), no_proj);
-  expect_error([&] { load_clip(dir.file("noproj.pt")); }, ExitCode::bad_input, {"noproj.pt", "visual.proj", "missing tensor"});
+  expect_error([&] { load_clip(dir.file("noproj.pt")); }, ExitCode::bad_input,
+               {"noproj.pt", "visual.proj", "missing tensor"});
 
   test::write_text(dir.file("text.pt"), "not a zip archive\n");
   expect_error([&] { load_clip(dir.file("text.pt")); }, ExitCode::bad_input, {"text.pt", "not a TorchScript archive"});

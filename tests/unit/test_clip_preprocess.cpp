@@ -23,7 +23,8 @@ Image8 image_of(const at::Tensor& hwc) {
 }
 
 int64_t differing_values(const Image8& got, const at::Tensor& want) {
-  at::Tensor g = at::from_blob(const_cast<uint8_t*>(got.pixels.data()), {got.height, got.width, got.channels()}, at::kByte);
+  at::Tensor g =
+      at::from_blob(const_cast<uint8_t*>(got.pixels.data()), {got.height, got.width, got.channels()}, at::kByte);
   BOOST_REQUIRE_MESSAGE(g.sizes() == want.sizes(), "resized shape " << g.sizes() << " vs " << want.sizes());
   return g.ne(want).sum().item<int64_t>();
 }
@@ -81,9 +82,13 @@ void check_fixture(const std::string& name) {
 
 BOOST_AUTO_TEST_SUITE(clip_preprocess)
 
-BOOST_AUTO_TEST_CASE(matches_pillow_and_torchvision_at_32_px, CMCLIP_NEEDS_SHARED("fixtures/clip-tiny")) { check_fixture("preprocess.h5"); }
+BOOST_AUTO_TEST_CASE(matches_pillow_and_torchvision_at_32_px, CMCLIP_NEEDS_SHARED("fixtures/clip-tiny")) {
+  check_fixture("preprocess.h5");
+}
 
-BOOST_AUTO_TEST_CASE(matches_pillow_and_torchvision_at_224_px, CMCLIP_NEEDS_SHARED("fixtures/clip-tiny")) { check_fixture("preprocess224.h5"); }
+BOOST_AUTO_TEST_CASE(matches_pillow_and_torchvision_at_224_px, CMCLIP_NEEDS_SHARED("fixtures/clip-tiny")) {
+  check_fixture("preprocess224.h5");
+}
 
 BOOST_AUTO_TEST_CASE(crop_offsets_round_half_to_even) {
   // Widths 33, 35, 37 at n_px 32: excess 1, 3, 5 -> left offsets 0, 2, 2.

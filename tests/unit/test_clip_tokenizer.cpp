@@ -66,16 +66,17 @@ BOOST_AUTO_TEST_CASE(vocabulary_layout_is_the_reference, CMCLIP_NEEDS_SHARED(tes
   BOOST_TEST(t.eot() == 49407);
   BOOST_TEST(t.symbol(0) == "!");
   BOOST_TEST(t.symbol(93) == "~");
-  BOOST_TEST(t.symbol(187) == "\xC3\xBF");   // 'ÿ'
-  BOOST_TEST(t.symbol(188) == "\xC4\x80");   // 'Ā' = byte 0x00
-  BOOST_TEST(t.symbol(255) == "\xC5\x83");   // 'Ń' = byte 0xAD
+  BOOST_TEST(t.symbol(187) == "\xC3\xBF");  // 'ÿ'
+  BOOST_TEST(t.symbol(188) == "\xC4\x80");  // 'Ā' = byte 0x00
+  BOOST_TEST(t.symbol(255) == "\xC5\x83");  // 'Ń' = byte 0xAD
   BOOST_TEST(t.symbol(256) == "!</w>");
   BOOST_TEST((t.encode("a photo of a cat") == std::vector<int64_t>{320, 1125, 539, 320, 2368}));
   BOOST_TEST(t.encode("").empty());
   BOOST_TEST(t.encode(" \t ").empty());
 }
 
-BOOST_AUTO_TEST_CASE(fixture_prompts_give_identical_token_ids, CMCLIP_NEEDS_SHARED(test::kSharedBpe, "fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
+BOOST_AUTO_TEST_CASE(fixture_prompts_give_identical_token_ids,
+                     CMCLIP_NEEDS_SHARED(test::kSharedBpe, "fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
   if (bpe_file().empty()) return;
   for (const std::string name : {"clip-tiny", "clip-tiny-h64"}) {
     std::string exp = test::fixture(name + "/expected.h5");
@@ -86,11 +87,13 @@ BOOST_AUTO_TEST_CASE(fixture_prompts_give_identical_token_ids, CMCLIP_NEEDS_SHAR
     at::Tensor got = reference_tokenizer().tokenize(prompts, 77, /*truncate=*/true);
     BOOST_TEST(at::equal(got, want), name << ": token ids of the prompts");
     // Without truncation the long prompt is refused, naming it.
-    expect_error([&] { reference_tokenizer().tokenize(prompts, 77, false); }, ExitCode::bad_input, {"longer than the context length 77"});
+    expect_error([&] { reference_tokenizer().tokenize(prompts, 77, false); }, ExitCode::bad_input,
+                 {"longer than the context length 77"});
   }
 }
 
-BOOST_AUTO_TEST_CASE(tokenizer_fixture_matches_the_reference, CMCLIP_NEEDS_SHARED(test::kSharedBpe, "fixtures/clip-tiny")) {
+BOOST_AUTO_TEST_CASE(tokenizer_fixture_matches_the_reference,
+                     CMCLIP_NEEDS_SHARED(test::kSharedBpe, "fixtures/clip-tiny")) {
   std::string path = test::fixture("clip-tiny/tokenizer.h5");
   if (path.empty() || bpe_file().empty()) return;
   h5::File f = h5::File::open(path);
@@ -116,9 +119,9 @@ BOOST_AUTO_TEST_CASE(tokenizer_fixture_matches_the_reference, CMCLIP_NEEDS_SHARE
       BOOST_TEST_MESSAGE("differs: string " << i << " (" << category[i] << "): '" << texts[i] << "' cleaned to '"
                                             << clean_text(texts[i]) << "', reference '" << cleaned[i] << "'");
   }
-  BOOST_TEST_MESSAGE("tokenizer fixture: ids identical for " << same << "/" << texts.size() << " strings, cleaned text for "
-                                                               << same_clean << "/" << texts.size()
-                                                               << "; ASCII/Latin: " << latin_same << "/" << latin);
+  BOOST_TEST_MESSAGE("tokenizer fixture: ids identical for "
+                     << same << "/" << texts.size() << " strings, cleaned text for " << same_clean << "/"
+                     << texts.size() << "; ASCII/Latin: " << latin_same << "/" << latin);
   BOOST_TEST(same * 100 >= static_cast<int>(texts.size()) * 99);
   BOOST_TEST(latin_same == latin);
 }
@@ -133,13 +136,14 @@ BOOST_AUTO_TEST_CASE(cleaning_rules_of_the_reference) {
   BOOST_TEST(clean_text("&amp;amp;amp;") == "&");
   BOOST_TEST(clean_text("P&EACUTE;REZ") == "p\xC3\xA9rez");
   BOOST_TEST(clean_text("<b>&ldquo;x&rdquo;</b>") == "<b>\xE2\x80\x9Cx\xE2\x80\x9D</b>");  // '<': ftfy leaves entities
-  BOOST_TEST(clean_text("\xC4\xB0") == "i\xCC\x87");            // 'İ' lower-cases to two code points
+  BOOST_TEST(clean_text("\xC4\xB0") == "i\xCC\x87");  // 'İ' lower-cases to two code points
   BOOST_TEST(clean_text("\xCE\x9F\xCE\x94\xCE\x9F\xCE\xA3") == "\xCE\xBF\xCE\xB4\xCE\xBF\xCF\x82");  // final sigma
-  BOOST_TEST(clean_text("caf\xC3\x83\xC2\xA9 au lait") == "caf\xC3\xA9 au lait");  // mojibake
+  BOOST_TEST(clean_text("caf\xC3\x83\xC2\xA9 au lait") == "caf\xC3\xA9 au lait");                    // mojibake
   BOOST_TEST(clean_text("  a\u00A0\u2003b  ") == "a b");
   BOOST_TEST(clean_text("soft\xC2\xADhyphen") == "soft\xC2\xADhyphen");
   auto pre = pretokenize("it's 2024! <|endoftext|>\xC3\xA9t\xC3\xA9");
-  BOOST_TEST((pre == std::vector<std::string>{"it", "'s", "2", "0", "2", "4", "!", "<|endoftext|>", "\xC3\xA9t\xC3\xA9"}));
+  BOOST_TEST(
+      (pre == std::vector<std::string>{"it", "'s", "2", "0", "2", "4", "!", "<|endoftext|>", "\xC3\xA9t\xC3\xA9"}));
 }
 
 BOOST_AUTO_TEST_CASE(byte_level_vocabulary_for_builtin_tiny) {
@@ -151,7 +155,8 @@ BOOST_AUTO_TEST_CASE(byte_level_vocabulary_for_builtin_tiny) {
   BOOST_TEST((t.encode("ab c") == std::vector<int64_t>{64, 256 + 65, 256 + 66}));
   BOOST_TEST(t.encode("\xC3\xA9").size() == 2u);
   TokenRow r = t.tokenize("hi <|endoftext|>", 77);
-  BOOST_TEST((std::vector<int64_t>(r.ids.begin(), r.ids.begin() + 5) == std::vector<int64_t>{512, 71, 256 + 72, 513, 513}));
+  BOOST_TEST(
+      (std::vector<int64_t>(r.ids.begin(), r.ids.begin() + 5) == std::vector<int64_t>{512, 71, 256 + 72, 513, 513}));
   BOOST_TEST(tokenizer_for("byte", 514, "", "builtin:tiny").vocab_size() == 514);
   expect_error([] { tokenizer_for("byte", 49408, "", "model.pt"); }, ExitCode::bad_input, {"model.pt", "49408", "514"});
 }
@@ -159,9 +164,11 @@ BOOST_AUTO_TEST_CASE(byte_level_vocabulary_for_builtin_tiny) {
 BOOST_AUTO_TEST_CASE(vocabulary_file_errors_and_search_order) {
   ScratchDir dir("bpe");
   write_gz(dir.file("short.txt.gz"), "header\na b\nc d\n");
-  expect_error([&] { Tokenizer::from_bpe_file(dir.file("short.txt.gz")); }, ExitCode::bad_input, {"short.txt.gz", "2 merges", "48894"});
+  expect_error([&] { Tokenizer::from_bpe_file(dir.file("short.txt.gz")); }, ExitCode::bad_input,
+               {"short.txt.gz", "2 merges", "48894"});
   write_gz(dir.file("bad.txt.gz"), "header\na b\nthree parts here\n");
-  expect_error([&] { Tokenizer::from_bpe_file(dir.file("bad.txt.gz")); }, ExitCode::bad_input, {"bad.txt.gz", "line 3", "three parts here"});
+  expect_error([&] { Tokenizer::from_bpe_file(dir.file("bad.txt.gz")); }, ExitCode::bad_input,
+               {"bad.txt.gz", "line 3", "three parts here"});
   test::write_text(dir.file("plain.txt.gz"), std::string("\x1f\x8b\x08\x00garbage", 12));
   expect_error([&] { Tokenizer::from_bpe_file(dir.file("plain.txt.gz")); }, ExitCode::bad_input, {"plain.txt.gz"});
   expect_error([&] { Tokenizer::from_bpe_file(dir.file("absent.gz")); }, ExitCode::bad_input, {"absent.gz"});
@@ -184,9 +191,20 @@ BOOST_AUTO_TEST_CASE(vocabulary_file_errors_and_search_order) {
 // The ICU-free cleaning of the Torch-only build (bench/gpu) is the full cleaning on the
 // texts it accepts, and refuses the others.
 BOOST_AUTO_TEST_CASE(ascii_cleaning_equals_the_full_cleaning) {
-  std::vector<std::string> texts{"fake.", "live.", "fake color.", "live ir.", "a photo of a spoof face",
-                                 "  A  Photo\tOF\n a REAL face  ", "<|startoftext|>x<|ENDOFTEXT|>", "it's they'RE we'll",
-                                 "x1234y", "a<b>c", "--==!!", "", " ", "\n\t\n"};
+  std::vector<std::string> texts{"fake.",
+                                 "live.",
+                                 "fake color.",
+                                 "live ir.",
+                                 "a photo of a spoof face",
+                                 "  A  Photo\tOF\n a REAL face  ",
+                                 "<|startoftext|>x<|ENDOFTEXT|>",
+                                 "it's they'RE we'll",
+                                 "x1234y",
+                                 "a<b>c",
+                                 "--==!!",
+                                 "",
+                                 " ",
+                                 "\n\t\n"};
   std::mt19937 gen(21);
   const std::string alphabet = "abcXYZ019 .,'<|>!?-_\t\nstartofextdlmrv";
   for (int n = 0; n < 2000; ++n) {

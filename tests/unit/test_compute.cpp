@@ -92,10 +92,12 @@ BOOST_AUTO_TEST_CASE(bf16_rounds_the_operands_and_keeps_fp32_sums) {
   // The exact result of bf16-rounded operands summed in fp32.
   at::Tensor rounded = at::linear(x.to(at::kBFloat16).to(at::kFloat), w.to(at::kBFloat16).to(at::kFloat), b);
   double drift = max_rel(bf16, fp32), exact = max_rel(bf16, rounded);
-  BOOST_TEST_MESSAGE("bf16 linear: drift from fp32 " << drift << " (relative to the largest output), from the "
-                                                       "bf16-rounded product " << exact);
-  BOOST_TEST(drift > 0.0);    // the products really were rounded
-  BOOST_TEST(drift < 2e-2);   // 8 significant bits
+  BOOST_TEST_MESSAGE("bf16 linear: drift from fp32 " << drift
+                                                     << " (relative to the largest output), from the "
+                                                        "bf16-rounded product "
+                                                     << exact);
+  BOOST_TEST(drift > 0.0);   // the products really were rounded
+  BOOST_TEST(drift < 2e-2);  // 8 significant bits
   if (compute::onednn_gemm_available() || !compute::cpu_bf16_kernels_available()) {
     BOOST_TEST(exact < 1e-4);  // and summed in fp32 (oneDNN's bf16 GEMM, or the rounded fp32 fallback)
   } else {
@@ -174,7 +176,8 @@ BOOST_AUTO_TEST_CASE(isa_names_and_order_are_onednn_s) {
   BOOST_TEST(isa::cap_from_name("avx512_core_bf16") == isa::kAvx512CoreBf16);
   BOOST_TEST(isa::cap_from_name("AVX512_CORE_AMX") == isa::cap_from_name("AVX10_1_512_AMX"));
   BOOST_TEST(isa::cap_from_name("AVX512_CORE_FP16") == isa::kAvx512CoreFp16);
-  for (const char* none : {"ALL", "DEFAULT", "", "PENTIUM"}) BOOST_TEST(isa::cap_from_name(none) == isa::kUncapped, none);
+  for (const char* none : {"ALL", "DEFAULT", "", "PENTIUM"})
+    BOOST_TEST(isa::cap_from_name(none) == isa::kUncapped, none);
   // Each set includes the ones before it, except the AVX2 extensions and AVX-512.
   BOOST_TEST(isa::includes(isa::kAvx512CoreBf16, isa::kAvx512Core));
   BOOST_TEST(isa::includes(isa::kAvx512CoreAmx, isa::kAvx512CoreBf16));

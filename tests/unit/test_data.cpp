@@ -86,7 +86,8 @@ BOOST_AUTO_TEST_CASE(kshot_picks_k_videos_per_class_deterministically) {
   BOOST_TEST((a.group_keys[0] != c.group_keys[0] || a.group_keys[1] != c.group_keys[1]));
   test::expect_error([&] { kshot_pool(s, Modality::depth, 7, 1); }, ExitCode::bad_input,
                      {"store.h5", "7-shot needs 7 live videos of modality depth, the store has 6"});
-  test::expect_error([&] { kshot_pool(s, Modality::nir, 1, 1); }, ExitCode::bad_input, {"modality nir, the store has 0"});
+  test::expect_error([&] { kshot_pool(s, Modality::nir, 1, 1); }, ExitCode::bad_input,
+                     {"modality nir, the store has 0"});
 }
 
 BOOST_AUTO_TEST_CASE(frames_per_shot_fixes_the_frames_of_each_video) {
@@ -112,8 +113,11 @@ BOOST_AUTO_TEST_CASE(frames_per_shot_fixes_the_frames_of_each_video) {
       for (const auto& r : b) BOOST_TEST(allowed.count(r.index) == 1u);
   // 0 = all frames; more frames than a video has is bad input naming the video.
   BOOST_TEST(kshot_pool(s, Modality::depth, KshotOptions{1, 0, 5}).shots.size() == 8u);
-  test::expect_error([&] { kshot_pool(s, Modality::depth, KshotOptions{1, 5, 5}); }, ExitCode::bad_input,
-                     {"--frames-per-shot 5", "has only 4 frame(s)"});
+  test::expect_error(
+      [&] {
+        kshot_pool(s, Modality::depth, KshotOptions{1, 5, 5});
+      },
+      ExitCode::bad_input, {"--frames-per-shot 5", "has only 4 frame(s)"});
 }
 
 BOOST_AUTO_TEST_CASE(shot_lists_round_trip_and_bad_lists_name_the_line) {
@@ -201,7 +205,6 @@ BOOST_AUTO_TEST_CASE(oversampled_copies_get_their_own_augmentation) {
 }
 
 BOOST_AUTO_TEST_CASE(kshot_without_video_keys_draws_frames) {
-
   ScratchDir dir("kshotframes");
   SampleStore s(make_store(dir, 2, 3, false));
   Pool p = kshot_pool(s, Modality::rgb, 4, 3);
@@ -246,7 +249,8 @@ BOOST_AUTO_TEST_CASE(epoch_plans_are_balanced_full_and_deterministic) {
     BOOST_TEST(from_replay == 4);
   }
   o.global_batch = 7;
-  test::expect_error([&] { plan_epoch(target, &replay, 0, o); }, ExitCode::bad_input, {"must be even with source replay"});
+  test::expect_error([&] { plan_epoch(target, &replay, 0, o); }, ExitCode::bad_input,
+                     {"must be even with source replay"});
   // Without replay an odd batch is allowed (CoCoOp trains with batch 1): every sample
   // once per epoch, and the classes alternate, so each two steps hold one of each.
   o.global_batch = 1;

@@ -25,10 +25,10 @@ namespace {
 class ScopedEnv {
  public:
   explicit ScopedEnv(std::initializer_list<std::pair<std::string, std::string>> vars) {
-    for (const char* name : {"WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "SLURM_JOB_ID",
-                             "SLURM_STEP_ID", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID",
-                             "SLURM_STEP_NUM_NODES", "SLURM_JOB_NUM_NODES", "SLURM_STEP_NODELIST",
-                             "SLURM_JOB_NODELIST", "SLURM_NODELIST"}) {
+    for (const char* name :
+         {"WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "SLURM_JOB_ID", "SLURM_STEP_ID",
+          "SLURM_PROCID", "SLURM_NTASKS", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID", "SLURM_STEP_NUM_NODES",
+          "SLURM_JOB_NUM_NODES", "SLURM_STEP_NODELIST", "SLURM_JOB_NODELIST", "SLURM_NODELIST"}) {
       const char* old = std::getenv(name);
       saved_[name] = old ? std::optional<std::string>(old) : std::nullopt;
       unsetenv(name);
@@ -113,7 +113,8 @@ BOOST_AUTO_TEST_CASE(one_process_without_launcher_variables) {
 }
 
 BOOST_AUTO_TEST_CASE(torchrun_style_variables) {
-  ScopedEnv e({{"WORLD_SIZE", "4"}, {"RANK", "3"}, {"LOCAL_RANK", "1"}, {"MASTER_ADDR", "head"}, {"MASTER_PORT", "29999"}});
+  ScopedEnv e(
+      {{"WORLD_SIZE", "4"}, {"RANK", "3"}, {"LOCAL_RANK", "1"}, {"MASTER_ADDR", "head"}, {"MASTER_PORT", "29999"}});
   DistEnv d = read_dist_env();
   BOOST_TEST(d.source == "env");
   BOOST_TEST(d.world == 4);
@@ -131,9 +132,14 @@ BOOST_AUTO_TEST_CASE(torchrun_style_defaults) {
 }
 
 BOOST_AUTO_TEST_CASE(srun_step_variables_and_derived_rendezvous) {
-  ScopedEnv e({{"SLURM_JOB_ID", "1234567"}, {"SLURM_STEP_ID", "0"}, {"SLURM_PROCID", "5"},
-               {"SLURM_NTASKS", "8"}, {"SLURM_STEP_NUM_TASKS", "6"}, {"SLURM_LOCALID", "1"},
-               {"SLURM_STEP_NUM_NODES", "3"}, {"SLURM_STEP_NODELIST", "gpu[12-14]"},
+  ScopedEnv e({{"SLURM_JOB_ID", "1234567"},
+               {"SLURM_STEP_ID", "0"},
+               {"SLURM_PROCID", "5"},
+               {"SLURM_NTASKS", "8"},
+               {"SLURM_STEP_NUM_TASKS", "6"},
+               {"SLURM_LOCALID", "1"},
+               {"SLURM_STEP_NUM_NODES", "3"},
+               {"SLURM_STEP_NODELIST", "gpu[12-14]"},
                {"SLURM_JOB_NODELIST", "gpu[10-14]"}});
   DistEnv d = read_dist_env();
   BOOST_TEST(d.source == "slurm");
@@ -147,15 +153,23 @@ BOOST_AUTO_TEST_CASE(srun_step_variables_and_derived_rendezvous) {
 
 BOOST_AUTO_TEST_CASE(srun_with_explicit_master_and_short_job_id) {
   {
-    ScopedEnv e({{"SLURM_JOB_ID", "42"}, {"SLURM_STEP_ID", "0"}, {"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"},
+    ScopedEnv e({{"SLURM_JOB_ID", "42"},
+                 {"SLURM_STEP_ID", "0"},
+                 {"SLURM_PROCID", "0"},
+                 {"SLURM_NTASKS", "2"},
                  {"SLURM_JOB_NODELIST", "n1"}});
     DistEnv d = read_dist_env();
     BOOST_TEST(d.world == 2);  // no SLURM_STEP_NUM_TASKS: the job's task count
     BOOST_TEST(d.master_addr == "n1");
     BOOST_TEST(d.master_port == 15042);
   }
-  ScopedEnv e({{"SLURM_JOB_ID", "42"}, {"SLURM_STEP_ID", "0"}, {"SLURM_PROCID", "1"}, {"SLURM_NTASKS", "2"},
-               {"SLURM_JOB_NODELIST", "n1"}, {"MASTER_ADDR", "10.0.0.9"}, {"MASTER_PORT", "23456"}});
+  ScopedEnv e({{"SLURM_JOB_ID", "42"},
+               {"SLURM_STEP_ID", "0"},
+               {"SLURM_PROCID", "1"},
+               {"SLURM_NTASKS", "2"},
+               {"SLURM_JOB_NODELIST", "n1"},
+               {"MASTER_ADDR", "10.0.0.9"},
+               {"MASTER_PORT", "23456"}});
   DistEnv d = read_dist_env();
   BOOST_TEST(d.master_addr == "10.0.0.9");
   BOOST_TEST(d.master_port == 23456);
@@ -170,8 +184,12 @@ BOOST_AUTO_TEST_CASE(batch_script_of_a_many_task_job_trains_alone_with_a_warning
 }
 
 BOOST_AUTO_TEST_CASE(explicit_variables_win_over_slurm) {
-  ScopedEnv e({{"SLURM_JOB_ID", "77"}, {"SLURM_STEP_ID", "0"}, {"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "1"},
-               {"WORLD_SIZE", "2"}, {"RANK", "1"}});
+  ScopedEnv e({{"SLURM_JOB_ID", "77"},
+               {"SLURM_STEP_ID", "0"},
+               {"SLURM_PROCID", "0"},
+               {"SLURM_NTASKS", "1"},
+               {"WORLD_SIZE", "2"},
+               {"RANK", "1"}});
   DistEnv d = read_dist_env();
   BOOST_TEST(d.source == "env");
   BOOST_TEST(d.world == 2);

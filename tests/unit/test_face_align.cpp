@@ -76,8 +76,8 @@ BOOST_AUTO_TEST_CASE(the_warp_puts_a_source_point_where_the_transform_says) {
   for (double s : {0.5, 2.0, 0.2}) {  // enlarging, shrinking, shrinking by 5 (averaged first)
     cv::Mat img(400, 400, CV_8UC3, cv::Scalar(0, 0, 0));
     cv::circle(img, {150, 230}, 6, cv::Scalar(255, 255, 255), -1);
-    cv::Mat t = (cv::Mat_<double>(2, 3) << s * std::cos(0.3), -s * std::sin(0.3), 0, s * std::sin(0.3),
-                 s * std::cos(0.3), 0);
+    cv::Mat t =
+        (cv::Mat_<double>(2, 3) << s * std::cos(0.3), -s * std::sin(0.3), 0, s * std::sin(0.3), s * std::cos(0.3), 0);
     cv::Point2f want = apply(t, {150, 230});
     t.at<double>(0, 2) = 32 - want.x, t.at<double>(1, 2) = 32 - want.y;  // the dot to (32, 32)
     std::vector<uint8_t> out(64 * 64 * 3);

@@ -153,15 +153,53 @@ BOOST_AUTO_TEST_CASE(every_model_option_round_trips_through_the_checkpoint_confi
   CLI::App app;
   ModelOptions parsed;
   parsed.register_on(app);
-  std::vector<std::string> args{"--method", "coop", "--n-ctx", "5", "--ctx-init-std", "0.5", "--ctx-init", "a b",
-                                "--ctx-layout", "shared", "--class-words", "spoof,real",
-                                "--prompt-modalities", "rgb,nir", "--modality-words", "colour,infrared",
-                                "--condition-modality", "--no-permute-modality", "--score", "fg-ensemble",
-                                "--zero-shot-prompts", "x;y", "--adapter-blocks", "0-1", "--adapter-sites", "mlp",
-                                "--adapter-shared", "--adapter-dim", "3", "--adapter-theta", "0.25",
-                                "--adapter-per-channel-theta", "--adapter-no-cls-conv", "--adapter-dropout", "0.2",
-                                "--adapter-scale", "2", "--w-cat", "2", "--w-fg", "3", "--w-mod", "4",
-                                "--lambda-dec", "5", "--decorrelation", "fine"};
+  std::vector<std::string> args{"--method",
+                                "coop",
+                                "--n-ctx",
+                                "5",
+                                "--ctx-init-std",
+                                "0.5",
+                                "--ctx-init",
+                                "a b",
+                                "--ctx-layout",
+                                "shared",
+                                "--class-words",
+                                "spoof,real",
+                                "--prompt-modalities",
+                                "rgb,nir",
+                                "--modality-words",
+                                "colour,infrared",
+                                "--condition-modality",
+                                "--no-permute-modality",
+                                "--score",
+                                "fg-ensemble",
+                                "--zero-shot-prompts",
+                                "x;y",
+                                "--adapter-blocks",
+                                "0-1",
+                                "--adapter-sites",
+                                "mlp",
+                                "--adapter-shared",
+                                "--adapter-dim",
+                                "3",
+                                "--adapter-theta",
+                                "0.25",
+                                "--adapter-per-channel-theta",
+                                "--adapter-no-cls-conv",
+                                "--adapter-dropout",
+                                "0.2",
+                                "--adapter-scale",
+                                "2",
+                                "--w-cat",
+                                "2",
+                                "--w-fg",
+                                "3",
+                                "--w-mod",
+                                "4",
+                                "--lambda-dec",
+                                "5",
+                                "--decorrelation",
+                                "fine"};
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
   app.parse(reversed);
   std::map<std::string, h5::AttrValue> config, defaults;
@@ -176,7 +214,8 @@ BOOST_AUTO_TEST_CASE(every_model_option_round_trips_through_the_checkpoint_confi
   ck.path = "x.h5";
   std::map<std::string, h5::AttrValue> again;
   ModelOptions::from_config(ck).to_config(again);
-  for (const auto& [key, value] : config) BOOST_TEST(h5::attr_to_string(again.at(key)) == h5::attr_to_string(value), key);
+  for (const auto& [key, value] : config)
+    BOOST_TEST(h5::attr_to_string(again.at(key)) == h5::attr_to_string(value), key);
   // A checkpoint older than --ctx-init, --ctx-layout and --decorrelation reads their
   // defaults (a coop checkpoint: the shared layout it was built with).
   for (const char* key : {"ctx_init", "ctx_layout", "decorrelation"}) ck.config.erase(key);
@@ -253,7 +292,8 @@ BOOST_AUTO_TEST_CASE(loss_terms_match_direct_computations) {
   PromptFeatures t = m.model->prompt->forward(out.image_features, true, true, {2, 0, 1});
   double dec = 0;
   for (int k = 0; k < 2; ++k)
-    for (int mm = 0; mm < 3; ++mm) dec += std::pow((t.category_plain[k] * t.modality_plain[mm]).sum().item<double>(), 2) / 6;
+    for (int mm = 0; mm < 3; ++mm)
+      dec += std::pow((t.category_plain[k] * t.modality_plain[mm]).sum().item<double>(), 2) / 6;
   BOOST_TEST(std::abs(l.terms.at("dec") - dec) < 1e-6);
   BOOST_TEST(std::abs(l.terms.at("total") - (cat + fg + m.model->options().w_mod * mod + dec)) < 1e-4);
   // A batch of one modality has no modality contrast: L_mod is left out, the rest stays.
@@ -265,8 +305,11 @@ BOOST_AUTO_TEST_CASE(loss_terms_match_direct_computations) {
   double scale = m.model->clip()->logit_scale.exp().item<double>();
   BOOST_TEST(out.category.abs().max().item<double>() <= scale + 1e-4);
   // A modality the prompts do not know is a clear error.
-  test::expect_error([&] { m.model->loss(out, labels, torch::tensor({3, 0, 0, 0})); }, ExitCode::bad_input,
-                     {"modality thermal", "--prompt-modalities"});
+  test::expect_error(
+      [&] {
+        m.model->loss(out, labels, torch::tensor({3, 0, 0, 0}));
+      },
+      ExitCode::bad_input, {"modality thermal", "--prompt-modalities"});
 }
 
 BOOST_AUTO_TEST_CASE(decorrelation_variants_follow_their_formulas) {

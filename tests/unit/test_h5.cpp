@@ -18,8 +18,8 @@
 #include "test_support.hpp"
 
 using namespace cmclip;
-using cmclip::test::ScratchDir;
 using cmclip::test::expect_error;
+using cmclip::test::ScratchDir;
 
 namespace {
 template <class T>
@@ -162,8 +162,11 @@ BOOST_AUTO_TEST_CASE(expect_reports_dtype_and_shape) {
   h5::File f = h5::File::create(dir.file("e.h5"));
   f.write<float>("x", std::vector<float>(6), {2, 3});
   f.dataset("x").expect({h5::DType::f32}, {-1, 3});
-  expect_error([&] { f.dataset("x").expect({h5::DType::i8}, {2, 3}); }, ExitCode::bad_input,
-               {"e.h5", "/x", "expected int8 [2, 3], found float32 [2, 3]"});
+  expect_error(
+      [&] {
+        f.dataset("x").expect({h5::DType::i8}, {2, 3});
+      },
+      ExitCode::bad_input, {"e.h5", "/x", "expected int8 [2, 3], found float32 [2, 3]"});
   expect_error([&] { f.dataset("x").expect({h5::DType::f32}, {-1}); }, ExitCode::bad_input,
                {"expected float32 [*], found float32 [2, 3]"});
 }
@@ -218,7 +221,8 @@ BOOST_AUTO_TEST_CASE(sample_store_validation_errors) {
   };
   std::string p;
   p = mutate("noformat.h5", [](h5::File& f) { f.set_attr("format", std::string("cmclip.scores")); });
-  expect_error([&] { SampleStore s(p); }, ExitCode::bad_input, {"noformat.h5", "expected a cmclip.samples file, found cmclip.scores"});
+  expect_error([&] { SampleStore s(p); }, ExitCode::bad_input,
+               {"noformat.h5", "expected a cmclip.samples file, found cmclip.scores"});
   p = mutate("future.h5", [](h5::File& f) { f.set_attr("format_version", int64_t(99)); });
   expect_error([&] { SampleStore s(p); }, ExitCode::bad_input, {"future.h5", "version 99 is not supported"});
   p = mutate("nolabel.h5", [](h5::File& f) { f.remove("label"); });
@@ -227,7 +231,8 @@ BOOST_AUTO_TEST_CASE(sample_store_validation_errors) {
     f.remove("label");
     f.write<float>("label", {1, 0, 0});
   });
-  expect_error([&] { SampleStore s(p); }, ExitCode::bad_input, {"dtype.h5", "/label", "expected int8 [3], found float32 [3]"});
+  expect_error([&] { SampleStore s(p); }, ExitCode::bad_input,
+               {"dtype.h5", "/label", "expected int8 [3], found float32 [3]"});
   p = mutate("shape.h5", [](h5::File& f) {
     f.remove("subject");
     f.write<int32_t>("subject", {1, 2});
@@ -330,7 +335,8 @@ BOOST_AUTO_TEST_CASE(scores_round_trip_with_features) {
   BOOST_TEST(c.score == s.score);
   BOOST_TEST(c.features == s.features);
   BOOST_TEST(c.source == s.source);
-  expect_error([&] { SampleStore x(dir.file("s.h5")); }, ExitCode::bad_input, {"expected a cmclip.samples file, found cmclip.scores"});
+  expect_error([&] { SampleStore x(dir.file("s.h5")); }, ExitCode::bad_input,
+               {"expected a cmclip.samples file, found cmclip.scores"});
 }
 
 BOOST_AUTO_TEST_CASE(checkpoint_round_trip_and_errors) {
@@ -363,7 +369,8 @@ BOOST_AUTO_TEST_CASE(checkpoint_round_trip_and_errors) {
   BOOST_TEST(r.parent == "deadbeef");
   BOOST_TEST(tensors_hash(r.params) == tensors_hash(c.params));
   BOOST_TEST(is_checkpoint_file(dir.file("c.h5")));
-  expect_error([&] { r.config_int("architecture"); }, ExitCode::bad_input, {"c.h5", "/config", "'architecture' should be an integer"});
+  expect_error([&] { r.config_int("architecture"); }, ExitCode::bad_input,
+               {"c.h5", "/config", "'architecture' should be an integer"});
   expect_error([&] { r.config_string("missing"); }, ExitCode::bad_input, {"'missing' is missing"});
   {
     h5::File f = h5::File::open_rw(dir.file("c.h5"));

@@ -298,7 +298,7 @@ BOOST_AUTO_TEST_CASE(a_single_bona_fide) {
 BOOST_AUTO_TEST_CASE(bpcer10_and_bpcer20_need_every_type_within_bounds) {
   std::vector<S> v;
   for (float x : {0.05f, 0.15f, 0.25f, 0.35f, 0.45f, 0.55f, 0.595f, 0.65f, 0.75f, 0.85f, 0.95f}) v.push_back({x, 0});
-  for (int k = 1; k <= 20; ++k) v.push_back({k / 100.0f, 1});       // print 0.01 .. 0.20
+  for (int k = 1; k <= 20; ++k) v.push_back({k / 100.0f, 1});         // print 0.01 .. 0.20
   for (int k = 1; k <= 10; ++k) v.push_back({0.5f + k / 100.0f, 2});  // replay 0.51 .. 0.60
   SortedScores s = sorted(v, 2);
   // N = 10: print may keep 2 accepted, replay 1: reject replay's 0.59 -> tau = 0.595,
@@ -360,7 +360,8 @@ BOOST_AUTO_TEST_CASE(auc_equals_a_brute_force_pair_count) {
     for (auto& x : w) x = static_cast<uint32_t>(rng() % 4);
     w[v.size() - 1] = w[v.size() - 2] = 1;
     const SampleWeights sorted_w = s.sample_weights(w);
-    for (const std::vector<uint32_t>* weights : {static_cast<const std::vector<uint32_t>*>(nullptr), static_cast<const std::vector<uint32_t>*>(&w)}) {
+    for (const std::vector<uint32_t>* weights :
+         {static_cast<const std::vector<uint32_t>*>(nullptr), static_cast<const std::vector<uint32_t>*>(&w)}) {
       double wins = 0, pairs = 0;
       for (size_t i = 0; i < v.size(); ++i)
         for (size_t j = 0; j < v.size(); ++j) {
@@ -381,7 +382,8 @@ BOOST_AUTO_TEST_CASE(one_sweep_figures_equal_the_separate_sweeps) {
   for (int trial = 0; trial < 20; ++trial) {
     std::vector<S> v;
     const int n = 50 + static_cast<int>(rng() % 20000);
-    for (int i = 0; i < n; ++i) v.push_back({static_cast<float>(rng() % 997) / 996.0f, static_cast<int16_t>(rng() % 3)});
+    for (int i = 0; i < n; ++i)
+      v.push_back({static_cast<float>(rng() % 997) / 996.0f, static_cast<int16_t>(rng() % 3)});
     v.push_back({0.5f, 0});
     v.push_back({0.5f, 1});
     SortedScores s = sorted(v, 2);
@@ -435,10 +437,16 @@ BOOST_AUTO_TEST_CASE(eer_and_min_hter_against_a_scan_of_every_threshold) {
 }
 
 BOOST_AUTO_TEST_CASE(empty_classes_are_errors) {
-  expect_error([] { require_both_classes(sorted({{0.5f, 0}, {0.6f, 0}}, 1), "x.tsv"); }, ExitCode::bad_input,
-               {"x.tsv", "no attack sample among 2 bona fide"});
-  expect_error([] { require_both_classes(sorted({{0.5f, 1}}, 1), "y.tsv"); }, ExitCode::bad_input,
-               {"y.tsv", "no bona fide"});
+  expect_error(
+      [] {
+        require_both_classes(sorted({{0.5f, 0}, {0.6f, 0}}, 1), "x.tsv");
+      },
+      ExitCode::bad_input, {"x.tsv", "no attack sample among 2 bona fide"});
+  expect_error(
+      [] {
+        require_both_classes(sorted({{0.5f, 1}}, 1), "y.tsv");
+      },
+      ExitCode::bad_input, {"y.tsv", "no bona fide"});
   expect_error([] { require_both_classes(sorted({}, 1), "z.tsv"); }, ExitCode::bad_input, {"z.tsv", "no scores"});
 }
 
@@ -503,13 +511,14 @@ BOOST_AUTO_TEST_SUITE(formats)
 
 BOOST_AUTO_TEST_CASE(json_writer_escapes_and_nests) {
   BOOST_TEST(JsonWriter::quote("a\"b\\c\n\t\x01") == "\"a\\\"b\\\\c\\n\\t\\u0001\"");
-  BOOST_TEST(JsonWriter::quote("caf\xc3\xa9") == "\"caf\xc3\xa9\"");       // valid UTF-8 kept
-  BOOST_TEST(JsonWriter::quote("bad\xff") == "\"bad\\ufffd\"");            // invalid byte replaced
+  BOOST_TEST(JsonWriter::quote("caf\xc3\xa9") == "\"caf\xc3\xa9\"");             // valid UTF-8 kept
+  BOOST_TEST(JsonWriter::quote("bad\xff") == "\"bad\\ufffd\"");                  // invalid byte replaced
   BOOST_TEST(JsonWriter::quote("\xed\xa0\x80") == "\"\\ufffd\\ufffd\\ufffd\"");  // surrogate
   JsonWriter j;
   j.begin_object().field("a", 1).field("b", std::nan("")).key("c").begin_array().value(0.5).value(0.7f).end_array();
   j.key("d").begin_object().end_object().field("e", std::optional<double>()).end_object();
-  BOOST_TEST(j.str() == "{\n  \"a\": 1,\n  \"b\": null,\n  \"c\": [\n    0.5,\n    0.7\n  ],\n  \"d\": {},\n  \"e\": null\n}\n");
+  BOOST_TEST(j.str() ==
+             "{\n  \"a\": 1,\n  \"b\": null,\n  \"c\": [\n    0.5,\n    0.7\n  ],\n  \"d\": {},\n  \"e\": null\n}\n");
   JsonWriter bad;
   bad.begin_object();
   BOOST_CHECK_THROW(bad.str(), RuntimeFailure);
@@ -538,8 +547,7 @@ BOOST_AUTO_TEST_CASE(score_tsv_round_trips_exactly) {
   BOOST_TEST(back.label == s.label);
   BOOST_TEST(back.video == s.video);
   BOOST_TEST(back.source == s.source);
-  for (size_t i = 0; i < s.size(); ++i)
-    BOOST_TEST(back.attack_names[back.attack[i]] == s.attack_names[s.attack[i]]);
+  for (size_t i = 0; i < s.size(); ++i) BOOST_TEST(back.attack_names[back.attack[i]] == s.attack_names[s.attack[i]]);
   std::string un;
   BOOST_TEST(tsv_unescape(tsv_escape("a\\b\tc\nd\re"), un));
   BOOST_TEST(un == "a\\b\tc\nd\re");
@@ -582,8 +590,10 @@ BOOST_AUTO_TEST_CASE(dev_threshold_applied_to_test) {
   ScratchDir dir("eval-dev");
   // Dev: live 0.6 0.8, print 0.2 0.7 -> EER cut rejects {0.2, 0.6}: tau 0.7, dev EER 1/2;
   // least HTER rejects {0.2}: tau 0.6 (HTER 1/4, lower threshold of two minima).
-  std::string dev = write_tsv(dir, "dev.tsv", {{"d1", "", 0.6f}, {"d2", "", 0.8f}, {"d3", "print", 0.2f}, {"d4", "print", 0.7f}});
-  std::string test = write_tsv(dir, "test.tsv", {{"t1", "", 0.65f}, {"t2", "", 0.9f}, {"t3", "print", 0.1f}, {"t4", "print", 0.7f}});
+  std::string dev =
+      write_tsv(dir, "dev.tsv", {{"d1", "", 0.6f}, {"d2", "", 0.8f}, {"d3", "print", 0.2f}, {"d4", "print", 0.7f}});
+  std::string test =
+      write_tsv(dir, "test.tsv", {{"t1", "", 0.65f}, {"t2", "", 0.9f}, {"t3", "print", 0.1f}, {"t4", "print", 0.7f}});
   Evaluation e = evaluate(options_for({test}, {dev}), 0, 1);
   const TestReport& t = e.tests.at(0);
   BOOST_TEST(t.threshold_source == "dev-eer");
@@ -607,8 +617,14 @@ BOOST_AUTO_TEST_CASE(dev_threshold_applied_to_test) {
 
 BOOST_AUTO_TEST_CASE(without_dev_the_test_eer_threshold_is_said_in_capitals) {
   ScratchDir dir("eval-nodev");
-  std::string test = write_tsv(dir, "test.tsv", {{"a", "", 0.9f}, {"b", "", 0.8f}, {"c", "", 0.4f}, {"d", "print", 0.1f},
-                                                 {"e", "print", 0.5f}, {"f", "replay", 0.3f}, {"g", "replay", 0.9f}});
+  std::string test = write_tsv(dir, "test.tsv",
+                               {{"a", "", 0.9f},
+                                {"b", "", 0.8f},
+                                {"c", "", 0.4f},
+                                {"d", "print", 0.1f},
+                                {"e", "print", 0.5f},
+                                {"f", "replay", 0.3f},
+                                {"g", "replay", 0.9f}});
   Evaluation e = evaluate(options_for({test}), 0, 1);
   BOOST_TEST(e.tests[0].threshold_source == "test-eer");
   BOOST_TEST(e.tests[0].figures.at_threshold.threshold == 0.8f);
@@ -628,10 +644,9 @@ BOOST_AUTO_TEST_CASE(video_mean_aggregation) {
   ScratchDir dir("eval-video");
   // Dyadic scores, so the means are exact: live v1 0.5, v2 0.6875; print v3 0.3125,
   // v4 0.625; replay v5 0.3125.
-  std::vector<Row> rows{{"v1", "", 0.875f},      {"v1", "", 0.125f},      {"v2", "", 0.75f},
-                        {"v2", "", 0.625f},      {"v3", "print", 0.625f}, {"v3", "print", 0.0f},
-                        {"v4", "print", 0.5f},   {"v4", "print", 0.75f},  {"v5", "replay", 0.25f},
-                        {"v5", "replay", 0.375f}};
+  std::vector<Row> rows{{"v1", "", 0.875f},      {"v1", "", 0.125f},      {"v2", "", 0.75f},     {"v2", "", 0.625f},
+                        {"v3", "print", 0.625f}, {"v3", "print", 0.0f},   {"v4", "print", 0.5f}, {"v4", "print", 0.75f},
+                        {"v5", "replay", 0.25f}, {"v5", "replay", 0.375f}};
   std::string test = write_tsv(dir, "test.tsv", rows);
   EvalOptions o = options_for({test});
   o.aggregate = "video-mean";
@@ -660,7 +675,8 @@ BOOST_AUTO_TEST_CASE(video_mean_aggregation) {
   rows.back() = {"v1", "print", 0.5f};
   std::string mixed = write_tsv(dir, "mixed.tsv", rows);
   o.test = {mixed};
-  expect_error([&] { evaluate(o, 0, 1); }, ExitCode::bad_input, {"mixed.tsv", "line 12", "video 'v1' mixes classes", "line 2"});
+  expect_error([&] { evaluate(o, 0, 1); }, ExitCode::bad_input,
+               {"mixed.tsv", "line 12", "video 'v1' mixes classes", "line 2"});
 }
 
 BOOST_AUTO_TEST_CASE(several_test_sets_give_mean_and_sample_std) {
@@ -671,7 +687,8 @@ BOOST_AUTO_TEST_CASE(several_test_sets_give_mean_and_sample_std) {
   o.threshold = "0.5";
   Evaluation e = evaluate(o, 0, 1);
   BOOST_TEST(e.tests.size() == 2u);
-  auto s = std::find_if(e.summary.begin(), e.summary.end(), [](const SummaryFigure& x) { return x.figure.key == "apcer"; });
+  auto s =
+      std::find_if(e.summary.begin(), e.summary.end(), [](const SummaryFigure& x) { return x.figure.key == "apcer"; });
   BOOST_TEST(close(*s->figure.value, 0.25));
   BOOST_TEST(close(*s->std, std::sqrt(0.125)));  // n - 1 in the denominator
   BOOST_TEST(s->n == 2);
@@ -691,8 +708,9 @@ BOOST_AUTO_TEST_CASE(convention_mismatches_are_errors) {
   // Different attack types: an error unless allowed (leave-one-out protocols).
   write_score_file(dir.file("test2.h5"), {{0.9f, 0, "a"}, {0.2f, 1, "c"}, {0.6f, 3, "d"}}, {},
                    {"bona fide", "print", "replay", "mask"});
-  expect_error([&] { evaluate(options_for({dir.file("test2.h5")}, {dir.file("dev.h5")}), 0, 1); }, ExitCode::bad_input,
-               {"test2.h5", "attack types differ", "only in dev: replay", "only in test: mask", "--allow-attack-mismatch"});
+  expect_error(
+      [&] { evaluate(options_for({dir.file("test2.h5")}, {dir.file("dev.h5")}), 0, 1); }, ExitCode::bad_input,
+      {"test2.h5", "attack types differ", "only in dev: replay", "only in test: mask", "--allow-attack-mismatch"});
   EvalOptions o = options_for({dir.file("test2.h5")}, {dir.file("dev.h5")});
   o.allow_attack_mismatch = true;
   BOOST_CHECK_NO_THROW(evaluate(o, 0, 1));
@@ -735,13 +753,16 @@ BOOST_AUTO_TEST_CASE(bad_score_files_are_errors_naming_the_row) {
     w.append(ScoreRow{}, feat);
     w.commit();
   }
-  expect_error([&] { read_eval_set(dir.file("features.h5"), false); }, ExitCode::bad_input, {"/score", "features only"});
+  expect_error([&] { read_eval_set(dir.file("features.h5"), false); }, ExitCode::bad_input,
+               {"/score", "features only"});
   test::write_text(dir.file("junk.bin"), std::string("\x01\x02garbage", 9));
-  expect_error([&] { read_eval_set(dir.file("junk.bin"), false); }, ExitCode::bad_input, {"junk.bin", "line 1", "expected the header"});
+  expect_error([&] { read_eval_set(dir.file("junk.bin"), false); }, ExitCode::bad_input,
+               {"junk.bin", "line 1", "expected the header"});
   expect_error([&] { read_eval_set(dir.file("absent.h5"), false); }, ExitCode::bad_input, {"absent.h5", "cannot open"});
   // HDF5 and TSV inputs of the same scores evaluate alike.
   write_score_file(dir.file("same.h5"), {{0.9f, 0, "a"}, {0.3f, 1, "b"}, {0.6f, 2, "c"}, {0.5f, 0, "d"}});
-  test::write_text(dir.file("same.tsv"), tsv({{"a", "", 0.9f}, {"b", "print", 0.3f}, {"c", "replay", 0.6f}, {"d", "", 0.5f}}));
+  test::write_text(dir.file("same.tsv"),
+                   tsv({{"a", "", 0.9f}, {"b", "print", 0.3f}, {"c", "replay", 0.6f}, {"d", "", 0.5f}}));
   auto h = evaluate(options_for({dir.file("same.h5")}), 0, 1), t = evaluate(options_for({dir.file("same.tsv")}), 0, 1);
   for (size_t k = 0; k < h.tests[0].named.size(); ++k)
     BOOST_TEST((h.tests[0].named[k].value == t.tests[0].named[k].value), h.tests[0].named[k].key);
@@ -782,13 +803,13 @@ BOOST_AUTO_TEST_CASE(usage_errors) {
 BOOST_AUTO_TEST_CASE(several_modalities_are_refused_unless_pooled) {
   ScratchDir dir("eval-modalities");
   const Modality rgb = Modality::rgb, depth = Modality::depth;
-  std::vector<FileRow> rows{{0.9f, 0, "a", rgb}, {0.2f, 1, "b", rgb}, {0.8f, 0, "c", depth}, {0.4f, 1, "d", depth},
-                            {0.6f, 0, "e", depth}};
+  std::vector<FileRow> rows{
+      {0.9f, 0, "a", rgb}, {0.2f, 1, "b", rgb}, {0.8f, 0, "c", depth}, {0.4f, 1, "d", depth}, {0.6f, 0, "e", depth}};
   write_score_file(dir.file("mixed.h5"), rows);
   rows.resize(2);
   write_score_file(dir.file("rgb.h5"), rows);
-  const std::vector<std::string> needles{"mixed.h5", "/modality", "2 modalities", "rgb 2, depth 3",
-                                         "fas-embed --modality rgb", "--pool-modalities"};
+  const std::vector<std::string> needles{
+      "mixed.h5", "/modality", "2 modalities", "rgb 2, depth 3", "fas-embed --modality rgb", "--pool-modalities"};
   expect_error([&] { evaluate(options_for({dir.file("mixed.h5")}), 0, 1); }, ExitCode::bad_input, needles);
   expect_error([&] { evaluate(options_for({dir.file("rgb.h5")}, {dir.file("mixed.h5")}), 0, 1); }, ExitCode::bad_input,
                {"mixed.h5", "the dev set holds 2 modalities"});
@@ -819,8 +840,8 @@ BOOST_AUTO_TEST_CASE(video_mean_averages_within_one_modality) {
   // 0.875 (RGB) and 0.125 (Depth), print 0.375 in both: AUC 1/2. Averaging a video's
   // modalities together would give live 0.5 against print 0.375: AUC 1.
   const Modality rgb = Modality::rgb, depth = Modality::depth;
-  std::vector<FileRow> rows{{0.875f, 0, "v1", rgb},   {0.875f, 0, "v1", rgb},   {0.125f, 0, "v1", depth},
-                            {0.25f, 1, "v2", rgb},    {0.5f, 1, "v2", rgb},     {0.375f, 1, "v2", depth},
+  std::vector<FileRow> rows{{0.875f, 0, "v1", rgb},   {0.875f, 0, "v1", rgb},  {0.125f, 0, "v1", depth},
+                            {0.25f, 1, "v2", rgb},    {0.5f, 1, "v2", rgb},    {0.375f, 1, "v2", depth},
                             {0.125f, 0, "v1", depth}, {0.375f, 1, "v2", depth}};
   write_score_file(dir.file("both.h5"), rows);
   EvalOptions o = options_for({dir.file("both.h5")});
@@ -843,10 +864,17 @@ BOOST_AUTO_TEST_CASE(video_mean_averages_within_one_modality) {
 
 BOOST_AUTO_TEST_CASE(every_report_names_its_threshold_mode) {
   ScratchDir dir("eval-modes");
-  std::string dev = write_tsv(dir, "dev.tsv", {{"d1", "", 0.6f}, {"d2", "", 0.8f}, {"d3", "print", 0.2f}, {"d4", "print", 0.7f},
-                                               {"d5", "replay", 0.3f}});
-  std::string test = write_tsv(dir, "test.tsv", {{"a", "", 0.9f}, {"b", "", 0.8f}, {"c", "", 0.4f}, {"d", "print", 0.1f},
-                                                 {"e", "print", 0.5f}, {"f", "replay", 0.3f}, {"g", "replay", 0.9f}});
+  std::string dev = write_tsv(
+      dir, "dev.tsv",
+      {{"d1", "", 0.6f}, {"d2", "", 0.8f}, {"d3", "print", 0.2f}, {"d4", "print", 0.7f}, {"d5", "replay", 0.3f}});
+  std::string test = write_tsv(dir, "test.tsv",
+                               {{"a", "", 0.9f},
+                                {"b", "", 0.8f},
+                                {"c", "", 0.4f},
+                                {"d", "print", 0.1f},
+                                {"e", "print", 0.5f},
+                                {"f", "replay", 0.3f},
+                                {"g", "replay", 0.9f}});
   auto check_mode = [](const Evaluation& e, const std::string& mode) {
     BOOST_TEST(e.tests[0].threshold_source == mode);
     BOOST_TEST(render_table(e).find("Threshold mode: " + mode + ":") != std::string::npos, mode);
@@ -875,7 +903,8 @@ BOOST_AUTO_TEST_CASE(every_report_names_its_threshold_mode) {
   const std::string table = render_table(asked);
   BOOST_TEST(table.find("(--threshold test-eer)") != std::string::npos);
   BOOST_TEST(table.find("THRESHOLD FROM THE TEST SET ITSELF (NO --dev)") == std::string::npos);
-  BOOST_TEST(table.find("the dev sets given were ignored for the threshold: " + dir.file("absent.h5")) != std::string::npos);
+  BOOST_TEST(table.find("the dev sets given were ignored for the threshold: " + dir.file("absent.h5")) !=
+             std::string::npos);
   BOOST_TEST(render_json(asked).find("\"dev_ignored\": [") != std::string::npos);
   BOOST_TEST(render_tsv(asked).find("*\tdev_ignored\t" + dir.file("absent.h5")) != std::string::npos);
 }
@@ -950,11 +979,12 @@ BOOST_AUTO_TEST_CASE(bootstrap_resamples_subjects_or_says_it_cannot) {
   BOOST_TEST(by_video.tests[0].bootstrap_units->units_without_subject == 64);
   BOOST_TEST(close(value(by_subject.tests[0], "bpcer"), 0.5));
   const Interval a = by_subject.tests[0].ci.at("bpcer"), b = by_video.tests[0].ci.at("bpcer");
-  BOOST_TEST_MESSAGE("BPCER 95% interval: subjects [" << a.first << ", " << a.second << "], videos [" << b.first
-                                                      << ", " << b.second << "]");
+  BOOST_TEST_MESSAGE("BPCER 95% interval: subjects [" << a.first << ", " << a.second << "], videos [" << b.first << ", "
+                                                      << b.second << "]");
   BOOST_TEST(a.second - a.first > 1.5 * (b.second - b.first));
   // The reports say which unit was resampled, and when it is not the subject.
-  BOOST_TEST(render_table(by_subject).find("bootstrap resamples 8 subjects, each with all its videos") != std::string::npos);
+  BOOST_TEST(render_table(by_subject).find("bootstrap resamples 8 subjects, each with all its videos") !=
+             std::string::npos);
   BOOST_TEST(render_table(by_video).find("NO SUBJECT IDS RECORDED") != std::string::npos);
   BOOST_TEST(render_json(by_subject).find("\"bootstrap_unit\": \"subject\"") != std::string::npos);
   BOOST_TEST(render_tsv(by_video).find("\tbootstrap.unit\tvideo\t") != std::string::npos);
@@ -972,7 +1002,11 @@ BOOST_AUTO_TEST_CASE(plots_are_pngs_with_the_curves_drawn) {
   for (int i = 0; i < 400; ++i) {
     bool live = i % 3 == 0;
     float x = static_cast<float>(rng() % 1000) / 1000.0f;
-    rows.push_back({"v" + std::to_string(i), live ? "" : i % 2 ? "print" : "replay", live ? 0.3f + 0.7f * x : 0.7f * x});
+    rows.push_back({"v" + std::to_string(i),
+                    live    ? ""
+                    : i % 2 ? "print"
+                            : "replay",
+                    live ? 0.3f + 0.7f * x : 0.7f * x});
   }
   std::string a = write_tsv(dir, "a.tsv", rows);
   for (auto& r : rows) r.score = r.type.empty() ? r.score * 0.9f : r.score;
@@ -985,7 +1019,9 @@ BOOST_AUTO_TEST_CASE(plots_are_pngs_with_the_curves_drawn) {
     BOOST_TEST(img.rows == 780);
     // Pixels of the first two curve colours (Okabe-Ito blue, vermillion), anti-aliased,
     // inside the plot area: the curves were drawn.
-    auto near = [](cv::Vec3b p, cv::Vec3b c) { return std::abs(p[0] - c[0]) + std::abs(p[1] - c[1]) + std::abs(p[2] - c[2]) < 60; };
+    auto near = [](cv::Vec3b p, cv::Vec3b c) {
+      return std::abs(p[0] - c[0]) + std::abs(p[1] - c[1]) + std::abs(p[2] - c[2]) < 60;
+    };
     int blue = 0, red = 0;
     for (int y = 70; y < 680; ++y)
       for (int x = 105; x < 960; ++x) {
@@ -1109,32 +1145,59 @@ BOOST_AUTO_TEST_CASE(gaps_overlaps_and_foreign_shards_are_errors) {
   write_shard(dir.file("s2.h5"), 7, 10, "2/3");
   const std::string s0 = dir.file("s0.h5"), s1 = dir.file("s1.h5"), s2 = dir.file("s2.h5");
   const std::string out = dir.file("out.h5");
-  expect_error([&] { merge_score_files({s0, s2}, out); }, ExitCode::bad_input,
-               {"gap", "indices 3..6", "of the 10 samples", "shards missing: 1/3"});
+  expect_error(
+      [&] {
+        merge_score_files({s0, s2}, out);
+      },
+      ExitCode::bad_input, {"gap", "indices 3..6", "of the 10 samples", "shards missing: 1/3"});
   write_shard(dir.file("s1b.h5"), 2, 8, "1/3");
-  expect_error([&] { merge_score_files({s0, dir.file("s1b.h5"), s2}, out); }, ExitCode::bad_input,
-               {"overlap", "s0.h5", "s1b.h5", "both hold index 2", "shards 0/3 and 1/3"});
+  expect_error(
+      [&] {
+        merge_score_files({s0, dir.file("s1b.h5"), s2}, out);
+      },
+      ExitCode::bad_input, {"overlap", "s0.h5", "s1b.h5", "both hold index 2", "shards 0/3 and 1/3"});
   write_shard(dir.file("s1c.h5"), 3, 7, "1/3");
-  expect_error([&] { merge_score_files({s0, s1, s2, dir.file("s1c.h5")}, out); }, ExitCode::bad_input,
-               {"overlap", "s1.h5 and ", "s1c.h5 both hold indices 3..6", "4 shared rows"});
+  expect_error(
+      [&] {
+        merge_score_files({s0, s1, s2, dir.file("s1c.h5")}, out);
+      },
+      ExitCode::bad_input, {"overlap", "s1.h5 and ", "s1c.h5 both hold indices 3..6", "4 shared rows"});
   write_shard(dir.file("other.h5"), 3, 7, "1/3", "m2");
-  expect_error([&] { merge_score_files({s0, dir.file("other.h5"), s2}, out); }, ExitCode::bad_input,
-               {"other.h5", "model_hash", "'m2' differs from 'm1'", "different models"});
+  expect_error(
+      [&] {
+        merge_score_files({s0, dir.file("other.h5"), s2}, out);
+      },
+      ExitCode::bad_input, {"other.h5", "model_hash", "'m2' differs from 'm1'", "different models"});
   write_shard(dir.file("big.h5"), 3, 7, "1/3", "m1", 11);
-  expect_error([&] { merge_score_files({s0, dir.file("big.h5"), s2}, out); }, ExitCode::bad_input,
-               {"big.h5", "samples_total", "11 differs from 10"});
+  expect_error(
+      [&] {
+        merge_score_files({s0, dir.file("big.h5"), s2}, out);
+      },
+      ExitCode::bad_input, {"big.h5", "samples_total", "11 differs from 10"});
   write_shard(dir.file("outside.h5"), 3, 7, "1/3", "m1", 10, {12});
-  expect_error([&] { merge_score_files({s0, dir.file("outside.h5"), s2}, out); }, ExitCode::bad_input,
-               {"outside.h5", "/index[4]", "sample index 12 is outside the store's 0..9"});
+  expect_error(
+      [&] {
+        merge_score_files({s0, dir.file("outside.h5"), s2}, out);
+      },
+      ExitCode::bad_input, {"outside.h5", "/index[4]", "sample index 12 is outside the store's 0..9"});
   write_shard(dir.file("twice.h5"), 3, 7, "1/3", "m1", 10, {5});
-  expect_error([&] { merge_score_files({s0, dir.file("twice.h5"), s2}, out); }, ExitCode::bad_input,
-               {"twice.h5", "index 5 appears twice"});
+  expect_error(
+      [&] {
+        merge_score_files({s0, dir.file("twice.h5"), s2}, out);
+      },
+      ExitCode::bad_input, {"twice.h5", "index 5 appears twice"});
   write_shard(dir.file("quarter.h5"), 3, 7, "1/4");
-  expect_error([&] { merge_score_files({s0, dir.file("quarter.h5"), s2}, out); }, ExitCode::bad_input,
-               {"quarter.h5", "one of 4 shards"});
+  expect_error(
+      [&] {
+        merge_score_files({s0, dir.file("quarter.h5"), s2}, out);
+      },
+      ExitCode::bad_input, {"quarter.h5", "one of 4 shards"});
   write_shard(dir.file("noshard.h5"), 3, 7, "");
-  expect_error([&] { merge_score_files({s0, dir.file("noshard.h5"), s2}, out); }, ExitCode::bad_input,
-               {"noshard.h5", "attribute shard", "missing"});
+  expect_error(
+      [&] {
+        merge_score_files({s0, dir.file("noshard.h5"), s2}, out);
+      },
+      ExitCode::bad_input, {"noshard.h5", "attribute shard", "missing"});
   BOOST_TEST(!test::exists(out));
   BOOST_TEST(test::count_files(dir.path(), ".out.h5") == 0);
 }

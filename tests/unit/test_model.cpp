@@ -58,8 +58,8 @@ BOOST_AUTO_TEST_CASE(adc_conv_equals_its_definition) {
     torch::Tensor x = torch::randn({2, 4, 5, 6});
     torch::Tensor got = conv->forward(x).detach();
     torch::Tensor want = adc_by_definition(x, conv->weight.detach(), conv->bias.detach(), conv->theta().detach());
-    BOOST_TEST(torch::allclose(got, want, 1e-5, 1e-5), "per_channel=" << per_channel << " max diff "
-                                                       << (got - want).abs().max().item<float>());
+    BOOST_TEST(torch::allclose(got, want, 1e-5, 1e-5),
+               "per_channel=" << per_channel << " max diff " << (got - want).abs().max().item<float>());
   }
 }
 
@@ -116,16 +116,16 @@ BOOST_AUTO_TEST_CASE(adapter_matches_a_direct_computation) {
     torch::Tensor z = torch::randn({2, 1 + 9, 16});
     torch::Tensor d = quick_gelu(torch::matmul(z, a->down->weight.t()) + a->down->bias);
     torch::Tensor patches = d.slice(1, 1).reshape({2, 3, 3, 3}).permute({0, 3, 1, 2});  // [B, r, G, G]
-    torch::Tensor conv = adc_by_definition(patches, a->conv->weight.detach(), a->conv->bias.detach(),
-                                           a->conv->theta().detach());
+    torch::Tensor conv =
+        adc_by_definition(patches, a->conv->weight.detach(), a->conv->bias.detach(), a->conv->theta().detach());
     torch::Tensor cls = d.select(1, 0).reshape({2, 3, 1, 1});
     if (conv_on_cls)
       cls = adc_by_definition(cls, a->conv->weight.detach(), a->conv->bias.detach(), a->conv->theta().detach());
     torch::Tensor merged = torch::cat({cls.reshape({2, 1, 3}), conv.permute({0, 2, 3, 1}).reshape({2, 9, 3})}, 1);
     torch::Tensor want = 0.5 * (torch::matmul(quick_gelu(merged), a->up->weight.t()) + a->up->bias);
     torch::Tensor got = a->forward(z);
-    BOOST_TEST(torch::allclose(got, want, 1e-4, 1e-5), "conv_on_cls=" << conv_on_cls << " max diff "
-                                                        << (got - want).abs().max().item<float>());
+    BOOST_TEST(torch::allclose(got, want, 1e-4, 1e-5),
+               "conv_on_cls=" << conv_on_cls << " max diff " << (got - want).abs().max().item<float>());
   }
 }
 

@@ -108,7 +108,8 @@ BOOST_AUTO_TEST_CASE(mismatched_state_is_a_clear_error) {
   sgd.name = "sgd";
   NamedTensors p = two_params();
   Optimizer a(p, adam), s(two_params(), sgd);
-  test::expect_error([&] { s.load_state(a.state(), "x.h5"); }, ExitCode::bad_input, {"x.h5", "sgd/momentum/a", "missing"});
+  test::expect_error([&] { s.load_state(a.state(), "x.h5"); }, ExitCode::bad_input,
+                     {"x.h5", "sgd/momentum/a", "missing"});
   NamedTensors other{{"a", torch::zeros({3}).requires_grad_()}, {"w", torch::zeros({2, 2}).requires_grad_()}};
   Optimizer c(other, adam);
   test::expect_error([&] { c.load_state(a.state(), "x.h5"); }, ExitCode::bad_input, {"adamw/exp_avg/a", "shape 2"});
@@ -125,7 +126,8 @@ BOOST_AUTO_TEST_CASE(gradient_clipping_scales_to_the_norm) {
   set_grads(p, 1);
   double before = std::sqrt(0.01 + 0.09 + 1 + 0.25 + 0.04);
   BOOST_TEST(std::abs(clip_grad_norm(p, 0.5) - before) < 1e-6);
-  double after = std::sqrt(p[0].second.grad().pow(2).sum().item<double>() + p[1].second.grad().pow(2).sum().item<double>());
+  double after =
+      std::sqrt(p[0].second.grad().pow(2).sum().item<double>() + p[1].second.grad().pow(2).sum().item<double>());
   BOOST_TEST(std::abs(after - 0.5) < 1e-5);
   // Below the limit nothing changes.
   set_grads(p, 1);
@@ -163,8 +165,8 @@ BOOST_AUTO_TEST_CASE(baselines_start_from_their_papers_settings) {
   BOOST_TEST(*coop.lr == 0.002);
   BOOST_TEST(*coop.n_ctx == 16);
   BOOST_TEST(*coop.ctx_layout == "shared");
-  BOOST_TEST(*coop.epochs == 100);       // 4-8 shots
-  BOOST_TEST(*coop.batch_size == 10);    // 32, but the 10 shot frames are the whole set
+  BOOST_TEST(*coop.epochs == 100);     // 4-8 shots
+  BOOST_TEST(*coop.batch_size == 10);  // 32, but the 10 shot frames are the whole set
   BOOST_TEST(*coop.warmup_type == "constant");
   BOOST_TEST(*coop.clip_grad_norm == 0.0);
   BOOST_TEST(*coop.replay_ratio == 0.0);
@@ -178,7 +180,7 @@ BOOST_AUTO_TEST_CASE(baselines_start_from_their_papers_settings) {
   BOOST_TEST(*cocoop.ctx_init == "a photo of a");
   BOOST_TEST(*cocoop.batch_size == 1);
   BOOST_TEST(*cocoop.epochs == 10);
-  BOOST_TEST(method_preset(model::Method::cm_clip, true, 5, 10).source.empty());  // cmclip's own defaults
+  BOOST_TEST(method_preset(model::Method::cm_clip, true, 5, 10).source.empty());   // cmclip's own defaults
   BOOST_TEST(!method_preset(model::Method::linear_probe, true, 5, 10).optimizer);  // L-BFGS, no optimiser
 }
 
@@ -219,20 +221,24 @@ BOOST_AUTO_TEST_CASE(logistic_fit_reaches_the_optimum) {
   for (double C : {0.01, 1.0, 100.0}) {
     LogisticFit fit = fit_logistic(x, y, C);
     at::Tensor w = fit.weight.clone().requires_grad_(true), b = fit.bias.clone().requires_grad_(true);
-    at::Tensor objective = C * torch::nn::functional::cross_entropy(
-                                   at::addmm(b, x, w.t()), y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) +
-                           0.5 * w.pow(2).sum();
+    at::Tensor objective =
+        C * torch::nn::functional::cross_entropy(
+                at::addmm(b, x, w.t()), y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) +
+        0.5 * w.pow(2).sum();
     objective.backward();
     // Relative to the objective's scale C * N (the fit minimises it divided by that).
     double scale = C * 40;
-    BOOST_TEST(w.grad().abs().max().item<double>() / scale < 1e-6, "C = " << C << ": " << w.grad().abs().max().item<double>());
+    BOOST_TEST(w.grad().abs().max().item<double>() / scale < 1e-6,
+               "C = " << C << ": " << w.grad().abs().max().item<double>());
     BOOST_TEST(b.grad().abs().max().item<double>() / scale < 1e-6, "C = " << C);
     // Stronger regularisation gives smaller weights.
-    if (C == 0.01) BOOST_TEST(fit.weight.norm().item<double>() < fit_logistic(x, y, 100.0).weight.norm().item<double>());
+    if (C == 0.01)
+      BOOST_TEST(fit.weight.norm().item<double>() < fit_logistic(x, y, 100.0).weight.norm().item<double>());
   }
   // Scores are P(live): the first feature drives "live".
   LogisticFit fit = fit_logistic(x, y, 1.0);
-  auto p = logistic_scores(fit, torch::tensor({{3.0, 0.0, 0.0, 0.0, 0.0, 0.0}, {-3.0, 0.0, 0.0, 0.0, 0.0, 0.0}}, torch::kDouble));
+  auto p = logistic_scores(
+      fit, torch::tensor({{3.0, 0.0, 0.0, 0.0, 0.0, 0.0}, {-3.0, 0.0, 0.0, 0.0, 0.0, 0.0}}, torch::kDouble));
   BOOST_TEST(p[0] > 0.9f);
   BOOST_TEST(p[1] < 0.1f);
 }

@@ -23,7 +23,7 @@ class SeededRandom {
  public:
   explicit SeededRandom(uint64_t seed) : gen_(seed) {}
   double uniform() { return (static_cast<double>(gen_() >> 11) + 0.5) * 0x1.0p-53; }  // (0, 1)
-  double normal() {  // Box-Muller, both values used
+  double normal() {                                                                   // Box-Muller, both values used
     if (has_spare_) {
       has_spare_ = false;
       return spare_;
@@ -95,7 +95,6 @@ void initialise_like_reference(Clip& clip, uint64_t seed) {
     }
   }
 }
-
 
 constexpr uint64_t kBuiltinSeed = 0x636d636c6970ULL;  // "cmclip"
 }  // namespace

@@ -21,32 +21,31 @@ const at::Tensor& require(const NamedTensorList& tensors, const std::string& nam
   for (const auto& [n, t] : tensors)
     if (n == name) {
       if (t.dim() != dims)
-        throw InputError(origin, name, fmt::format("expected a {}-dimensional tensor, found shape [{}]", dims,
-                                                   fmt::join(t.sizes(), ", ")));
+        throw InputError(
+            origin, name,
+            fmt::format("expected a {}-dimensional tensor, found shape [{}]", dims, fmt::join(t.sizes(), ", ")));
       return t;
     }
-  throw InputError(origin, name,
-                   "missing tensor (not a CLIP ViT model: its configuration is read from this tensor)");
+  throw InputError(origin, name, "missing tensor (not a CLIP ViT model: its configuration is read from this tensor)");
 }
 
-int64_t heads_or_rule(const std::optional<int64_t>& given, int64_t width) {
-  return given ? *given : width / 64;
-}
+int64_t heads_or_rule(const std::optional<int64_t>& given, int64_t width) { return given ? *given : width / 64; }
 }  // namespace
 
 std::string ClipConfig::describe() const {
-  return fmt::format("embed {}, image {}/{} (grid {}), vision {}x{} ({} heads), text {}x{} ({} heads), "
-                     "context {}, vocab {}",
-                     embed_dim, image_resolution, vision_patch, vision_patch ? grid() : 0, vision_width,
-                     vision_layers, vision_heads, text_width, text_layers, text_heads, context_length, vocab_size);
+  return fmt::format(
+      "embed {}, image {}/{} (grid {}), vision {}x{} ({} heads), text {}x{} ({} heads), "
+      "context {}, vocab {}",
+      embed_dim, image_resolution, vision_patch, vision_patch ? grid() : 0, vision_width, vision_layers, vision_heads,
+      text_width, text_layers, text_heads, context_length, vocab_size);
 }
 
 std::vector<std::pair<std::string, int64_t>> ClipConfig::fields() const {
-  return {{"embed_dim", embed_dim},         {"image_resolution", image_resolution},
-          {"vision_layers", vision_layers}, {"vision_width", vision_width},
-          {"vision_patch", vision_patch},   {"vision_heads", vision_heads},
+  return {{"embed_dim", embed_dim},           {"image_resolution", image_resolution},
+          {"vision_layers", vision_layers},   {"vision_width", vision_width},
+          {"vision_patch", vision_patch},     {"vision_heads", vision_heads},
           {"context_length", context_length}, {"vocab_size", vocab_size},
-          {"text_width", text_width},       {"text_heads", text_heads},
+          {"text_width", text_width},         {"text_heads", text_heads},
           {"text_layers", text_layers}};
 }
 
@@ -55,8 +54,7 @@ void check_heads(int64_t width, int64_t heads, const std::string& what) {
     throw UsageError(fmt::format("{} {} does not divide the width {} into equal heads", what, heads, width));
 }
 
-ClipConfig infer_clip_config(const NamedTensorList& tensors, const HeadOverrides& heads,
-                             const std::string& origin) {
+ClipConfig infer_clip_config(const NamedTensorList& tensors, const HeadOverrides& heads, const std::string& origin) {
   ClipConfig c;
   // A checkpoint is a ViT iff it has visual.proj (the ResNet tower is out of scope).
   const at::Tensor& proj = require(tensors, "visual.proj", 2, origin);
@@ -76,7 +74,8 @@ ClipConfig infer_clip_config(const NamedTensorList& tensors, const HeadOverrides
     if (starts_with(name, prefix)) {
       // The third dot-separated component is the block index.
       size_t end = name.find('.', prefix.size());
-      text_blocks.insert(name.substr(prefix.size(), end == std::string::npos ? std::string::npos : end - prefix.size()));
+      text_blocks.insert(
+          name.substr(prefix.size(), end == std::string::npos ? std::string::npos : end - prefix.size()));
     }
   }
   c.text_layers = static_cast<int64_t>(text_blocks.size());

@@ -44,8 +44,7 @@ struct HeadOverrides {
 // Infers the configuration from state-dict tensors (names as in the reference).
 // Missing key tensors or inconsistent shapes fail with an InputError naming `origin`
 // (the file) and the tensor; a head count that does not divide its width too.
-ClipConfig infer_clip_config(const NamedTensorList& tensors, const HeadOverrides& heads,
-                             const std::string& origin);
+ClipConfig infer_clip_config(const NamedTensorList& tensors, const HeadOverrides& heads, const std::string& origin);
 
 // Checks a head count against its width (UsageError naming `what` otherwise).
 void check_heads(int64_t width, int64_t heads, const std::string& what);

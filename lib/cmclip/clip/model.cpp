@@ -42,9 +42,9 @@ struct QuickGelu : public torch::autograd::Function<QuickGelu> {
                                                  torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
     const at::Tensor &z = saved[0], &s = saved[1];
-    at::Tensor d = at::rsub(s, 1);   // 1 - s
-    d.mul_(z).mul_(s);               // z s (1 - s)
-    d = at::add(s, d, kGeluSlope);   // s + 1.702 z s (1 - s)
+    at::Tensor d = at::rsub(s, 1);  // 1 - s
+    d.mul_(z).mul_(s);              // z s (1 - s)
+    d = at::add(s, d, kGeluSlope);  // s + 1.702 z s (1 - s)
     return {d.mul_(grads[0])};
   }
 };
@@ -126,11 +126,11 @@ VisionTransformerImpl::VisionTransformerImpl(const ClipConfig& c) : resolution_(
 }
 
 at::Tensor VisionTransformerImpl::embed(const at::Tensor& images) {
-  TORCH_CHECK(images.dim() == 4 && images.size(1) == 3 && images.size(2) == resolution_ &&
-                  images.size(3) == resolution_,
-              "encode_image expects [B, 3, ", resolution_, ", ", resolution_, "] images, got ", images.sizes());
-  at::Tensor x = conv1(images);                      // [B, W, G, G]
-  x = x.flatten(2).transpose(1, 2);                  // [B, G*G, W], row-major grid
+  TORCH_CHECK(
+      images.dim() == 4 && images.size(1) == 3 && images.size(2) == resolution_ && images.size(3) == resolution_,
+      "encode_image expects [B, 3, ", resolution_, ", ", resolution_, "] images, got ", images.sizes());
+  at::Tensor x = conv1(images);      // [B, W, G, G]
+  x = x.flatten(2).transpose(1, 2);  // [B, G*G, W], row-major grid
   at::Tensor cls = class_embedding.to(x.dtype()).expand({x.size(0), 1, x.size(2)});
   x = at::cat({cls, x}, 1) + positional_embedding;  // class token first
   return ln_pre(x);

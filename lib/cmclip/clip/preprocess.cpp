@@ -18,12 +18,18 @@ namespace cmclip::clip {
 
 const char* pixel_mode_name(PixelMode m) {
   switch (m) {
-    case PixelMode::rgb: return "RGB";
-    case PixelMode::grey: return "L";
-    case PixelMode::rgba: return "RGBA";
-    case PixelMode::grey_alpha: return "LA";
-    case PixelMode::palette: return "P";
-    case PixelMode::bilevel: return "1";
+    case PixelMode::rgb:
+      return "RGB";
+    case PixelMode::grey:
+      return "L";
+    case PixelMode::rgba:
+      return "RGBA";
+    case PixelMode::grey_alpha:
+      return "LA";
+    case PixelMode::palette:
+      return "P";
+    case PixelMode::bilevel:
+      return "1";
   }
   return "?";
 }
@@ -31,11 +37,15 @@ const char* pixel_mode_name(PixelMode m) {
 int channels_of(PixelMode m) {
   switch (m) {
     case PixelMode::rgb:
-    case PixelMode::palette: return 3;
+    case PixelMode::palette:
+      return 3;
     case PixelMode::grey:
-    case PixelMode::bilevel: return 1;
-    case PixelMode::rgba: return 4;
-    case PixelMode::grey_alpha: return 2;
+    case PixelMode::bilevel:
+      return 1;
+    case PixelMode::rgba:
+      return 4;
+    case PixelMode::grey_alpha:
+      return 2;
   }
   return 0;
 }
@@ -89,9 +99,9 @@ AxisWeights axis_weights(int in_size, int out_size) {
     for (int x = 0; x < xmax; ++x) {
       if (ww != 0.0) k[x] /= ww;
       // Round half away from zero to 22 fractional bits.
-      a.weights[static_cast<size_t>(xx) * a.ksize + x] =
-          k[x] < 0 ? static_cast<int32_t>(-0.5 + k[x] * (1 << kPrecisionBits))
-                   : static_cast<int32_t>(0.5 + k[x] * (1 << kPrecisionBits));
+      a.weights[static_cast<size_t>(xx) * a.ksize + x] = k[x] < 0
+                                                             ? static_cast<int32_t>(-0.5 + k[x] * (1 << kPrecisionBits))
+                                                             : static_cast<int32_t>(0.5 + k[x] * (1 << kPrecisionBits));
     }
     a.first[xx] = xmin;
     a.count[xx] = xmax;
@@ -180,10 +190,17 @@ Image8 image_from_hwc(const uint8_t* data, int64_t height, int64_t width, int64_
   im.height = height;
   im.width = width;
   switch (channels) {
-    case 1: im.mode = PixelMode::grey; break;
-    case 3: im.mode = PixelMode::rgb; break;
-    case 4: im.mode = PixelMode::rgba; break;
-    default: throw InputError(fmt::format("an image needs 1, 3 or 4 channels, not {}", channels));
+    case 1:
+      im.mode = PixelMode::grey;
+      break;
+    case 3:
+      im.mode = PixelMode::rgb;
+      break;
+    case 4:
+      im.mode = PixelMode::rgba;
+      break;
+    default:
+      throw InputError(fmt::format("an image needs 1, 3 or 4 channels, not {}", channels));
   }
   im.pixels.assign(data, data + height * width * channels);
   return im;
@@ -207,11 +224,21 @@ Image8 read_image(const std::string& path) {
   const int ch = m.channels();
   PixelMode mode;
   switch (colour_type) {
-    case 0: mode = bit_depth == 1 ? PixelMode::bilevel : PixelMode::grey; break;
-    case 2: mode = PixelMode::rgb; break;
-    case 3: mode = PixelMode::palette; break;
-    case 4: mode = PixelMode::grey_alpha; break;
-    case 6: mode = PixelMode::rgba; break;
+    case 0:
+      mode = bit_depth == 1 ? PixelMode::bilevel : PixelMode::grey;
+      break;
+    case 2:
+      mode = PixelMode::rgb;
+      break;
+    case 3:
+      mode = PixelMode::palette;
+      break;
+    case 4:
+      mode = PixelMode::grey_alpha;
+      break;
+    case 6:
+      mode = PixelMode::rgba;
+      break;
     default:
       if (ch == 1) mode = PixelMode::grey;
       else if (ch == 3) mode = PixelMode::rgb;
@@ -233,11 +260,19 @@ Image8 read_image(const std::string& path) {
     uint8_t a = ch == 4 ? s[3] : 255;
     switch (mode) {
       case PixelMode::grey:
-      case PixelMode::bilevel: d[0] = s[0]; break;
-      case PixelMode::grey_alpha: d[0] = s[0], d[1] = a; break;
+      case PixelMode::bilevel:
+        d[0] = s[0];
+        break;
+      case PixelMode::grey_alpha:
+        d[0] = s[0], d[1] = a;
+        break;
       case PixelMode::rgb:
-      case PixelMode::palette: d[0] = r, d[1] = g, d[2] = b; break;
-      case PixelMode::rgba: d[0] = r, d[1] = g, d[2] = b, d[3] = a; break;
+      case PixelMode::palette:
+        d[0] = r, d[1] = g, d[2] = b;
+        break;
+      case PixelMode::rgba:
+        d[0] = r, d[1] = g, d[2] = b, d[3] = a;
+        break;
     }
   }
   return im;
@@ -291,7 +326,8 @@ Image8 resize_shorter_side(const Image8& image, int64_t n_px) {
   if (w == image.width && h == image.height) return image;
   switch (image.mode) {
     case PixelMode::palette:
-    case PixelMode::bilevel: return resize_nearest(image, w, h);
+    case PixelMode::bilevel:
+      return resize_nearest(image, w, h);
     case PixelMode::rgba:
     case PixelMode::grey_alpha: {
       Image8 pre = image;
@@ -300,7 +336,8 @@ Image8 resize_shorter_side(const Image8& image, int64_t n_px) {
       unpremultiply(out);
       return out;
     }
-    default: return resize_bicubic(image, w, h);
+    default:
+      return resize_bicubic(image, w, h);
   }
 }
 
@@ -319,7 +356,7 @@ Image8 center_crop_rgb(const Image8& resized, int64_t n_px) {
       const uint8_t* s = &resized.pixels[static_cast<size_t>(((top + y) * resized.width + left + x) * c)];
       uint8_t* d = &out.pixels[static_cast<size_t>((y * n_px + x) * 3)];
       if (c >= 3) d[0] = s[0], d[1] = s[1], d[2] = s[2];  // RGB, RGBA: alpha dropped
-      else d[0] = d[1] = d[2] = s[0];                       // L, LA, 1: grey replicated
+      else d[0] = d[1] = d[2] = s[0];                     // L, LA, 1: grey replicated
     }
   return out;
 }

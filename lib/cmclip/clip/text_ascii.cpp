@@ -15,9 +15,10 @@ bool digit(unsigned char c) { return c >= '0' && c <= '9'; }
 char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c); }
 
 void refuse(const std::string& text, size_t at, const char* what) {
-  throw UsageError(fmt::format("text \"{}\": byte 0x{:02x} at offset {} is outside {} (this build cleans text "
-                               "without ICU)",
-                               text, static_cast<unsigned char>(text[at]), at, what));
+  throw UsageError(
+      fmt::format("text \"{}\": byte 0x{:02x} at offset {} is outside {} (this build cleans text "
+                  "without ICU)",
+                  text, static_cast<unsigned char>(text[at]), at, what));
 }
 }  // namespace
 
@@ -43,8 +44,8 @@ std::string clean_ascii_text(const std::string& text) {
 }
 
 std::vector<std::string> pretokenize_ascii(const std::string& s) {
-  static const char* const literals[] = {"<|startoftext|>", "<|endoftext|>", "'s", "'t", "'re", "'ve", "'m", "'ll",
-                                         "'d"};
+  static const char* const literals[] = {
+      "<|startoftext|>", "<|endoftext|>", "'s", "'t", "'re", "'ve", "'m", "'ll", "'d"};
   for (size_t i = 0; i < s.size(); ++i)
     if (static_cast<unsigned char>(s[i]) >= 0x80) refuse(s, i, "ASCII");
   auto at = [&](size_t i) { return static_cast<unsigned char>(s[i]); };

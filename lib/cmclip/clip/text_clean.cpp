@@ -30,8 +30,8 @@ std::u32string from_icu(const icu::UnicodeString& u) {
 
 const icu::Normalizer2& normalizer(bool nfkc) {
   UErrorCode status = U_ZERO_ERROR;
-  const icu::Normalizer2* n = nfkc ? icu::Normalizer2::getNFKCInstance(status)
-                                   : icu::Normalizer2::getNFCInstance(status);
+  const icu::Normalizer2* n =
+      nfkc ? icu::Normalizer2::getNFKCInstance(status) : icu::Normalizer2::getNFCInstance(status);
   if (U_FAILURE(status) || !n) throw RuntimeFailure("ICU: cannot load the Unicode normalisation data");
   return *n;
 }
@@ -49,9 +49,7 @@ bool is_number(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_
 bool is_regex_space(char32_t c) { return u_hasBinaryProperty(static_cast<UChar32>(c), UCHAR_WHITE_SPACE); }
 // Python's str.isspace (what strip() removes): White_Space plus U+001C..U+001F.
 bool is_python_space(char32_t c) { return (c >= 0x1C && c <= 0x1F) || is_regex_space(c); }
-bool is_ascii_alnum(char32_t c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
+bool is_ascii_alnum(char32_t c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 // ---------------------------------------------------------------- HTML references
 
@@ -71,10 +69,10 @@ const char* html5_lookup(const std::string& name) {
 }
 
 // windows-1252 for 0x80..0x9F; 0 where it is undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D).
-constexpr char32_t kCp1252High[32] = {
-    0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
-    0x2039, 0x0152, 0,      0x017D, 0,      0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
-    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178};
+constexpr char32_t kCp1252High[32] = {0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+                                      0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0,      0x017D, 0,
+                                      0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+                                      0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178};
 
 // Python's html._replace_charref for one reference `ref` (without the '&').
 std::u32string replace_charref(const std::u32string& ref) {
@@ -230,8 +228,8 @@ std::u32string fix_mojibake(const std::u32string& s) {
     } else if (c <= 0x9F) {
       b = static_cast<unsigned char>(c);  // one of the five undefined windows-1252 bytes
     } else {
-      b = static_cast<unsigned char>(0x80 + (std::find(std::begin(kCp1252High), std::end(kCp1252High), c) -
-                                             std::begin(kCp1252High)));
+      b = static_cast<unsigned char>(
+          0x80 + (std::find(std::begin(kCp1252High), std::end(kCp1252High), c) - std::begin(kCp1252High)));
     }
     bytes += static_cast<char>(b);
   }
@@ -247,11 +245,12 @@ std::u32string fix_c1_controls(std::u32string s) {
 
 std::u32string fix_latin_ligatures(const std::u32string& s) {
   static const std::unordered_map<char32_t, std::u32string> ligatures{
-      {U'\u0132', U"IJ"}, {U'\u0133', U"ij"}, {U'\u0149', U"\u02BCn"}, {U'\u01F1', U"DZ"}, {U'\u01F2', U"Dz"},
-      {U'\u01F3', U"dz"}, {U'\u01C4', U"D\u017D"}, {U'\u01C5', U"D\u017E"}, {U'\u01C6', U"d\u017E"},
-      {U'\u01C7', U"LJ"}, {U'\u01C8', U"Lj"}, {U'\u01C9', U"lj"}, {U'\u01CA', U"NJ"}, {U'\u01CB', U"Nj"},
-      {U'\u01CC', U"nj"}, {U'\uFB00', U"ff"}, {U'\uFB01', U"fi"}, {U'\uFB02', U"fl"}, {U'\uFB03', U"ffi"},
-      {U'\uFB04', U"ffl"}, {U'\uFB05', U"\u017Ft"}, {U'\uFB06', U"st"}};
+      {U'\u0132', U"IJ"},      {U'\u0133', U"ij"}, {U'\u0149', U"\u02BCn"}, {U'\u01F1', U"DZ"},
+      {U'\u01F2', U"Dz"},      {U'\u01F3', U"dz"}, {U'\u01C4', U"D\u017D"}, {U'\u01C5', U"D\u017E"},
+      {U'\u01C6', U"d\u017E"}, {U'\u01C7', U"LJ"}, {U'\u01C8', U"Lj"},      {U'\u01C9', U"lj"},
+      {U'\u01CA', U"NJ"},      {U'\u01CB', U"Nj"}, {U'\u01CC', U"nj"},      {U'\uFB00', U"ff"},
+      {U'\uFB01', U"fi"},      {U'\uFB02', U"fl"}, {U'\uFB03', U"ffi"},     {U'\uFB04', U"ffl"},
+      {U'\uFB05', U"\u017Ft"}, {U'\uFB06', U"st"}};
   std::u32string out;
   for (char32_t c : s) {
     auto it = ligatures.find(c);
@@ -389,8 +388,8 @@ std::string clean_text(const std::string& text) {
 }
 
 std::vector<std::string> pretokenize(const std::string& cleaned) {
-  static const std::u32string literals[] = {U"<|startoftext|>", U"<|endoftext|>", U"'s", U"'t", U"'re", U"'ve",
-                                            U"'m", U"'ll", U"'d"};
+  static const std::u32string literals[] = {
+      U"<|startoftext|>", U"<|endoftext|>", U"'s", U"'t", U"'re", U"'ve", U"'m", U"'ll", U"'d"};
   std::u32string s = utf8_to_u32(cleaned);
   std::vector<std::string> out;
   size_t i = 0;

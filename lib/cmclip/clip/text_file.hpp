@@ -43,8 +43,8 @@ class TextFeatureWriter {
 struct TextFeatures {
   std::vector<std::string> text;
   std::vector<int64_t> line;
-  std::vector<int64_t> tokens;   // N * context
-  std::vector<float> features;   // N * dim
+  std::vector<int64_t> tokens;  // N * context
+  std::vector<float> features;  // N * dim
   int64_t context_length = 0, feature_dim = 0;
   size_t size() const { return text.size(); }
 };

@@ -11,9 +11,9 @@ namespace cmclip::clip {
 
 // One entry of an image list: a path per line, relative to the list's folder.
 struct ImageListEntry {
-  int64_t line = 0;   // 1-based line number in the list
-  std::string text;   // the line as written (kept as /source)
-  std::string path;   // resolved against the list's folder
+  int64_t line = 0;  // 1-based line number in the list
+  std::string text;  // the line as written (kept as /source)
+  std::string path;  // resolved against the list's folder
 };
 // Reads a list (blank lines are not entries; their count is logged). A line that is
 // not valid UTF-8 or names no readable file fails with an InputError naming the

@@ -133,9 +133,9 @@ at::Tensor Tokenizer::tokenize(const std::vector<std::string>& texts, size_t con
   for (size_t i = 0; i < texts.size(); ++i) {
     TokenRow row = tokenize(texts[i], context);
     if (row.too_long(context) && !truncate)
-      throw InputError("", fmt::format("text {}", i),
-                       fmt::format("{} tokens with start and end, longer than the context length {}", row.full_length,
-                                   context));
+      throw InputError(
+          "", fmt::format("text {}", i),
+          fmt::format("{} tokens with start and end, longer than the context length {}", row.full_length, context));
     std::copy(row.ids.begin(), row.ids.end(), p + i * context);
   }
   return out;

@@ -53,7 +53,7 @@ class Tokenizer {
   int64_t vocab_size() const { return static_cast<int64_t>(vocab_.size()); }
   int64_t sot() const { return sot_; }
   int64_t eot() const { return eot_; }
-  const std::string& kind() const { return kind_; }    // "bpe" or "byte"
+  const std::string& kind() const { return kind_; }      // "bpe" or "byte"
   const std::string& source() const { return source_; }  // file path or "byte-level"
   // The symbol of an id ("hello</w>"), for messages and tests.
   const std::string& symbol(int64_t id) const { return vocab_.at(static_cast<size_t>(id)); }

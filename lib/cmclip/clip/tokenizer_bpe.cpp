@@ -40,7 +40,8 @@ std::string gunzip_file(const std::string& path) {
 
 std::string default_bpe_path() {
   const char* home = std::getenv("CMCLIP_HOME");
-  std::string dir = home && *home ? home : std::string(std::getenv("HOME") ? std::getenv("HOME") : ".") + "/.cache/cmclip";
+  std::string dir =
+      home && *home ? home : std::string(std::getenv("HOME") ? std::getenv("HOME") : ".") + "/.cache/cmclip";
   return dir + "/" + kBpeFileName;
 }
 
@@ -76,8 +77,8 @@ Tokenizer Tokenizer::from_bpe_file(const std::string& path) {
     merges.emplace_back(field.substr(0, space), field.substr(space + 1));
   }
   if (merges.size() < kMergesUsed)
-    throw InputError(path, "", fmt::format("holds {} merges; CLIP's vocabulary uses the first {}", merges.size(),
-                                           kMergesUsed));
+    throw InputError(path, "",
+                     fmt::format("holds {} merges; CLIP's vocabulary uses the first {}", merges.size(), kMergesUsed));
   std::string sha = sha256_file(path);
   if (sha != kBpeSha256)
     log::warn("{}: sha256 {} is not that of the reference vocabulary {} (ids will differ from OpenAI CLIP's)", path,
@@ -92,13 +93,14 @@ Tokenizer Tokenizer::from_bpe_file(const std::string& path) {
 Tokenizer tokenizer_for(const std::string& vocabulary, int64_t vocab_size, const std::string& bpe_option,
                         const std::string& model_name) {
   Tokenizer t = vocabulary == "byte" ? Tokenizer::byte_level()
-                : vocabulary == "bpe" ? Tokenizer::from_bpe_file(resolve_bpe_path(bpe_option))
-                                      : throw InputError(model_name, "clip_vocabulary",
-                                                         fmt::format("unknown vocabulary '{}' (bpe or byte)", vocabulary));
+                : vocabulary == "bpe"
+                    ? Tokenizer::from_bpe_file(resolve_bpe_path(bpe_option))
+                    : throw InputError(model_name, "clip_vocabulary",
+                                       fmt::format("unknown vocabulary '{}' (bpe or byte)", vocabulary));
   if (t.vocab_size() != vocab_size)
-    throw InputError(model_name, "token_embedding.weight",
-                     fmt::format("the model has {} tokens but the vocabulary {} has {}", vocab_size, t.source(),
-                                 t.vocab_size()));
+    throw InputError(
+        model_name, "token_embedding.weight",
+        fmt::format("the model has {} tokens but the vocabulary {} has {}", vocab_size, t.source(), t.vocab_size()));
   return t;
 }
 

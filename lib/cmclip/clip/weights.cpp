@@ -44,7 +44,8 @@ bool is_hdf5_file(const std::string& path) {
 
 void check_float(const at::Tensor& t, const std::string& origin, const std::string& name) {
   if (!at::isFloatingType(t.scalar_type()))
-    throw InputError(origin, name, fmt::format("expected a floating-point tensor, found {}", c10::toString(t.scalar_type())));
+    throw InputError(origin, name,
+                     fmt::format("expected a floating-point tensor, found {}", c10::toString(t.scalar_type())));
 }
 
 }  // namespace
@@ -100,15 +101,15 @@ Clip clip_from_tensors(const NamedTensorList& tensors, const HeadOverrides& head
     auto it = given.find(item.key());
     if (it == given.end()) missing.push_back(item.key());
     else if (it->second->sizes() != item.value().sizes())
-      wrong_shape.push_back(fmt::format("{} is {}, expected {}", item.key(), shape_of(*it->second),
-                                        shape_of(item.value())));
+      wrong_shape.push_back(
+          fmt::format("{} is {}, expected {}", item.key(), shape_of(*it->second), shape_of(item.value())));
   }
   if (!missing.empty() || !wrong_shape.empty() || !unexpected.empty()) {
     std::vector<std::string> parts;
     if (!missing.empty()) parts.push_back(fmt::format("missing tensors: {}", listing(missing)));
     if (!wrong_shape.empty()) parts.push_back(fmt::format("wrong shapes: {}", listing(wrong_shape)));
     if (!unexpected.empty()) parts.push_back(fmt::format("unexpected tensors: {}", listing(unexpected)));
-    std::string first = !missing.empty() ? missing[0]
+    std::string first = !missing.empty()       ? missing[0]
                         : !wrong_shape.empty() ? wrong_shape[0].substr(0, wrong_shape[0].find(' '))
                                                : unexpected[0];
     throw InputError(origin, first,
@@ -182,9 +183,9 @@ Clip clip_from_checkpoint(const Checkpoint& ckpt, const HeadOverrides& heads) {
                        fmt::format("refers to its CLIP weights '{}', which do not exist (looked at {})", source, path));
     clip = load_clip(path, ClipLoadOptions{h});
     if (clip_weights_hash(clip) != hash)
-      throw InputError(ckpt.path, "/config",
-                       fmt::format("refers to CLIP weights {} with sha256 {}, but {} holds other weights", source,
-                                   hash, path));
+      throw InputError(
+          ckpt.path, "/config",
+          fmt::format("refers to CLIP weights {} with sha256 {}, but {} holds other weights", source, hash, path));
     ClipProvenance p = clip->provenance();
     p.source = source;
     clip->set_provenance(std::move(p));
@@ -199,8 +200,9 @@ Clip clip_from_checkpoint(const Checkpoint& ckpt, const HeadOverrides& heads) {
       continue;
     }
     if (ckpt.config_int(key) != value)
-      throw InputError(ckpt.path, "/config",
-                       fmt::format("attribute {} = {}, but the CLIP tensors give {}", key, ckpt.config_int(key), value));
+      throw InputError(
+          ckpt.path, "/config",
+          fmt::format("attribute {} = {}, but the CLIP tensors give {}", key, ckpt.config_int(key), value));
   }
   return clip;
 }
@@ -214,7 +216,8 @@ Clip load_clip(const std::string& spec, const ClipLoadOptions& options) {
     const ClipConfig& c = clip->config();
     if ((options.heads.vision_heads && *options.heads.vision_heads != c.vision_heads) ||
         (options.heads.text_heads && *options.heads.text_heads != c.text_heads))
-      throw UsageError(fmt::format("{} has fixed head counts ({} vision, {} text)", spec, c.vision_heads, c.text_heads));
+      throw UsageError(
+          fmt::format("{} has fixed head counts ({} vision, {} text)", spec, c.vision_heads, c.text_heads));
     return clip;
   }
   check_input_file(spec);
@@ -222,8 +225,9 @@ Clip load_clip(const std::string& spec, const ClipLoadOptions& options) {
     if (!is_checkpoint_file(spec)) {
       h5::File f = h5::File::open(spec);
       std::string format = h5::format_of(f);
-      throw InputError(spec, "/", fmt::format("an HDF5 file but not a cmclip checkpoint (format: {})",
-                                              format.empty() ? "none" : format));
+      throw InputError(
+          spec, "/",
+          fmt::format("an HDF5 file but not a cmclip checkpoint (format: {})", format.empty() ? "none" : format));
     }
     return clip_from_checkpoint(read_checkpoint(spec, /*with_optimizer=*/false), options.heads);
   }

@@ -37,7 +37,7 @@ struct Shape {
   Shape(const at::Tensor& qkv, int64_t h)
       : batch(qkv.size(0)), length(qkv.size(1)), w3(qkv.size(2)), width(w3 / 3), heads(h), d(width / h) {}
   int64_t pairs() const { return batch * heads; }
-  int64_t offset(int64_t bh) const { return (bh / heads) * length * w3 + (bh % heads) * d; }  // in qkv
+  int64_t offset(int64_t bh) const { return (bh / heads) * length * w3 + (bh % heads) * d; }         // in qkv
   int64_t out_offset(int64_t bh) const { return (bh / heads) * length * width + (bh % heads) * d; }  // in [B, L, W]
   int64_t square(int64_t bh) const { return bh * length * length; }  // in [B, heads, L, L]
 };

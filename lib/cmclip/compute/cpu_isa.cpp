@@ -87,17 +87,17 @@ unsigned cpu_isa() {
   const bool ymm = (xcr0 & 0x6) == 0x6, zmm = ymm && (xcr0 & 0xe0) == 0xe0;
   const bool avx512 = zmm && bit(l7.b, 16) && bit(l7.b, 17) && bit(l7.b, 30) && bit(l7.b, 31);  // F DQ BW VL
   const bool has[] = {
-      bit(l1.c, 19),                                        // SSE4.1
-      ymm && bit(l1.c, 28),                                 // AVX
-      ymm && bit(l7.b, 5) && bit(l1.c, 12),                 // AVX2, FMA
-      ymm && bit(l71.a, 4),                                 // AVX-VNNI
-      ymm && bit(l71.d, 4) && bit(l71.d, 5),                // AVX-VNNI-INT8, AVX-NE-CONVERT
-      avx512,                                               // AVX-512 F DQ BW VL
-      avx512 && bit(l7.c, 11),                              // AVX512_VNNI
-      avx512 && bit(l71.a, 5),                              // AVX512_BF16
-      avx512 && bit(l7.d, 23),                              // AVX512_FP16
+      bit(l1.c, 19),                                              // SSE4.1
+      ymm && bit(l1.c, 28),                                       // AVX
+      ymm && bit(l7.b, 5) && bit(l1.c, 12),                       // AVX2, FMA
+      ymm && bit(l71.a, 4),                                       // AVX-VNNI
+      ymm && bit(l71.d, 4) && bit(l71.d, 5),                      // AVX-VNNI-INT8, AVX-NE-CONVERT
+      avx512,                                                     // AVX-512 F DQ BW VL
+      avx512 && bit(l7.c, 11),                                    // AVX512_VNNI
+      avx512 && bit(l71.a, 5),                                    // AVX512_BF16
+      avx512 && bit(l7.d, 23),                                    // AVX512_FP16
       avx512 && bit(l7.d, 22) && bit(l7.d, 24) && bit(l7.d, 25),  // AMX BF16 TILE INT8
-      avx512 && bit(l71.a, 21),                             // AMX_FP16
+      avx512 && bit(l71.a, 21),                                   // AMX_FP16
   };
   static_assert(sizeof(has) / sizeof(has[0]) == std::size(kLevels));
   // A level counts when its own instructions and every level it includes are present.

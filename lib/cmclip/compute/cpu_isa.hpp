@@ -13,9 +13,9 @@
 
 namespace cmclip::compute::isa {
 
-constexpr unsigned kSse41 = 0x1, kAvx = 0x3, kAvx2 = 0x7, kAvx2Vnni = 0xf, kAvx2Vnni2 = 0x1f,
-                   kAvx512Core = 0x27, kAvx512CoreVnni = 0x67, kAvx512CoreBf16 = 0xe7,
-                   kAvx512CoreFp16 = 0x1ef, kAvx512CoreAmx = 0xfef, kAvx512CoreAmxFp16 = 0x1fef;
+constexpr unsigned kSse41 = 0x1, kAvx = 0x3, kAvx2 = 0x7, kAvx2Vnni = 0xf, kAvx2Vnni2 = 0x1f, kAvx512Core = 0x27,
+                   kAvx512CoreVnni = 0x67, kAvx512CoreBf16 = 0xe7, kAvx512CoreFp16 = 0x1ef, kAvx512CoreAmx = 0xfef,
+                   kAvx512CoreAmxFp16 = 0x1fef;
 constexpr unsigned kUncapped = ~0u;
 
 inline bool includes(unsigned isa, unsigned wanted) { return (isa & wanted) == wanted; }

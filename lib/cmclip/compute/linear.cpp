@@ -123,8 +123,7 @@ void gemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const at::Tensor& a
 
 // x2 [M, K] contiguous -> [M, N]: the bias and the residual (r2 [M, N]) are written
 // first and the product added to them.
-at::Tensor forward_2d(const at::Tensor& x2, const at::Tensor& w, const at::Tensor& b, const at::Tensor& r2,
-                      bool bf16) {
+at::Tensor forward_2d(const at::Tensor& x2, const at::Tensor& w, const at::Tensor& b, const at::Tensor& r2, bool bf16) {
   const int64_t m = x2.size(0), k = x2.size(1), n = w.size(0);
   at::Tensor y = at::empty({m, n}, x2.options());
   if (m == 0) return y;
@@ -145,7 +144,9 @@ std::vector<int64_t> output_shape(const at::Tensor& x, const at::Tensor& w) {
 
 bool use_onednn(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, const at::Tensor& r) {
   if (!api().sgemm) return false;
-  auto fits = [](const at::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == at::kFloat && !t.is_sparse(); };
+  auto fits = [](const at::Tensor& t) {
+    return t.device().is_cpu() && t.scalar_type() == at::kFloat && !t.is_sparse();
+  };
   return fits(x) && fits(w) && w.dim() == 2 && x.dim() >= 1 && x.size(-1) == w.size(1) &&
          (!b.defined() || (fits(b) && b.dim() == 1 && b.size(0) == w.size(0))) &&
          (!r.defined() || (fits(r) && r.sizes().vec() == output_shape(x, w)));
@@ -214,12 +215,13 @@ bool cpu_bf16_kernels_available() {
 std::string gemm_backend() {
   if (!onednn_gemm_available()) return "LibTorch (at::linear)";
   if (!onednn_bf16_gemm_available())
-    return fmt::format("oneDNN (dnnl_sgemm; bf16: bf16-rounded operands on dnnl_sgemm, as oneDNN has no bf16 GEMM "
-                       "on {})",
-                       isa::describe_effective());
-  return fmt::format("oneDNN (dnnl_sgemm; bf16: dnnl_gemm_bf16bf16f32{})",
-                     cpu_has_avx512_bf16() ? " on AVX512-BF16"
-                                           : fmt::format(", emulated on {}", isa::describe_effective()));
+    return fmt::format(
+        "oneDNN (dnnl_sgemm; bf16: bf16-rounded operands on dnnl_sgemm, as oneDNN has no bf16 GEMM "
+        "on {})",
+        isa::describe_effective());
+  return fmt::format(
+      "oneDNN (dnnl_sgemm; bf16: dnnl_gemm_bf16bf16f32{})",
+      cpu_has_avx512_bf16() ? " on AVX512-BF16" : fmt::format(", emulated on {}", isa::describe_effective()));
 }
 
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& residual) {
@@ -227,9 +229,8 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
   if (!use_onednn(x, weight, bias, residual)) {
     // bf16 on a CPU without bf16 kernels (PrecisionScope sets no autocast there): the
     // operands rounded to bf16, multiplied in fp32 (exact products, fp32 sums).
-    const bool round = current_precision() == Precision::bf16 && x.device().is_cpu() &&
-                       x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat &&
-                       !cpu_bf16_kernels_available();
+    const bool round = current_precision() == Precision::bf16 && x.device().is_cpu() && x.scalar_type() == at::kFloat &&
+                       weight.scalar_type() == at::kFloat && !cpu_bf16_kernels_available();
     auto rounded = [round](const at::Tensor& t) { return round ? t.to(at::kBFloat16).to(at::kFloat) : t; };
     at::Tensor y = at::linear(rounded(x), rounded(weight), bias);
     return residual.defined() ? residual + y : y;

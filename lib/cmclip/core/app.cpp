@@ -39,8 +39,7 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 void collect_long_names(const CLI::App* app, std::vector<std::string>& out) {
   for (const CLI::Option* o : app->get_options())
     for (const auto& n : o->get_lnames()) out.push_back("--" + n);
-  for (const CLI::App* sub : app->get_subcommands([](const CLI::App*) { return true; }))
-    collect_long_names(sub, out);
+  for (const CLI::App* sub : app->get_subcommands([](const CLI::App*) { return true; })) collect_long_names(sub, out);
 }
 
 // An unknown long option is reported before anything else (CLI11 would first complain
@@ -84,11 +83,14 @@ CLI::Validator one_of(const std::vector<std::string>& choices) {
 Tool::Tool(std::string name, const std::string& summary, const std::string& description)
     : name_(std::move(name)), app_(summary, name_) {
   app_.formatter(std::make_shared<HelpFormatter>());
-  app_.footer(description + "\n\nExit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n"
-              "Manual: man " + name_ + "; file formats: man fas-formats; overview: man fas-pipeline.");
+  app_.footer(description +
+              "\n\nExit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n"
+              "Manual: man " +
+              name_ + "; file formats: man fas-formats; overview: man fas-pipeline.");
   app_.set_config("--config", "", "Read options from a TOML/INI file (key = value, one per option)");
-  app_.set_version_flag("--version", [this] { return version_report(name_); },
-                        "Print version, commit, LibTorch, BLAS, HDF5, OpenCV and CUDA details");
+  app_.set_version_flag(
+      "--version", [this] { return version_report(name_); },
+      "Print version, commit, LibTorch, BLAS, HDF5, OpenCV and CUDA details");
   auto* g = app_.add_option_group("Common options");
   g->add_flag("-v,--verbose", common_.verbose, "Log more detail (debug level)");
   g->add_flag("-q,--quiet", common_.quiet, "Log only warnings and errors; no progress");
@@ -96,10 +98,8 @@ Tool::Tool(std::string name, const std::string& summary, const std::string& desc
                 "Threads (default: the CPUs this process may use: its affinity mask, cgroup CPU quota and "
                 "$SLURM_CPUS_PER_TASK; see the manual for how they are shared)")
       ->check(CLI::NonNegativeNumber);
-  device_opt_ = g->add_option("--device", common_.device, "cpu, cuda or cuda:N")
-                    ->default_val("cpu");
-  g->add_option("--seed", common_.seed, "Random seed (same seed and threads: same numbers)")
-      ->default_val(0);
+  device_opt_ = g->add_option("--device", common_.device, "cpu, cuda or cuda:N")->default_val("cpu");
+  g->add_option("--seed", common_.seed, "Random seed (same seed and threads: same numbers)")->default_val(0);
 }
 
 void Tool::without_device_option() {
@@ -138,8 +138,7 @@ int Tool::run(int argc, char** argv, const std::function<void()>& body) {
     log::error("-v and -q contradict each other");
     return static_cast<int>(ExitCode::bad_input);
   }
-  log::set_level(common_.quiet ? log::Level::warning
-                               : common_.verbose ? log::Level::debug : log::Level::info);
+  log::set_level(common_.quiet ? log::Level::warning : common_.verbose ? log::Level::debug : log::Level::info);
   // Before anything else is done: this may start the tool again (core/runtime.hpp).
   if (runs_model_) adopt_thread_waiting_policy(common_.threads > 0 ? common_.threads : default_threads(), argv);
   signals::install_handlers();

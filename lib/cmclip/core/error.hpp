@@ -19,8 +19,7 @@ class Error : public std::runtime_error {
 };
 
 // "FILE: RECORD: WHAT", leaving out the empty parts.
-std::string located_message(const std::string& file, const std::string& record,
-                            const std::string& what);
+std::string located_message(const std::string& file, const std::string& record, const std::string& what);
 
 // Bad input data: a file, a record in it (line, sample index, dataset path), and what
 // was expected. Exit status 2.
@@ -28,7 +27,9 @@ class InputError : public Error {
  public:
   InputError(std::string file, std::string record, const std::string& what)
       : Error(ExitCode::bad_input, located_message(file, record, what)),
-        file_(std::move(file)), record_(std::move(record)), detail_(what) {}
+        file_(std::move(file)),
+        record_(std::move(record)),
+        detail_(what) {}
   explicit InputError(const std::string& what) : Error(ExitCode::bad_input, what), detail_(what) {}
   const std::string& file() const { return file_; }
   const std::string& record() const { return record_; }

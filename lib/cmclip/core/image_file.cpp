@@ -53,8 +53,10 @@ std::string jpeg_truncation(const std::string& b) {
 std::string bmp_truncation(const std::string& b) {
   if (b.size() < 14) return fmt::format("truncated BMP: {} bytes, not even the file header", b.size());
   uint32_t declared = little_endian32(b, 2), offset = little_endian32(b, 10);
-  if (declared > b.size()) return fmt::format("truncated BMP: the header says {} bytes, the file has {}", declared, b.size());
-  if (offset >= b.size()) return fmt::format("truncated BMP: the pixels start at byte {}, the file has {}", offset, b.size());
+  if (declared > b.size())
+    return fmt::format("truncated BMP: the header says {} bytes, the file has {}", declared, b.size());
+  if (offset >= b.size())
+    return fmt::format("truncated BMP: the pixels start at byte {}, the file has {}", offset, b.size());
   return "";
 }
 }  // namespace
@@ -103,7 +105,8 @@ Dimensions jpeg_dimensions(const std::string& b) {
 Dimensions bmp_dimensions(const std::string& b) {
   if (b.size() < 26) return {};
   uint32_t header = little_endian32(b, 14);
-  if (header == 12) return {uint64_t(uint8_t(b[18]) | uint8_t(b[19]) << 8), uint64_t(uint8_t(b[20]) | uint8_t(b[21]) << 8)};
+  if (header == 12)
+    return {uint64_t(uint8_t(b[18]) | uint8_t(b[19]) << 8), uint64_t(uint8_t(b[20]) | uint8_t(b[21]) << 8)};
   auto magnitude = [](uint32_t v) { return v & 0x80000000u ? uint64_t(~v) + 1 : uint64_t(v); };  // top-down: < 0
   return {magnitude(little_endian32(b, 18)), magnitude(little_endian32(b, 22))};
 }
@@ -114,11 +117,13 @@ Dimensions pnm_dimensions(const std::string& b) {
   uint64_t value[2] = {0, 0};
   for (uint64_t& v : value) {
     while (at < b.size() && (std::isspace(uint8_t(b[at])) || b[at] == '#')) {
-      if (b[at] == '#') while (at < b.size() && b[at] != '\n') ++at;
+      if (b[at] == '#')
+        while (at < b.size() && b[at] != '\n') ++at;
       else ++at;
     }
     if (at >= b.size() || !std::isdigit(uint8_t(b[at]))) return {};
-    while (at < b.size() && std::isdigit(uint8_t(b[at])) && v < (uint64_t(1) << 40)) v = v * 10 + uint64_t(b[at++] - '0');
+    while (at < b.size() && std::isdigit(uint8_t(b[at])) && v < (uint64_t(1) << 40))
+      v = v * 10 + uint64_t(b[at++] - '0');
   }
   return {value[0], value[1]};
 }

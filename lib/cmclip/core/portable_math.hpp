@@ -1,10 +1,9 @@
-// Elementary functions (fas-synth's renderer, the seeded normal distribution) made of +, -, *, / and exact operations only
-// (floor, sqrt, exponent bit fields), so their results are the same bits on every IEEE-754
-// machine. glibc picks different exp/pow/sin/cos code for CPUs with and without FMA,
-// and those may differ in the last bit, which would now and then flip a pixel of an
-// image that should be identical for a given seed. (The build does not contract
-// a * b + c into FMA: C++17 without GNU extensions implies -ffp-contract=off.)
-// Accuracy: a few units in the 7th digit, plenty for rendering.
+// Elementary functions (fas-synth's renderer, the seeded normal distribution) made of +, -, *, / and exact operations
+// only (floor, sqrt, exponent bit fields), so their results are the same bits on every IEEE-754 machine. glibc picks
+// different exp/pow/sin/cos code for CPUs with and without FMA, and those may differ in the last bit, which would now
+// and then flip a pixel of an image that should be identical for a given seed. (The build does not contract a * b + c
+// into FMA: C++17 without GNU extensions implies -ffp-contract=off.) Accuracy: a few units in the 7th digit, plenty for
+// rendering.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -28,7 +27,9 @@ inline float exp(float x) {
   if (x > 88.0f) x = 88.0f;
   float k = std::floor(x * 1.44269504f + 0.5f);
   float r = (x - k * 6.93145752e-1f) - k * 1.42860677e-6f;  // Cody-Waite: ln 2 in two parts
-  float p = 1 + r * (1 + r * (0.5f + r * (1 / 6.0f + r * (1 / 24.0f + r * (1 / 120.0f + r * (1 / 720.0f + r * (1 / 5040.0f)))))));
+  float p =
+      1 +
+      r * (1 + r * (0.5f + r * (1 / 6.0f + r * (1 / 24.0f + r * (1 / 120.0f + r * (1 / 720.0f + r * (1 / 5040.0f)))))));
   return p * float_of(static_cast<uint32_t>(static_cast<int>(k) + 127) << 23);  // * 2^k, k in [-125, 127]
 }
 
@@ -63,10 +64,22 @@ inline void sincos(float x, float& s, float& c) {
   float cr = 1 + r2 * (-0.5f + r2 * (1 / 24.0f + r2 * (-1 / 720.0f + r2 * (1 / 40320.0f))));
   int64_t q = static_cast<int64_t>(k) & 3;  // two's complement: also right for k < 0
   switch (q) {
-    case 0: s = sr; c = cr; break;
-    case 1: s = cr; c = -sr; break;
-    case 2: s = -sr; c = -cr; break;
-    default: s = -cr; c = sr; break;
+    case 0:
+      s = sr;
+      c = cr;
+      break;
+    case 1:
+      s = cr;
+      c = -sr;
+      break;
+    case 2:
+      s = -sr;
+      c = -cr;
+      break;
+    default:
+      s = -cr;
+      c = sr;
+      break;
   }
 }
 inline float sin(float x) {
@@ -95,7 +108,9 @@ inline float atan(float x) {
     off = quarter_pi;
   }
   float x2 = x * x;
-  float p = x * (1 + x2 * (-1 / 3.0f + x2 * (1 / 5.0f + x2 * (-1 / 7.0f + x2 * (1 / 9.0f + x2 * (-1 / 11.0f + x2 * (1 / 13.0f)))))));
+  float p =
+      x * (1 + x2 * (-1 / 3.0f +
+                     x2 * (1 / 5.0f + x2 * (-1 / 7.0f + x2 * (1 / 9.0f + x2 * (-1 / 11.0f + x2 * (1 / 13.0f)))))));
   float a = off + p;
   return sign * (base > 0 ? base - a : a);
 }

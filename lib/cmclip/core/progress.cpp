@@ -39,9 +39,13 @@ double Progress::plain_interval() {
 }
 
 Progress::Progress(std::string label, int64_t total, std::string unit)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total),
-      terminal_(log::stderr_is_terminal()), enabled_(log::level() >= log::Level::info),
-      start_(std::chrono::steady_clock::now()), last_(start_) {
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      total_(total),
+      terminal_(log::stderr_is_terminal()),
+      enabled_(log::level() >= log::Level::info),
+      start_(std::chrono::steady_clock::now()),
+      last_(start_) {
   if (terminal_) log::set_line_clearer(&clear_bar);
 }
 
@@ -79,8 +83,7 @@ std::string Progress::line(double elapsed) const {
   if (total_ > 0) out += fmt::format("/{} {} ({:.1f}%)", total_, unit_, 100.0 * done / total_);
   else out += " " + unit_;
   out += fmt::format(", {:.1f} {}/s", rate, unit_);
-  if (total_ > 0 && rate > 0 && done < total_)
-    out += ", ETA " + format_duration((total_ - done) / rate);
+  if (total_ > 0 && rate > 0 && done < total_) out += ", ETA " + format_duration((total_ - done) / rate);
   return out;
 }
 

@@ -45,7 +45,8 @@ class Rng {
   uint64_t below(uint64_t n) {
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     uint64_t x;
-    do x = engine_(); while (x >= limit);
+    do x = engine_();
+    while (x >= limit);
     return x % n;
   }
   int range(int lo, int hi_inclusive) { return lo + static_cast<int>(below(uint64_t(hi_inclusive - lo) + 1)); }

@@ -73,9 +73,8 @@ bool blas_is_reference() { return blas_in_use().rfind("reference", 0) == 0; }
 std::string version_report(const std::string& tool) {
   unsigned maj = 0, min = 0, rel = 0;
   H5get_libversion(&maj, &min, &rel);
-  std::string cuda = torch::cuda::is_available()
-                         ? fmt::format("{} device(s)", torch::cuda::device_count())
-                         : std::string("not available (CPU-only build or no GPU)");
+  std::string cuda = torch::cuda::is_available() ? fmt::format("{} device(s)", torch::cuda::device_count())
+                                                 : std::string("not available (CPU-only build or no GPU)");
   return fmt::format(
       "{} (cmclip) {}\n"
       "commit:   {}\n"
@@ -86,8 +85,8 @@ std::string version_report(const std::string& tool) {
       "HDF5:     {}.{}.{}\n"
       "OpenCV:   {}\n"
       "CUDA:     {}\n",
-      tool, version(), git_commit(), TORCH_VERSION, blas_in_use(), default_threads(), thread_waiting_policy(), maj,
-      min, rel, CV_VERSION, cuda);
+      tool, version(), git_commit(), TORCH_VERSION, blas_in_use(), default_threads(), thread_waiting_policy(), maj, min,
+      rel, CV_VERSION, cuda);
 }
 
 int affinity_cpus() {
@@ -214,8 +213,8 @@ void cap_default_compute_threads(int limit, const std::string& why) {
   if (g_budget_given || limit < 1 || at::get_num_threads() <= limit) return;
   g_compute_cap = limit;
   at::set_num_threads(limit);
-  log::info("computing on {} thread{} of {}: {} (--threads N overrides)", limit, limit == 1 ? "" : "s",
-            thread_budget(), why);
+  log::info("computing on {} thread{} of {}: {} (--threads N overrides)", limit, limit == 1 ? "" : "s", thread_budget(),
+            why);
 }
 
 int thread_budget() {
@@ -246,9 +245,10 @@ void adopt_thread_waiting_policy(int threads, char** argv) {
   int error = errno;
   unsetenv("OMP_WAIT_POLICY");
   unsetenv(kPolicySetByCmclip);
-  log::warn("could not restart with OMP_WAIT_POLICY=PASSIVE ({}); idle threads spin before they sleep, "
-            "which is slow when other processes share the cores: set OMP_WAIT_POLICY=PASSIVE yourself",
-            std::strerror(error));
+  log::warn(
+      "could not restart with OMP_WAIT_POLICY=PASSIVE ({}); idle threads spin before they sleep, "
+      "which is slow when other processes share the cores: set OMP_WAIT_POLICY=PASSIVE yourself",
+      std::strerror(error));
 }
 
 std::string thread_waiting_policy() {
@@ -273,13 +273,12 @@ c10::Device parse_device(const std::string& spec) {
       index = std::stoi(spec.substr(5));
     }
     if (!torch::cuda::is_available())
-      throw UsageError(fmt::format(
-          "--device {}: CUDA is not available (this build uses LibTorch {} {}); use --device cpu "
-          "or build against a CUDA LibTorch",
-          spec, TORCH_VERSION, torch::cuda::device_count() == 0 ? "without a usable GPU" : ""));
+      throw UsageError(
+          fmt::format("--device {}: CUDA is not available (this build uses LibTorch {} {}); use --device cpu "
+                      "or build against a CUDA LibTorch",
+                      spec, TORCH_VERSION, torch::cuda::device_count() == 0 ? "without a usable GPU" : ""));
     if (index >= static_cast<int>(torch::cuda::device_count()))
-      throw UsageError(fmt::format("--device {}: only {} CUDA device(s) present", spec,
-                                   torch::cuda::device_count()));
+      throw UsageError(fmt::format("--device {}: only {} CUDA device(s) present", spec, torch::cuda::device_count()));
     return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   throw UsageError(fmt::format("--device '{}': expected cpu, cuda or cuda:N", spec));

@@ -19,7 +19,7 @@ void unregister_temp(int slot);
 
 void enable_graceful_stop(bool on);
 bool stop_requested();
-int stop_signal();          // the signal that requested the stop (0 if none)
+int stop_signal();           // the signal that requested the stop (0 if none)
 void request_stop(int sig);  // for tests and collective agreement across ranks
 
 // For batch tools without checkpoints (fas-preprocess, fas-synth): while a StopScope

@@ -20,11 +20,13 @@ void AugmentOptions::register_on(CLI::App& app) {
   g->add_option("--max-angle", max_angle, "Rotation angle range in degrees, U(-a, a)")->capture_default_str();
   g->add_option("--jitter-prob", jitter_prob, "Probability of colour jitter")->capture_default_str();
   g->add_option("--jitter-strength", jitter_strength,
-                "Brightness/contrast/saturation/hue strengths are drawn from U(0, this)")->capture_default_str();
+                "Brightness/contrast/saturation/hue strengths are drawn from U(0, this)")
+      ->capture_default_str();
 }
 
 void AugmentOptions::validate() const {
-  for (auto [name, p] : {std::pair{"--flip-prob", flip_prob}, {"--rotate-prob", rotate_prob}, {"--jitter-prob", jitter_prob}})
+  for (auto [name, p] :
+       {std::pair{"--flip-prob", flip_prob}, {"--rotate-prob", rotate_prob}, {"--jitter-prob", jitter_prob}})
     if (p < 0 || p > 1) throw UsageError(fmt::format("{} {} must be a probability in [0, 1]", name, p));
   if (max_angle < 0 || max_angle > 180) throw UsageError("--max-angle must be in [0, 180]");
   if (jitter_strength < 0 || jitter_strength > 0.5)
@@ -59,7 +61,9 @@ cv::Mat blend(const cv::Mat& img, const cv::Mat& other, double a) {
 }
 }  // namespace
 
-cv::Mat adjust_brightness(const cv::Mat& rgb, double f) { return blend(rgb, cv::Mat::zeros(rgb.size(), rgb.type()), f); }
+cv::Mat adjust_brightness(const cv::Mat& rgb, double f) {
+  return blend(rgb, cv::Mat::zeros(rgb.size(), rgb.type()), f);
+}
 
 cv::Mat adjust_contrast(const cv::Mat& rgb, double f) {
   double mean = cv::mean(grey_of(rgb))[0];
@@ -123,10 +127,18 @@ cv::Mat augment_image(const cv::Mat& rgb, const AugmentParams& p, const AugmentO
   if (p.jitter) {
     for (int op : p.order) {
       switch (op) {
-        case 0: img = adjust_brightness(img, p.brightness); break;
-        case 1: img = adjust_contrast(img, p.contrast); break;
-        case 2: img = adjust_saturation(img, p.saturation); break;
-        default: img = adjust_hue(img, p.hue); break;
+        case 0:
+          img = adjust_brightness(img, p.brightness);
+          break;
+        case 1:
+          img = adjust_contrast(img, p.contrast);
+          break;
+        case 2:
+          img = adjust_saturation(img, p.saturation);
+          break;
+        default:
+          img = adjust_hue(img, p.hue);
+          break;
       }
     }
   }

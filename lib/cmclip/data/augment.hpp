@@ -26,9 +26,9 @@ struct AugmentOptions {
   double resize_ratio = 300.0 / 224.0;  // resize before the random crop, relative to R
   double flip_prob = 0.5;
   double rotate_prob = 0.5;
-  double max_angle = 180.0;             // degrees, U(-max, max)
+  double max_angle = 180.0;  // degrees, U(-max, max)
   double jitter_prob = 0.5;
-  double jitter_strength = 0.5;         // b, c, s, h strengths drawn from U(0, this)
+  double jitter_strength = 0.5;  // b, c, s, h strengths drawn from U(0, this)
 
   void register_on(CLI::App& app);
   void validate() const;
@@ -40,7 +40,7 @@ struct AugmentParams {
   double angle = 0;  // degrees; 0 = none
   bool jitter = false;
   double brightness = 1, contrast = 1, saturation = 1, hue = 0;  // factors; hue in turns
-  std::array<int, 4> order{0, 1, 2, 3};  // brightness, contrast, saturation, hue
+  std::array<int, 4> order{0, 1, 2, 3};                          // brightness, contrast, saturation, hue
 };
 
 AugmentParams draw_augment(Rng& rng, const AugmentOptions& o, int resolution);

@@ -104,7 +104,8 @@ void write_contact_sheet(const SampleStore& store, const AtomicOutput& out, int 
     if (fd >= 0) ::close(fd);
     throw RuntimeFailure(png_path, "", std::string("cannot write (disk full?): ") + std::strerror(err));
   }
-  if (::close(fd) != 0) throw RuntimeFailure(png_path, "", std::string("cannot write (disk full?): ") + std::strerror(errno));
+  if (::close(fd) != 0)
+    throw RuntimeFailure(png_path, "", std::string("cannot write (disk full?): ") + std::strerror(errno));
 }
 
 }  // namespace cmclip::data

@@ -46,8 +46,12 @@ int default_loader_threads() { return std::clamp(thread_budget() / 4, 1, 8); }
 
 BatchLoader::BatchLoader(std::vector<const SampleStore*> stores, std::vector<std::vector<SampleRef>> batches,
                          int resolution, const AugmentOptions& augment, bool train, int prefetch, int threads)
-    : stores_(std::move(stores)), batches_(std::move(batches)), resolution_(resolution), augment_(augment),
-      train_(train), prefetch_(static_cast<size_t>(std::max(1, prefetch))) {
+    : stores_(std::move(stores)),
+      batches_(std::move(batches)),
+      resolution_(resolution),
+      augment_(augment),
+      train_(train),
+      prefetch_(static_cast<size_t>(std::max(1, prefetch))) {
   if (threads > 1) {
     share_ = std::make_unique<ThreadShare>(threads);
     pool_ = std::make_unique<ThreadPool>(threads);

@@ -45,8 +45,8 @@ class BatchLoader {
   // batch in parallel; each sample's augmentation depends only on its own seed, so the
   // batches are the same for any thread count. Construct and destroy it on the thread
   // that computes (the ThreadShare below).
-  BatchLoader(std::vector<const SampleStore*> stores, std::vector<std::vector<SampleRef>> batches,
-              int resolution, const AugmentOptions& augment, bool train, int prefetch = 2, int threads = 1);
+  BatchLoader(std::vector<const SampleStore*> stores, std::vector<std::vector<SampleRef>> batches, int resolution,
+              const AugmentOptions& augment, bool train, int prefetch = 2, int threads = 1);
   ~BatchLoader();
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;

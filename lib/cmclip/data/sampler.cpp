@@ -119,8 +119,8 @@ Pool listed_shots_pool(const SampleStore& store, Modality m, const std::vector<S
     }
     if (matches.empty())
       throw InputError(list_path, where,
-                       fmt::format("{} frame {} of modality {} is not in {}", want.video, want.frame,
-                                   modality_name(m), store.path()));
+                       fmt::format("{} frame {} of modality {} is not in {}", want.video, want.frame, modality_name(m),
+                                   store.path()));
     if (matches.size() > 1)
       throw InputError(list_path, where,
                        fmt::format("{} frame {} matches {} samples of {} (duplicate video keys?)", want.video,
@@ -136,8 +136,7 @@ Pool listed_shots_pool(const SampleStore& store, Modality m, const std::vector<S
     add_shot(p, store, cls, want.video, i);
   }
   for (int c : {0, 1})
-    if (p.count(c) == 0)
-      throw InputError(list_path, "", fmt::format("the list has no {} shot", class_word(c)));
+    if (p.count(c) == 0) throw InputError(list_path, "", fmt::format("the list has no {} shot", class_word(c)));
   return p;
 }
 
@@ -229,8 +228,8 @@ void check_shots_disjoint(const SampleStore& train, const std::vector<Shot>& sho
 namespace {
 // One epoch's sample list for one class: one frame per group, shuffled, repeated
 // (and topped up at random) to `want` entries.
-std::vector<SampleRef> class_list(const Pool& pool, int cls, int store, int64_t want, uint64_t seed,
-                                  int64_t epoch, bool distinct_copies) {
+std::vector<SampleRef> class_list(const Pool& pool, int cls, int store, int64_t want, uint64_t seed, int64_t epoch,
+                                  bool distinct_copies) {
   std::vector<SampleRef> base;
   const auto& groups = pool.groups[cls];
   for (size_t g = 0; g < groups.size(); ++g) {
@@ -249,7 +248,8 @@ std::vector<SampleRef> class_list(const Pool& pool, int cls, int store, int64_t 
       if (static_cast<int64_t>(out.size()) == want) break;
       // Each repetition of an oversampled frame gets its own augmentation, so copies
       // are never identical tensors (the first pass keeps the record's seed).
-      if (repetition > 0 && distinct_copies) r.aug_seed = derive_seed(r.aug_seed, {0x726570ULL /* "rep" */, repetition});
+      if (repetition > 0 && distinct_copies)
+        r.aug_seed = derive_seed(r.aug_seed, {0x726570ULL /* "rep" */, repetition});
       out.push_back(r);
     }
   }
@@ -257,8 +257,7 @@ std::vector<SampleRef> class_list(const Pool& pool, int cls, int store, int64_t 
 }
 
 // Alternating attack/live pairs, pair order shuffled.
-std::vector<SampleRef> balanced_order(const Pool& pool, int store, int64_t pairs, const PlanOptions& o,
-                                      int64_t epoch) {
+std::vector<SampleRef> balanced_order(const Pool& pool, int store, int64_t pairs, const PlanOptions& o, int64_t epoch) {
   const uint64_t seed = o.seed;
   auto attack = class_list(pool, 0, store, pairs, seed, epoch, o.distinct_copies);
   auto live = class_list(pool, 1, store, pairs, seed, epoch, o.distinct_copies);
@@ -279,8 +278,10 @@ std::vector<std::vector<SampleRef>> plan_epoch(const Pool& target, const Pool* r
                                                const PlanOptions& o) {
   if (o.global_batch < 1) throw UsageError(fmt::format("batch size x ranks = {} must be positive", o.global_batch));
   if (replay && o.global_batch % 2)
-    throw UsageError(fmt::format("batch size x ranks = {} must be even with source replay (each batch mixes "
-                                 "live and attack pairs of both stores)", o.global_batch));
+    throw UsageError(
+        fmt::format("batch size x ranks = {} must be even with source replay (each batch mixes "
+                    "live and attack pairs of both stores)",
+                    o.global_batch));
   for (int c : {0, 1})
     if (target.count(c) == 0)
       throw UsageError(fmt::format("the training set has no {} samples", c ? "live" : "attack"));
@@ -288,7 +289,8 @@ std::vector<std::vector<SampleRef>> plan_epoch(const Pool& target, const Pool* r
   if (replay && (replay->count(0) == 0 || replay->count(1) == 0))
     throw UsageError("the replay set needs both live and attack samples");
   int64_t target_per_batch = o.global_batch - replay_per_batch;
-  if (target_per_batch < (replay ? 2 : 1)) throw UsageError("--replay-ratio leaves no room for target samples in a batch");
+  if (target_per_batch < (replay ? 2 : 1))
+    throw UsageError("--replay-ratio leaves no room for target samples in a batch");
   // An odd batch (CoCoOp's batch of 1) cuts the alternating attack/live sequence, so
   // the classes stay balanced over every two steps rather than within each.
   int64_t target_pairs = static_cast<int64_t>(std::max(target.count(0), target.count(1)));

@@ -77,8 +77,8 @@ std::vector<Shot> read_shots(const std::string& path);
 void check_shots_disjoint(const SampleStore& train, const std::vector<Shot>& shots, const SampleStore& other);
 
 struct PlanOptions {
-  int64_t global_batch = 8;   // batch size x world size; even with replay
-  double replay_ratio = 0;    // share of each batch drawn from the replay pool
+  int64_t global_batch = 8;  // batch size x world size; even with replay
+  double replay_ratio = 0;   // share of each batch drawn from the replay pool
   uint64_t seed = 0;
   // Copies of an oversampled sample get their own augmentation draw; false repeats
   // the first copy's (identical tensors: kept only for ablations).

@@ -11,7 +11,7 @@ namespace {
 // The 112 x 112 template of ArcFace-style face recognition crops.
 constexpr float kTemplate112[5][2] = {
     {38.2946f, 51.6963f}, {73.5318f, 51.5014f}, {56.0252f, 71.7366f}, {41.5493f, 92.3655f}, {70.7299f, 92.2041f}};
-}
+}  // namespace
 
 Landmarks face_template(int size, double margin) {
   Landmarks t;

@@ -53,7 +53,7 @@ CropGeometry crop_frame(const cv::Mat& image, const CropPlan& plan, const CropSe
     return g;
   }
   cv::Rect b = plan.from == CropPlan::From::centre ? map_box(center_box(plan.frame), plan.frame, size)
-                                                  : cv::Rect(0, 0, size.width, size.height);
+                                                   : cv::Rect(0, 0, size.width, size.height);
   if (plan.from == CropPlan::From::whole_frame) g.bbox = {0.f, 0.f, float(size.width), float(size.height)};
   crop_resize(image, b, s.size, out);
   g.transform = flat(box_transform(b, s.size));

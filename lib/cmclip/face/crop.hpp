@@ -25,8 +25,8 @@ struct CropSettings {
 // What a capture's crops are taken from, in the frame detection ran on.
 struct CropPlan {
   enum class From { whole_frame, face, centre } from = From::whole_frame;
-  Face face;          // From::face
-  cv::Size frame;     // the detection frame's size (From::face, From::centre)
+  Face face;       // From::face
+  cv::Size frame;  // the detection frame's size (From::face, From::centre)
 };
 
 struct CropGeometry {

@@ -97,8 +97,8 @@ FaceChoice choose_face(const std::vector<Face>& faces, float min_score, bool has
     return out;
   }
   out.outcome = Outcome::below_threshold;
-  out.face = *std::max_element(faces.begin(), faces.end(),
-                               [](const Face& a, const Face& b) { return a.score < b.score; });
+  out.face =
+      *std::max_element(faces.begin(), faces.end(), [](const Face& a, const Face& b) { return a.score < b.score; });
   return out;
 }
 

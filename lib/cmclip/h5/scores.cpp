@@ -134,9 +134,11 @@ ScoreSet read_scores(const std::string& path, bool with_features, bool require_s
   if (s.attack_names.empty()) throw InputError(path, "/attack_names", "empty; entry 0 must name bona fide");
   for (int64_t i = 0; i < n; ++i) {
     if (s.label[i] != kLive && s.label[i] != kAttack)
-      throw InputError(path, fmt::format("/label[{}]", i), fmt::format("value {} is neither 1 (live) nor 0 (attack)", s.label[i]));
+      throw InputError(path, fmt::format("/label[{}]", i),
+                       fmt::format("value {} is neither 1 (live) nor 0 (attack)", s.label[i]));
     if (s.attack[i] < 0 || s.attack[i] >= static_cast<int16_t>(s.attack_names.size()))
-      throw InputError(path, fmt::format("/attack[{}]", i), fmt::format("code {} has no entry in /attack_names", s.attack[i]));
+      throw InputError(path, fmt::format("/attack[{}]", i),
+                       fmt::format("code {} has no entry in /attack_names", s.attack[i]));
   }
   if (with_features && f.has("features")) {
     h5::Dataset d = f.dataset("features");
@@ -149,8 +151,8 @@ ScoreSet read_scores(const std::string& path, bool with_features, bool require_s
 }
 
 bool is_writer_owned_attr(const std::string& name) {
-  static const std::vector<std::string> owned{"format", "format_version", "created_by",
-                                              "command_line", "created_at", "num_rows"};
+  static const std::vector<std::string> owned{"format",       "format_version", "created_by",
+                                              "command_line", "created_at",     "num_rows"};
   return std::find(owned.begin(), owned.end(), name) != owned.end();
 }
 
@@ -160,8 +162,8 @@ void write_scores(const std::string& path, const ScoreSet& set) {
   for (const auto& [name, value] : set.attrs)
     if (!is_writer_owned_attr(name)) w.set_attr(name, value);
   for (size_t i = 0; i < set.size(); ++i) {
-    ScoreRow r{set.index[i], set.score[i], set.label[i], set.attack[i], set.modality[i],
-               set.subject[i], set.video[i], set.source[i]};
+    ScoreRow r{set.index[i],    set.score[i],   set.label[i], set.attack[i],
+               set.modality[i], set.subject[i], set.video[i], set.source[i]};
     w.append(r, set.features.empty() ? nullptr : set.features.data() + i * set.feature_dim);
   }
   w.commit();

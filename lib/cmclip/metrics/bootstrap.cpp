@@ -70,9 +70,8 @@ double percentile(std::vector<double> values, double q) {
   return values[lo] + (h - double(lo)) * (values[hi] - values[lo]);
 }
 
-std::map<std::string, Interval> bootstrap_intervals(const SortedScores& s, std::optional<float> threshold,
-                                                    TieRule tie, Positive positive,
-                                                    const std::vector<std::string>& type_names,
+std::map<std::string, Interval> bootstrap_intervals(const SortedScores& s, std::optional<float> threshold, TieRule tie,
+                                                    Positive positive, const std::vector<std::string>& type_names,
                                                     const BootstrapOptions& options) {
   const int replicates = options.replicates;
   if (replicates < 2) throw UsageError("--bootstrap needs at least 2 replicates");

@@ -60,9 +60,8 @@ using Interval = std::pair<double, double>;
 
 // Key (as in named_figures) -> interval; a figure undefined in any replicate has none,
 // nor has a threshold held fixed.
-std::map<std::string, Interval> bootstrap_intervals(const SortedScores& s, std::optional<float> threshold,
-                                                    TieRule tie, Positive positive,
-                                                    const std::vector<std::string>& type_names,
+std::map<std::string, Interval> bootstrap_intervals(const SortedScores& s, std::optional<float> threshold, TieRule tie,
+                                                    Positive positive, const std::vector<std::string>& type_names,
                                                     const BootstrapOptions& options);
 
 // Linear-interpolation percentile (NumPy's default) of `values`, q in [0, 1].

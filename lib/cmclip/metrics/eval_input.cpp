@@ -86,14 +86,14 @@ void check_videos(const EvalSet& set) {
     if (first < 0) {
       first = static_cast<int64_t>(i);
     } else if (set.cls[first] != set.cls[i]) {
-      throw InputError(display_name(set.name), set.record(i, "/video"),
-                       fmt::format("{} mixes classes: {} here, {} at {}", set.unit_label(set.unit[i]),
-                                   set.type_names[set.cls[i]], set.type_names[set.cls[first]],
-                                   set.record(first, "/video")));
+      throw InputError(
+          display_name(set.name), set.record(i, "/video"),
+          fmt::format("{} mixes classes: {} here, {} at {}", set.unit_label(set.unit[i]), set.type_names[set.cls[i]],
+                      set.type_names[set.cls[first]], set.record(first, "/video")));
     } else if (!set.subject.empty() && set.subject[first] != set.subject[i]) {
       throw InputError(display_name(set.name), set.record(i, "/subject"),
-                       fmt::format("{} mixes subjects: {} here, {} at {}", set.unit_label(set.unit[i]),
-                                   set.subject[i], set.subject[first], set.record(first, "/subject")));
+                       fmt::format("{} mixes subjects: {} here, {} at {}", set.unit_label(set.unit[i]), set.subject[i],
+                                   set.subject[first], set.record(first, "/subject")));
     }
   }
 }
@@ -128,7 +128,8 @@ EvalSet read_hdf5(const std::string& path, bool with_videos) {
       throw InputError(path, fmt::format("/score[{}]", i),
                        fmt::format("score is {} (every sample needs a finite score)", set.score[i]));
     if (attack[i] < 0 || size_t(attack[i]) >= names.size())
-      throw InputError(path, fmt::format("/attack[{}]", i), fmt::format("code {} has no entry in /attack_names", attack[i]));
+      throw InputError(path, fmt::format("/attack[{}]", i),
+                       fmt::format("code {} has no entry in /attack_names", attack[i]));
     if (label[i] == kLive) {
       if (attack[i] != 0)
         throw InputError(path, fmt::format("/attack[{}]", i),
@@ -139,7 +140,8 @@ EvalSet read_hdf5(const std::string& path, bool with_videos) {
         throw InputError(path, fmt::format("/attack[{}]", i),
                          "an attack sample (/label 0) has attack type 0 (bona fide); every attack needs its type");
     } else {
-      throw InputError(path, fmt::format("/label[{}]", i), fmt::format("value {} is neither 1 (live) nor 0 (attack)", label[i]));
+      throw InputError(path, fmt::format("/label[{}]", i),
+                       fmt::format("value {} is neither 1 (live) nor 0 (attack)", label[i]));
     }
     set.cls[i] = attack[i];
   }

@@ -26,11 +26,11 @@ struct EvalSet {
   // Rows without a video name are units of their own (named "").
   std::vector<uint32_t> unit;
   std::vector<std::string> unit_names;
-  std::vector<int8_t> unit_modality;    // per unit
+  std::vector<int8_t> unit_modality;  // per unit
   // Subject of each row (-1: not recorded), loaded with the videos.
   std::vector<int32_t> subject;
-  int64_t frames = 0;          // rows read
-  bool video_level = false;    // true after aggregate_video_mean
+  int64_t frames = 0;        // rows read
+  bool video_level = false;  // true after aggregate_video_mean
   int64_t rows_without_video = 0;
   // Conventions the file records (empty when it does not): compared between dev and test.
   std::string model_hash, score_meaning, label_meaning;

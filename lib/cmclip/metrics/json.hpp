@@ -43,8 +43,8 @@ class JsonWriter {
   void before_value();
   void newline();
   std::string out_;
-  std::vector<bool> first_;     // per open container: no element written yet
-  std::vector<char> kind_;      // '{' or '['
+  std::vector<bool> first_;  // per open container: no element written yet
+  std::vector<char> kind_;   // '{' or '['
   bool after_key_ = false;
 };
 

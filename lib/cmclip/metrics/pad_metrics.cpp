@@ -29,8 +29,13 @@ BinaryTotals binary_totals(const SortedScores& s, const SampleWeights* w) {
 void require_both_classes(const SortedScores& s, const std::string& what, const SampleWeights* w) {
   BinaryTotals b = binary_totals(s, w);
   if (b.live == 0 && b.attacks == 0) throw InputError(what, "", "no scores");
-  if (b.live == 0) throw InputError(what, "", fmt::format("no bona fide (live) sample among {} attacks: BPCER, EER and AUC are undefined", b.attacks));
-  if (b.attacks == 0) throw InputError(what, "", fmt::format("no attack sample among {} bona fide: APCER, EER and AUC are undefined", b.live));
+  if (b.live == 0)
+    throw InputError(
+        what, "",
+        fmt::format("no bona fide (live) sample among {} attacks: BPCER, EER and AUC are undefined", b.attacks));
+  if (b.attacks == 0)
+    throw InputError(what, "",
+                     fmt::format("no attack sample among {} bona fide: APCER, EER and AUC are undefined", b.live));
 }
 
 OperatingPoint operating_point(const SortedScores& s, size_t cut, TieRule tie, const SampleWeights* w) {
@@ -86,7 +91,7 @@ struct AucCount {
   int64_t live_below = 0, attacks_below = 0;
   void add(size_t, int64_t l, int64_t a) {
     const int64_t live = l - live_below, attacks = a - attacks_below;
-    twice += (unsigned __int128)(live) * uint64_t(2 * attacks_below + attacks);
+    twice += (unsigned __int128)(live)*uint64_t(2 * attacks_below + attacks);
     live_below = l;
     attacks_below = a;
   }
@@ -169,8 +174,8 @@ std::array<std::optional<double>, 3> tpr_at_fpr(const SortedScores& s, Positive 
   return t.value();
 }
 
-SetFigures compute_figures(const SortedScores& s, std::optional<float> threshold, TieRule tie,
-                           Positive positive, const SampleWeights* w) {
+SetFigures compute_figures(const SortedScores& s, std::optional<float> threshold, TieRule tie, Positive positive,
+                           const SampleWeights* w) {
   SetFigures f;
   f.totals = s.class_totals(w);
   // The EER cut, the AUC and TPR@FPR in one sweep of the cuts.

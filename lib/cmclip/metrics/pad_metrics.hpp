@@ -91,7 +91,7 @@ std::vector<NamedFigure> named_figures(const SetFigures& f, const std::vector<st
 
 // Every figure. `threshold`: apply it; none: use the set's own EER cut (the caller
 // must say so loudly: the threshold then comes from the test set).
-SetFigures compute_figures(const SortedScores& s, std::optional<float> threshold, TieRule tie,
-                           Positive positive, const SampleWeights* w = nullptr);
+SetFigures compute_figures(const SortedScores& s, std::optional<float> threshold, TieRule tie, Positive positive,
+                           const SampleWeights* w = nullptr);
 
 }  // namespace cmclip::metrics

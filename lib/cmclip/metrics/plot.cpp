@@ -19,10 +19,10 @@ namespace cmclip::metrics {
 
 double normal_quantile(double p) {
   // Acklam's rational approximation, refined by one Halley step on erfc.
-  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,  -2.759285104469687e+02,
                              1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
   static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-                             6.680131188771972e+01,  -1.328068155288572e+01};
+                             6.680131188771972e+01, -1.328068155288572e+01};
   static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
                              -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
   static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
@@ -61,7 +61,7 @@ PlotKind plot_kind_for(const std::string& path, const std::string& type) {
 
 namespace {
 // Okabe-Ito colours (BGR), distinguishable with colour-vision deficiencies.
-const cv::Scalar kColours[] = {{178, 114, 0}, {0, 94, 213},   {115, 158, 0}, {0, 159, 230},
+const cv::Scalar kColours[] = {{178, 114, 0},   {0, 94, 213},   {115, 158, 0}, {0, 159, 230},
                                {167, 121, 204}, {233, 180, 86}, {0, 0, 0}};
 const cv::Scalar kInk{40, 40, 40}, kGrid{228, 228, 228}, kMinorGrid{242, 242, 242}, kWhite{255, 255, 255};
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
@@ -129,7 +129,8 @@ Axis probit_axis(double lo, double hi, const std::string& label, double min_gap)
   std::stable_sort(ranked.begin(), ranked.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
   std::vector<double> kept;
   for (const auto& [priority, r] : ranked) {
-    bool room = std::all_of(kept.begin(), kept.end(), [&](double k) { return std::abs(a.map(k) - a.map(r)) >= min_gap; });
+    bool room =
+        std::all_of(kept.begin(), kept.end(), [&](double k) { return std::abs(a.map(k) - a.map(r)) >= min_gap; });
     if (room) kept.push_back(r);
     else a.minor.push_back(r);
   }
@@ -204,10 +205,8 @@ Plot roc_plot(const Evaluation& e) {
   const Positive positive = e.conventions.positive;
   const double lo = lower_rate(e);
   Plot p;
-  if (positive == Positive::attack)
-    p.to_xy = [](double far, double frr) { return std::pair{frr, 1 - far}; };
-  else
-    p.to_xy = [](double far, double frr) { return std::pair{far, 1 - frr}; };
+  if (positive == Positive::attack) p.to_xy = [](double far, double frr) { return std::pair{frr, 1 - far}; };
+  else p.to_xy = [](double far, double frr) { return std::pair{far, 1 - frr}; };
   // The TPR axis starts at the 10% step below the lowest TPR any curve shows.
   double lowest = 1;
   for (const auto& t : e.tests)
@@ -320,7 +319,8 @@ std::vector<cv::Point> curve_points(const TestReport& t, const Plot& p, const cv
   bool have_pending = false;
   for_each_rate(t, [&](double far, double frr) {
     auto [x, y] = p.to_xy(far, frr);
-    cv::Point2d q(std::clamp(p.xa.map(x), -1.0, 2.0) * area.width, (1 - std::clamp(p.ya.map(y), -1.0, 2.0)) * area.height);
+    cv::Point2d q(std::clamp(p.xa.map(x), -1.0, 2.0) * area.width,
+                  (1 - std::clamp(p.ya.map(y), -1.0, 2.0)) * area.height);
     if (std::abs(q.x - last.x) >= 0.5 || std::abs(q.y - last.y) >= 0.5) {
       points.emplace_back(int(std::lround(q.x * kSub)), int(std::lround(q.y * kSub)));
       last = q;
@@ -372,11 +372,14 @@ cv::Rect legend_corner(const cv::Mat& img, const cv::Rect& area, PlotKind kind, 
   const int m = 12;
   const int left = area.x + m, right = area.x + area.width - box_w - m;
   const int top = area.y + m, bottom = area.y + area.height - box_h - m;
-  std::vector<cv::Rect> corners = kind == PlotKind::roc
-                                      ? std::vector<cv::Rect>{{right, bottom, box_w, box_h}, {left, bottom, box_w, box_h},
-                                                              {right, top, box_w, box_h}, {left, top, box_w, box_h}}
-                                      : std::vector<cv::Rect>{{right, top, box_w, box_h}, {left, bottom, box_w, box_h},
-                                                              {right, bottom, box_w, box_h}, {left, top, box_w, box_h}};
+  std::vector<cv::Rect> corners = kind == PlotKind::roc ? std::vector<cv::Rect>{{right, bottom, box_w, box_h},
+                                                                                {left, bottom, box_w, box_h},
+                                                                                {right, top, box_w, box_h},
+                                                                                {left, top, box_w, box_h}}
+                                                        : std::vector<cv::Rect>{{right, top, box_w, box_h},
+                                                                                {left, bottom, box_w, box_h},
+                                                                                {right, bottom, box_w, box_h},
+                                                                                {left, top, box_w, box_h}};
   cv::Rect box = corners.front();
   int least = inked(box);
   for (const auto& c : corners) {
@@ -391,10 +394,9 @@ cv::Rect legend_corner(const cv::Mat& img, const cv::Rect& area, PlotKind kind, 
 void draw_legend(cv::Mat& img, const cv::Rect& area, const Evaluation& e, PlotKind kind,
                  const std::vector<std::string>& legend) {
   std::string source = e.tests.front().threshold_source;
-  std::string marker_note =
-      source == "test-eer" ? "operating point at each set's OWN EER threshold (test-eer)"
-      : source == "fixed"  ? "operating point at the given threshold"
-                           : fmt::format("operating point at the dev threshold ({})", source);
+  std::string marker_note = source == "test-eer" ? "operating point at each set's OWN EER threshold (test-eer)"
+                            : source == "fixed"  ? "operating point at the given threshold"
+                                                 : fmt::format("operating point at the dev threshold ({})", source);
   const double scale = 0.48;
   int box_w = text_size(marker_note, scale).width + 62;
   for (const auto& l : legend) box_w = std::max(box_w, text_size(l, scale).width + 62);

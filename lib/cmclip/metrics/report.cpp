@@ -30,7 +30,8 @@ const char* positive_name(Positive p) { return p == Positive::attack ? "attack" 
 const char* test_eer_warning(const Conventions& c) { return c.test_eer_without_dev ? kNoDevWarning : kTestEerWarning; }
 
 bool any_test_eer(const Evaluation& e) {
-  return std::any_of(e.tests.begin(), e.tests.end(), [](const TestReport& t) { return t.threshold_source == "test-eer"; });
+  return std::any_of(e.tests.begin(), e.tests.end(),
+                     [](const TestReport& t) { return t.threshold_source == "test-eer"; });
 }
 
 std::string joined(const std::vector<std::string>& names) {
@@ -43,15 +44,19 @@ std::string joined(const std::vector<std::string>& names) {
 std::string mode_text(const Evaluation& e) {
   const Conventions& c = e.conventions;
   switch (c.rule) {
-    case Conventions::ThresholdRule::dev_eer: return "dev-eer: the dev set's EER threshold, applied to the test set";
+    case Conventions::ThresholdRule::dev_eer:
+      return "dev-eer: the dev set's EER threshold, applied to the test set";
     case Conventions::ThresholdRule::dev_min_hter:
       return "dev-min-hter: the dev threshold of least HTER, applied to the test set";
-    case Conventions::ThresholdRule::fixed: return "fixed: given on the command line (--threshold VALUE)";
-    case Conventions::ThresholdRule::test_eer: break;
+    case Conventions::ThresholdRule::fixed:
+      return "fixed: given on the command line (--threshold VALUE)";
+    case Conventions::ThresholdRule::test_eer:
+      break;
   }
   if (c.test_eer_without_dev) return "test-eer: each test set's own EER threshold, for want of --dev (optimistic)";
-  std::string text = "test-eer: each test set's own EER threshold, asked for (--threshold test-eer, paper-compatible; "
-                     "optimistic)";
+  std::string text =
+      "test-eer: each test set's own EER threshold, asked for (--threshold test-eer, paper-compatible; "
+      "optimistic)";
   if (!e.dev_ignored.empty()) text += "; the dev sets given were ignored for the threshold: " + joined(e.dev_ignored);
   return text;
 }
@@ -67,9 +72,8 @@ std::string accepted_when(TieRule t) { return t == TieRule::accept ? "score >= t
 std::string rejected_when(TieRule t) { return t == TieRule::accept ? "score < threshold" : "score <= threshold"; }
 
 std::string tpr_definition(Positive p) {
-  return p == Positive::attack
-             ? "positive class attack: TPR = attacks rejected, FPR = bona fide rejected (BPCER)"
-             : "positive class live: TPR = bona fide accepted, FPR = attacks accepted (pooled APCER)";
+  return p == Positive::attack ? "positive class attack: TPR = attacks rejected, FPR = bona fide rejected (BPCER)"
+                               : "positive class live: TPR = bona fide accepted, FPR = attacks accepted (pooled APCER)";
 }
 
 // The conventions as (key, text) pairs, shared by the three renderings.
@@ -89,8 +93,9 @@ std::vector<std::pair<std::string, std::string>> convention_lines(const Evaluati
       {"tpr_at_fpr", tpr_definition(c.positive) +
                          "; step ROC, highest TPR with FPR <= target, no interpolation; undefined when the "
                          "negatives are fewer than 1/target"},
-      {"bpcer_n", "BPCER at the lowest threshold where every attack type has APCER <= 1/N (bob's bpcerN), on the "
-                  "test set itself: bpcer10 at APCER 10%, bpcer20 at APCER 5%"},
+      {"bpcer_n",
+       "BPCER at the lowest threshold where every attack type has APCER <= 1/N (bob's bpcerN), on the "
+       "test set itself: bpcer10 at APCER 10%, bpcer20 at APCER 5%"},
       {"aggregation", c.aggregation == Aggregation::frame
                           ? "frame (every row is a sample)"
                           : "video-mean (mean frame score per video and modality, dev and test)"},
@@ -103,9 +108,7 @@ std::vector<std::pair<std::string, std::string>> convention_lines(const Evaluati
                                           "where no subject is recorded) within strata of the classes they hold; "
                                           "95% percentile interval (linear interpolation); threshold {}",
                                           c.bootstrap, c.seed,
-                                          !any_test_eer(e)
-                                              ? "held fixed"
-                                              : "re-estimated per replicate (test EER)")});
+                                          !any_test_eer(e) ? "held fixed" : "re-estimated per replicate (test EER)")});
   return v;
 }
 
@@ -116,9 +119,12 @@ std::string short_name(const std::string& path) { return display_name(path); }
 std::string show(const NamedFigure& f, std::optional<double> v) {
   if (!v) return "n/a";
   switch (f.kind) {
-    case FigureKind::rate: return fmt::format("{:.2f}%", 100 * *v);
-    case FigureKind::auc: return fmt::format("{:.5f}", *v);
-    default: return fmt::format("{}", static_cast<float>(*v));
+    case FigureKind::rate:
+      return fmt::format("{:.2f}%", 100 * *v);
+    case FigureKind::auc:
+      return fmt::format("{:.5f}", *v);
+    default:
+      return fmt::format("{}", static_cast<float>(*v));
   }
 }
 
@@ -149,17 +155,17 @@ std::string threshold_line(const TestReport& t, const Conventions& c) {
                        : c.dev_ignored        ? "--threshold test-eer; --dev ignored"
                                               : "--threshold test-eer");
   const DevReport& d = *t.dev;
-  return fmt::format("threshold {} = {} of dev set {} (dev: EER {:.2f}%; at the threshold APCER {:.2f}%, BPCER {:.2f}%, "
-                     "HTER {:.2f}%)",
-                     tau, t.threshold_source == "dev-eer" ? "EER threshold" : "least-HTER threshold",
-                     short_name(d.name), 100 * d.eer, 100 * d.at_threshold.apcer, 100 * d.at_threshold.bpcer,
-                     100 * d.at_threshold.hter);
+  return fmt::format(
+      "threshold {} = {} of dev set {} (dev: EER {:.2f}%; at the threshold APCER {:.2f}%, BPCER {:.2f}%, "
+      "HTER {:.2f}%)",
+      tau, t.threshold_source == "dev-eer" ? "EER threshold" : "least-HTER threshold", short_name(d.name), 100 * d.eer,
+      100 * d.at_threshold.apcer, 100 * d.at_threshold.bpcer, 100 * d.at_threshold.hter);
 }
 }  // namespace
 
 std::string render_table(const Evaluation& e) {
-  std::string out = fmt::format("fas-eval {}: presentation attack detection metrics (ISO/IEC 30107-3 as in bob.pad.base)\n\n",
-                                version());
+  std::string out = fmt::format(
+      "fas-eval {}: presentation attack detection metrics (ISO/IEC 30107-3 as in bob.pad.base)\n\n", version());
   if (any_test_eer(e)) out += fmt::format("*** {} ***\n\n", test_eer_warning(e.conventions));
   if (e.conventions.pool_modalities) out += fmt::format("*** {} ***\n\n", kPooledWarning);
   out += fmt::format("Threshold mode: {}\n\n", mode_text(e));
@@ -177,7 +183,8 @@ std::string render_table(const Evaluation& e) {
   std::vector<NamedFigure> rows;
   for (const auto& t : e.tests)
     for (const auto& f : t.named)
-      if (std::none_of(rows.begin(), rows.end(), [&](const NamedFigure& r) { return r.key == f.key; })) rows.push_back(f);
+      if (std::none_of(rows.begin(), rows.end(), [&](const NamedFigure& r) { return r.key == f.key; }))
+        rows.push_back(f);
   std::vector<std::vector<std::string>> cells;  // [row][column]
   std::vector<std::string> header{"figure"};
   for (size_t i = 0; i < e.tests.size(); ++i) header.push_back(fmt::format("test {}", i + 1));
@@ -198,7 +205,8 @@ std::string render_table(const Evaluation& e) {
       line.push_back(cell);
     }
     if (!e.summary.empty()) {
-      auto s = std::find_if(e.summary.begin(), e.summary.end(), [&](const SummaryFigure& x) { return x.figure.key == r.key; });
+      auto s = std::find_if(e.summary.begin(), e.summary.end(),
+                            [&](const SummaryFigure& x) { return x.figure.key == r.key; });
       std::string cell = show(s->figure, s->figure.value);
       if (s->std) cell += " ± " + show(s->figure, *s->std);
       if (s->n < static_cast<int>(e.tests.size())) cell += fmt::format(" (n={})", s->n);
@@ -208,7 +216,8 @@ std::string render_table(const Evaluation& e) {
   }
   std::vector<size_t> width(header.size(), 0);
   auto measure = [](const std::string& s) {  // display width: count UTF-8 lead bytes
-    return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+    return static_cast<size_t>(
+        std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
   };
   for (size_t c = 0; c < header.size(); ++c) {
     width[c] = measure(header[c]);
@@ -222,12 +231,14 @@ std::string render_table(const Evaluation& e) {
     }
     out += s + "\n";
   };
-  out += fmt::format("\nFigures{}\n", e.conventions.bootstrap > 0 ? " (with 95% bootstrap intervals, in the same unit)" : "");
+  out += fmt::format("\nFigures{}\n",
+                     e.conventions.bootstrap > 0 ? " (with 95% bootstrap intervals, in the same unit)" : "");
   emit(header);
   for (const auto& l : cells) emit(l);
   if (any_na)
-    out += "\n  n/a: the set has fewer negatives than 1/FPR, so that false positive rate cannot be measured "
-           "(no extrapolation).\n";
+    out +=
+        "\n  n/a: the set has fewer negatives than 1/FPR, so that false positive rate cannot be measured "
+        "(no extrapolation).\n";
   if (any_test_eer(e)) out += fmt::format("\n*** {} ***\n", test_eer_warning(e.conventions));
   if (e.conventions.pool_modalities) out += fmt::format("\n*** {} ***\n", kPooledWarning);
   return out;
@@ -278,8 +289,9 @@ void write_conventions(JsonWriter& j, const Evaluation& e) {
     j.key("bootstrap").begin_object();
     j.field("replicates", e.conventions.bootstrap)
         .field("seed", static_cast<int64_t>(e.conventions.seed))
-        .field("unit", "subject, with all its videos (a video where no subject is recorded; per test set in "
-                       "bootstrap_unit)")
+        .field("unit",
+               "subject, with all its videos (a video where no subject is recorded; per test set in "
+               "bootstrap_unit)")
         .field("strata", "clusters holding the same classes (without subjects: bona fide and each attack type)")
         .field("interval", "95% percentile, linear interpolation between order statistics")
         .field("threshold", !any_test_eer(e) ? "held fixed" : "re-estimated per replicate (test EER)");
@@ -319,7 +331,8 @@ void write_test(JsonWriter& j, const Evaluation& e, const TestReport& t, bool to
   else j.key("threshold_set").null();
   if (t.threshold_source == "test-eer") j.field("warning", test_eer_warning(e.conventions));
   write_modalities(j, t.modalities);
-  if (t.bootstrap_units) j.field("bootstrap_unit", t.bootstrap_units->unit()).field("bootstrap_units", t.bootstrap_units->describe());
+  if (t.bootstrap_units)
+    j.field("bootstrap_unit", t.bootstrap_units->unit()).field("bootstrap_units", t.bootstrap_units->describe());
   // The figures, in the order of named_figures (threshold first, already written).
   std::vector<NamedFigure> figures(t.named.begin() + 1, t.named.end());
   write_figures(j, figures, [&](const NamedFigure& f) { write_value(j, f, f.value); });
@@ -382,13 +395,15 @@ std::string render_json(const Evaluation& e) {
   j.end_object();
   j.key("std").begin_object();
   write_figures(j, figures, [&](const NamedFigure& f) {
-    auto s = std::find_if(e.summary.begin(), e.summary.end(), [&](const SummaryFigure& x) { return x.figure.key == f.key; });
+    auto s =
+        std::find_if(e.summary.begin(), e.summary.end(), [&](const SummaryFigure& x) { return x.figure.key == f.key; });
     write_value(j, f, s->std);
   });
   j.end_object();
   j.key("n").begin_object();
   write_figures(j, figures, [&](const NamedFigure& f) {
-    auto s = std::find_if(e.summary.begin(), e.summary.end(), [&](const SummaryFigure& x) { return x.figure.key == f.key; });
+    auto s =
+        std::find_if(e.summary.begin(), e.summary.end(), [&](const SummaryFigure& x) { return x.figure.key == f.key; });
     j.value(s->n);
   });
   j.end_object();

@@ -99,8 +99,8 @@ void plan_merge(const std::vector<ShardHeader>& shards, std::vector<int32_t>& fi
       if (file_of[k] >= 0) {
         const auto& other = shards[file_of[k]];
         int64_t shared = 0;
-        auto [a, b] = other.path == h.path ? std::pair<int64_t, int64_t>{k, k}
-                                           : shared_run(other.index, h.index, k, &shared);
+        auto [a, b] =
+            other.path == h.path ? std::pair<int64_t, int64_t>{k, k} : shared_run(other.index, h.index, k, &shared);
         if (other.path == h.path)
           throw InputError(h.path, fmt::format("/index[{}]", r), fmt::format("index {} appears twice in this file", k));
         throw InputError(fmt::format("overlap: {} and {} both hold {} ({} shared rows in all; shards {} and {})",
@@ -157,13 +157,16 @@ void merge_rows(const std::vector<std::string>& paths, Sink&& sink) {
         sink.begin(*reference);
       }
       if (s.has_score != reference->has_score)
-        throw InputError(s.path, "/score", fmt::format("{} /score but {} {}", s.has_score ? "has" : "lacks",
-                                                       reference->path, reference->has_score ? "has one" : "does not"));
+        throw InputError(s.path, "/score",
+                         fmt::format("{} /score but {} {}", s.has_score ? "has" : "lacks", reference->path,
+                                     reference->has_score ? "has one" : "does not"));
       if (s.feature_dim != reference->feature_dim)
-        throw InputError(s.path, "/features", fmt::format("feature size {} differs from {} in {}", s.feature_dim,
-                                                          reference->feature_dim, reference->path));
+        throw InputError(s.path, "/features",
+                         fmt::format("feature size {} differs from {} in {}", s.feature_dim, reference->feature_dim,
+                                     reference->path));
       if (s.attack_names != reference->attack_names)
-        throw InputError(s.path, "/attack_names", fmt::format("differs from {} (different sample stores?)", reference->path));
+        throw InputError(s.path, "/attack_names",
+                         fmt::format("differs from {} (different sample stores?)", reference->path));
     }
     sink.row(*loaded[f], static_cast<size_t>(row_of[k]));
     if (last_use[f] == static_cast<int64_t>(k)) loaded[f].reset();
@@ -196,9 +199,10 @@ ShardSpec ShardSpec::parse(const std::string& text, const std::string& what) {
   ShardSpec s;
   if (slash == std::string::npos || !parse_int(text.substr(0, slash), s.index) ||
       !parse_int(text.substr(slash + 1), s.count) || s.count < 1 || s.index < 0 || s.index >= s.count)
-    throw UsageError(fmt::format("{}: '{}' is not I/N with 0 <= I < N (e.g. 0/4 .. 3/4; "
-                                 "with SLURM: --shard $SLURM_ARRAY_TASK_ID/N and --array=0-(N-1))",
-                                 what, text));
+    throw UsageError(
+        fmt::format("{}: '{}' is not I/N with 0 <= I < N (e.g. 0/4 .. 3/4; "
+                    "with SLURM: --shard $SLURM_ARRAY_TASK_ID/N and --array=0-(N-1))",
+                    what, text));
   return s;
 }
 
@@ -236,7 +240,8 @@ int64_t merge_score_files(const std::vector<std::string>& paths, const std::stri
         if (!is_writer_owned_attr(name)) writer->set_attr(name, value);
     }
     void row(const ScoreSet& in, size_t r) {
-      ScoreRow row{in.index[r], in.score[r], in.label[r], in.attack[r], in.modality[r], in.subject[r], in.video[r], in.source[r]};
+      ScoreRow row{in.index[r],    in.score[r],   in.label[r], in.attack[r],
+                   in.modality[r], in.subject[r], in.video[r], in.source[r]};
       writer->append(row, in.feature_dim > 0 ? in.features.data() + r * in.feature_dim : nullptr);
     }
   } write{output, nullptr};

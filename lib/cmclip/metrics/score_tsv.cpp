@@ -25,11 +25,20 @@ std::string tsv_escape(const std::string& field) {
   out.reserve(field.size() + 8);
   for (char c : field) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -44,11 +53,20 @@ bool tsv_unescape(const std::string& field, std::string& out) {
     }
     if (++i == field.size()) return false;
     switch (field[i]) {
-      case '\\': out += '\\'; break;
-      case 't': out += '\t'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      default: return false;
+      case '\\':
+        out += '\\';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      default:
+        return false;
     }
   }
   return true;
@@ -99,19 +117,16 @@ ScoreTsvWriter::~ScoreTsvWriter() {
 void write_score_tsv(std::ostream& out, const ScoreSet& set) {
   ScoreTsvWriter w(out);
   for (size_t i = 0; i < set.size(); ++i)
-    w.write(set.source[i], set.video[i],
-            set.label[i] == kLive ? std::string() : set.attack_names.at(set.attack[i]), set.label[i], set.score[i]);
+    w.write(set.source[i], set.video[i], set.label[i] == kLive ? std::string() : set.attack_names.at(set.attack[i]),
+            set.label[i], set.score[i]);
   w.flush();
 }
 
-void read_score_tsv(std::istream& in, const std::string& name,
-                    const std::function<void(const ScoreTsvRow&)>& row) {
+void read_score_tsv(std::istream& in, const std::string& name, const std::function<void(const ScoreTsvRow&)>& row) {
   const std::string file = display_name(name);
   std::string line;
   int64_t number = 0;
-  auto fail = [&](const std::string& what) {
-    throw InputError(file, fmt::format("line {}", number), what);
-  };
+  auto fail = [&](const std::string& what) { throw InputError(file, fmt::format("line {}", number), what); };
   if (!std::getline(in, line)) {
     number = 1;
     fail(fmt::format("empty input; expected the header '{}'", "source<TAB>video<TAB>attack_type<TAB>label<TAB>score"));
@@ -119,8 +134,9 @@ void read_score_tsv(std::istream& in, const std::string& name,
   number = 1;
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line != kScoreTsvHeader)
-    fail("expected the header 'source<TAB>video<TAB>attack_type<TAB>label<TAB>score' (a fas-embed --format tsv "
-         "output or a cmclip.scores HDF5 file)");
+    fail(
+        "expected the header 'source<TAB>video<TAB>attack_type<TAB>label<TAB>score' (a fas-embed --format tsv "
+        "output or a cmclip.scores HDF5 file)");
   ScoreTsvRow r;
   std::string_view field[5];
   while (std::getline(in, line)) {
@@ -130,7 +146,8 @@ void read_score_tsv(std::istream& in, const std::string& name,
     size_t start = 0;
     for (;;) {
       size_t tab = line.find('\t', start);
-      if (count < 5) field[count] = std::string_view(line).substr(start, tab == std::string::npos ? std::string::npos : tab - start);
+      if (count < 5)
+        field[count] = std::string_view(line).substr(start, tab == std::string::npos ? std::string::npos : tab - start);
       ++count;
       if (tab == std::string::npos) break;
       start = tab + 1;
@@ -144,8 +161,7 @@ void read_score_tsv(std::istream& in, const std::string& name,
     const char* begin = field[4].data();
     const char* end = begin + field[4].size();
     auto [ptr, ec] = std::from_chars(begin, end, r.score);
-    if (field[4].empty() || ec != std::errc() || ptr != end)
-      fail(fmt::format("score '{}' is not a number", field[4]));
+    if (field[4].empty() || ec != std::errc() || ptr != end) fail(fmt::format("score '{}' is not a number", field[4]));
     if (!std::isfinite(r.score)) fail(fmt::format("score '{}' is not finite", field[4]));
     const char* names[3] = {"source", "video", "attack_type"};
     std::string* outs[3] = {&r.source, &r.video, &r.attack_type};

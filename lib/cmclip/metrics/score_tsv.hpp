@@ -27,10 +27,10 @@ class ScoreTsvWriter {
  public:
   // The header line comes first; `name` names the output in messages.
   explicit ScoreTsvWriter(std::ostream& out, std::string name = "stdout");
-  ~ScoreTsvWriter();                            // flushes (errors ignored: call flush())
+  ~ScoreTsvWriter();  // flushes (errors ignored: call flush())
   // `attack_type` must be empty exactly when `label` is kLive.
-  void write(const std::string& source, const std::string& video, const std::string& attack_type,
-             int8_t label, float score);
+  void write(const std::string& source, const std::string& video, const std::string& attack_type, int8_t label,
+             float score);
   // A score-file row; its attack code names an entry of `attack_names` ([0] = bona fide).
   void write(const ScoreRow& row, const std::vector<std::string>& attack_names);
   int64_t lines() const { return lines_; }
@@ -58,8 +58,7 @@ struct ScoreTsvRow {
 // errors ("-" reads as "stdin"). Errors (InputError, exit 2) name the line: a wrong
 // header, a wrong number of fields, an unknown label, a score that is not a finite
 // number, an attack type on a bona fide line or none on an attack line, a bad escape.
-void read_score_tsv(std::istream& in, const std::string& name,
-                    const std::function<void(const ScoreTsvRow&)>& row);
+void read_score_tsv(std::istream& in, const std::string& name, const std::function<void(const ScoreTsvRow&)>& row);
 // Whole-file form: a ScoreSet with index = row number, attack codes in order of first
 // appearance, modality rgb and subject -1 (the TSV does not carry them).
 ScoreSet read_score_tsv(std::istream& in, const std::string& name);

@@ -86,8 +86,7 @@ SortedScores::SortedScores(const std::vector<float>& score, const std::vector<in
   const size_t n = score.size();
   if (cls.size() != n || (!unit.empty() && unit.size() != n))
     throw RuntimeFailure("SortedScores: score, class and unit arrays differ in length");
-  if (n > std::numeric_limits<uint32_t>::max())
-    throw RuntimeFailure("SortedScores: more than 2^32 scores in one set");
+  if (n > std::numeric_limits<uint32_t>::max()) throw RuntimeFailure("SortedScores: more than 2^32 scores in one set");
   const int nt = useful_threads(n, threads);
   // Low 32 bits of a key: the sample index, and the class beside it when both fit, so
   // that after sorting nothing is gathered from the unsorted input at random.
@@ -99,8 +98,8 @@ SortedScores::SortedScores(const std::vector<float>& score, const std::vector<in
   std::vector<uint64_t> keys(n);
   in_shares(n, nt, [&](int, size_t b, size_t e) {
     for (size_t i = b; i < e; ++i)
-      keys[i] = (uint64_t(sortable_key(score[i])) << 32) | (uint64_t(i) << index_shift) |
-                (packed ? uint64_t(cls[i]) : 0);
+      keys[i] =
+          (uint64_t(sortable_key(score[i])) << 32) | (uint64_t(i) << index_shift) | (packed ? uint64_t(cls[i]) : 0);
   });
   radix_sort_by_high32(keys, nt);
 
@@ -175,8 +174,7 @@ size_t SortedScores::cut_of_threshold(float tau, TieRule tie) const {
 float SortedScores::threshold_of_cut(size_t cut, TieRule tie) const {
   const float inf = std::numeric_limits<float>::infinity();
   if (groups() == 0) throw RuntimeFailure("threshold of an empty score set");
-  if (tie == TieRule::accept)
-    return cut < groups() ? value(cut) : std::nextafter(value(groups() - 1), inf);
+  if (tie == TieRule::accept) return cut < groups() ? value(cut) : std::nextafter(value(groups() - 1), inf);
   return cut > 0 ? value(cut - 1) : std::nextafter(value(0), -inf);
 }
 

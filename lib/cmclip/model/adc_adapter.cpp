@@ -62,7 +62,7 @@ torch::Tensor AdcAdapterImpl::forward(const torch::Tensor& z) {
   if (grid * grid != tokens - 1)
     throw std::invalid_argument(fmt::format("ADC-Adapter: {} tokens are not 1 + a square grid", tokens));
   torch::Tensor d = quick_gelu(compute::linear(z, down->weight, down->bias));
-  torch::Tensor cls = d.select(1, 0);                                   // [B, r]
+  torch::Tensor cls = d.select(1, 0);  // [B, r]
   torch::Tensor patches = d.slice(1, 1).transpose(1, 2).reshape({b, r, grid, grid});
   patches = conv->forward(patches).reshape({b, r, grid * grid}).transpose(1, 2);
   if (options_.conv_on_cls) cls = conv->forward(cls.view({b, r, 1, 1})).view({b, r});

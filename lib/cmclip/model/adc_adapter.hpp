@@ -16,13 +16,13 @@
 namespace cmclip::model {
 
 struct AdcAdapterOptions {
-  int64_t width = 768;       // W, the ViT width
-  int64_t bottleneck = 8;    // r
-  double theta_init = 0.7;   // θ at initialisation
+  int64_t width = 768;      // W, the ViT width
+  int64_t bottleneck = 8;   // r
+  double theta_init = 0.7;  // θ at initialisation
   bool per_channel_theta = false;
-  bool conv_on_cls = true;   // false: the CLS token bypasses the convolution
+  bool conv_on_cls = true;  // false: the CLS token bypasses the convolution
   double dropout = 0.1;
-  double scale = 1.0;        // s, multiplies the adapter output
+  double scale = 1.0;  // s, multiplies the adapter output
 };
 
 // The adaptive central-difference convolution alone (r -> r, 3x3, padding 1).

@@ -166,12 +166,11 @@ ModelOutput FasModelImpl::forward(const at::Tensor& images, const std::vector<in
 at::Tensor FasModelImpl::decorrelation(const PromptFeatures& t) const {
   // The formulas are documented with ModelOptions::decorrelation. Features are unit
   // vectors, except the live-fake difference, which is normalised here.
-  const at::Tensor& mod = t.modality_plain;  // [M, E]
-  if (options_.decorrelation == "conditioned")
-    return at::matmul(t.category, mod.t()).pow(2).mean();  // [B, K, M]
+  const at::Tensor& mod = t.modality_plain;                                                           // [M, E]
+  if (options_.decorrelation == "conditioned") return at::matmul(t.category, mod.t()).pow(2).mean();  // [B, K, M]
   if (options_.decorrelation == "fine") {
     at::Tensor direction = normalise(t.fine.select(2, 1) - t.fine.select(2, 0));  // [B, M, E]
-    return (direction * mod.unsqueeze(0)).sum(-1).pow(2).mean();                 // [B, M]
+    return (direction * mod.unsqueeze(0)).sum(-1).pow(2).mean();                  // [B, M]
   }
   return at::matmul(t.category_plain, mod.t()).pow(2).mean();  // [K, M]
 }
@@ -183,10 +182,11 @@ at::Tensor FasModelImpl::modality_slots(const at::Tensor& codes) const {
   for (size_t i = 0; i < slots.size(); ++i) {
     auto it = std::find(modality_codes_.begin(), modality_codes_.end(), p[i]);
     if (it == modality_codes_.end())
-      throw UsageError(fmt::format("a sample of modality {} reached a model whose prompts know only {} "
-                                   "(--prompt-modalities)",
-                                   p[i] >= 0 && p[i] < kModalityCount ? modality_names()[size_t(p[i])] : "?",
-                                   fmt::join(options_.modalities, ",")));
+      throw UsageError(
+          fmt::format("a sample of modality {} reached a model whose prompts know only {} "
+                      "(--prompt-modalities)",
+                      p[i] >= 0 && p[i] < kModalityCount ? modality_names()[size_t(p[i])] : "?",
+                      fmt::join(options_.modalities, ",")));
     slots[i] = it - modality_codes_.begin();
   }
   return at::tensor(slots, at::kLong).to(device());
@@ -206,7 +206,7 @@ at::Tensor FasModelImpl::score(const at::Tensor& images, const at::Tensor& modal
   // The category and the fine-grained prompts in one text-encoder call.
   PromptFeatures t = prompt->forward(f, /*fine=*/true, /*plain=*/false);
   at::Tensor scale = clip_->logit_scale.exp();
-  at::Tensor category = scale * (f.unsqueeze(1) * t.category).sum(-1);                // [B, K]
+  at::Tensor category = scale * (f.unsqueeze(1) * t.category).sum(-1);              // [B, K]
   at::Tensor fine = scale * (f.view({images.size(0), 1, 1, -1}) * t.fine).sum(-1);  // [B, M, K]
   // Fine-grained prompts at each sample's own modality.
   at::Tensor own = fine.gather(1, slots.view({-1, 1, 1}).expand({-1, 1, fine.size(2)})).squeeze(1);

@@ -42,7 +42,7 @@ struct ModelOutput {
 // `terms`). L_fg and L_dec read no sample modality and are defined on any batch.
 struct LossTerms {
   at::Tensor total;
-  std::map<std::string, double> terms;  // "cat", "fg", "mod", "dec" (unweighted), "total"
+  std::map<std::string, double> terms;         // "cat", "fg", "mod", "dec" (unweighted), "total"
   std::map<std::string, at::Tensor> weighted;  // each term as it enters the total
 };
 
@@ -85,17 +85,17 @@ class FasModelImpl : public torch::nn::Module {
 
  private:
   at::Tensor encode_images(const at::Tensor& images);
-  at::Tensor zero_shot_text();  // normalised [2, E]
+  at::Tensor zero_shot_text();                              // normalised [2, E]
   at::Tensor decorrelation(const PromptFeatures& t) const;  // L_dec of options().decorrelation
-  AdcAdapter adapter_at(int64_t block, int site);  // site 0 attn, 1 mlp; nullptr if none
+  AdcAdapter adapter_at(int64_t block, int site);           // site 0 attn, 1 mlp; nullptr if none
 
   clip::Clip clip_;
   ModelOptions options_;
   Method method_;
-  std::vector<int64_t> blocks_;            // vision blocks with adapters
+  std::vector<int64_t> blocks_;  // vision blocks with adapters
   bool site_attn_ = false, site_mlp_ = false;
   std::map<std::pair<int64_t, int>, int64_t> adapter_index_;  // (block, site) -> adapters[i]
-  std::vector<int64_t> modality_codes_;    // prompt slot -> modality code
+  std::vector<int64_t> modality_codes_;                       // prompt slot -> modality code
   at::Tensor zero_shot_tokens_;
   at::Tensor zero_shot_features_;
 };
@@ -106,8 +106,8 @@ TORCH_MODULE(FasModel);
 struct LoadedModel {
   FasModel model{nullptr};
   clip::Tokenizer tokenizer;
-  std::string source;         // the checkpoint path (or the CLIP spec)
-  std::string content_hash;   // identifies the weights (checkpoint parent links, score files)
+  std::string source;        // the checkpoint path (or the CLIP spec)
+  std::string content_hash;  // identifies the weights (checkpoint parent links, score files)
 };
 // A trained cmclip checkpoint (any method).
 LoadedModel load_model_checkpoint(const std::string& path, const std::string& bpe_option);

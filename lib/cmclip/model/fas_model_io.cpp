@@ -32,7 +32,8 @@ void FasModelImpl::load_from(const Checkpoint& ckpt) {
     if (!src)
       throw InputError(ckpt.path, "/params/" + name,
                        fmt::format("missing: a {} model needs it (was the checkpoint written with other "
-                                   "model options?)", options_.method));
+                                   "model options?)",
+                                   options_.method));
     if (!src->sizes().equals(t.sizes()))
       throw InputError(ckpt.path, "/params/" + name,
                        fmt::format("shape [{}] does not fit the model's [{}]", fmt::join(src->sizes(), ", "),
@@ -53,19 +54,22 @@ void fit_threads_to(const clip::ClipConfig& c) {
   const int64_t width = std::max(c.vision_width, c.text_width);
   if (width <= kNarrowWidth)
     cap_default_compute_threads(1, fmt::format("this CLIP's width of {} gives each operation too little "
-                                               "work to share", width));
+                                               "work to share",
+                                               width));
 }
 }  // namespace
 
 LoadedModel load_model_checkpoint(const std::string& path, const std::string& bpe_option) {
   Checkpoint ck = read_checkpoint(path, /*with_optimizer=*/false);
   if (!ck.has_config("method"))
-    throw InputError(path, "/config", "holds CLIP weights but no trained model (no 'method'); "
-                                      "train one with fas-pretrain");
+    throw InputError(path, "/config",
+                     "holds CLIP weights but no trained model (no 'method'); "
+                     "train one with fas-pretrain");
   ModelOptions options = ModelOptions::from_config(ck);
   clip::Clip c = clip::clip_from_checkpoint(ck);
   fit_threads_to(c->config());
-  clip::Tokenizer tok = clip::tokenizer_for(ck.config_string("clip_vocabulary"), c->config().vocab_size, bpe_option, path);
+  clip::Tokenizer tok =
+      clip::tokenizer_for(ck.config_string("clip_vocabulary"), c->config().vocab_size, bpe_option, path);
   FasModel model(c, tok, options);
   model->load_from(ck);
   model->eval();

@@ -25,7 +25,8 @@ PromptLearnerImpl::PromptLearnerImpl(clip::Clip clip, const clip::Tokenizer& tok
   auto words_length = [&](const std::string& w) { return static_cast<int64_t>(tok.encode(w + ".").size()); };
   for (const auto& c : spec_.class_words) {
     longest = std::max(longest, spec_.n_ctx + words_length(c));
-    for (const auto& mw : spec_.modality_words) longest = std::max(longest, 2 * spec_.n_ctx + words_length(c + " " + mw));
+    for (const auto& mw : spec_.modality_words)
+      longest = std::max(longest, 2 * spec_.n_ctx + words_length(c + " " + mw));
   }
   for (const auto& mw : spec_.modality_words) longest = std::max(longest, spec_.n_ctx + words_length(mw));
   length_ = longest + 2;  // SOS, EOS
@@ -117,9 +118,7 @@ at::Tensor PromptLearnerImpl::splice(const at::Tensor& base, const at::Tensor& c
   return at::cat({prefix, ctx, suffix}, -2);
 }
 
-at::Tensor PromptLearnerImpl::pi(const at::Tensor& image_features) {
-  return meta_net->forward(image_features);
-}
+at::Tensor PromptLearnerImpl::pi(const at::Tensor& image_features) { return meta_net->forward(image_features); }
 
 PromptFeatures PromptLearnerImpl::forward(const at::Tensor& image_features, bool fine, bool plain,
                                           const std::vector<int64_t>& perm) {
@@ -177,8 +176,8 @@ PromptFeatures PromptLearnerImpl::forward(const at::Tensor& image_features, bool
   if (plain) {
     out.category_plain = parts[i++].view({k, e});
     if (spec_.modality) {
-      out.modality_plain = (spec_.condition_modality && conditional) ? parts[i++].view({m, e})
-                                                                      : mod_features.view({m, e});
+      out.modality_plain =
+          (spec_.condition_modality && conditional) ? parts[i++].view({m, e}) : mod_features.view({m, e});
     }
   }
   return out;

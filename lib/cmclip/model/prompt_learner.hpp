@@ -30,7 +30,7 @@ struct PromptSpec {
   std::string init_words;      // content context from these words' embeddings (else random)
   bool class_specific = true;  // one content context per class (else shared)
   bool meta_net = true;
-  bool modality = true;        // modality and fine-grained families
+  bool modality = true;  // modality and fine-grained families
   bool condition_modality = false;
   std::vector<std::string> class_words;     // K
   std::vector<std::string> modality_words;  // M

@@ -51,16 +51,14 @@ int env_int(const char* name, int fallback) {
 
 class C10dCommunicator : public Communicator {
  public:
-  C10dCommunicator(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<Transport> pg, int rank,
-                   int world, c10::Device device)
+  C10dCommunicator(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<Transport> pg, int rank, int world,
+                   c10::Device device)
       : store_(std::move(store)), pg_(std::move(pg)), rank_(rank), world_(world), device_(device) {}
   int rank() const override { return rank_; }
   int world() const override { return world_; }
 
   void allreduce_sum(std::vector<at::Tensor>& tensors) override { reduce(tensors, false, "sum all-reduce"); }
-  void allreduce_mean(std::vector<at::Tensor>& tensors) override {
-    reduce(tensors, true, "gradient all-reduce");
-  }
+  void allreduce_mean(std::vector<at::Tensor>& tensors) override { reduce(tensors, true, "gradient all-reduce"); }
 
   void broadcast(std::vector<at::Tensor>& tensors) override {
     if (tensors.empty()) return;
@@ -107,8 +105,8 @@ class C10dCommunicator : public Communicator {
     } catch (const std::exception& e) {
       std::string detail = e.what();
       detail = detail.substr(0, detail.find('\n'));  // c10 appends a C++ backtrace
-      throw RuntimeFailure(fmt::format("rank {}/{}: {} failed: another rank died or stopped answering ({})",
-                                       rank_, world_, what, detail));
+      throw RuntimeFailure(fmt::format("rank {}/{}: {} failed: another rank died or stopped answering ({})", rank_,
+                                       world_, what, detail));
     }
   }
 
@@ -124,8 +122,7 @@ bool is_loopback(const std::string& address) {
 
 std::string numeric_address(const sockaddr* a) {
   char buf[INET6_ADDRSTRLEN] = {0};
-  if (a->sa_family == AF_INET)
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(a)->sin_addr, buf, sizeof buf);
+  if (a->sa_family == AF_INET) inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(a)->sin_addr, buf, sizeof buf);
   else if (a->sa_family == AF_INET6)
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(a)->sin6_addr, buf, sizeof buf);
   return buf;
@@ -204,14 +201,16 @@ std::vector<std::shared_ptr<gloo::transport::Device>> gloo_devices(const DistEnv
     address = address_towards(d.master_addr);
     how = fmt::format("route to MASTER_ADDR {}; host name {} does not resolve", d.master_addr, host);
     if (address.empty())
-      throw RuntimeFailure(fmt::format("rank {}/{}: no network address for Gloo: host name {} does not resolve "
-                                       "and MASTER_ADDR {} cannot be reached; set GLOO_SOCKET_IFNAME",
-                                       d.rank, d.world, host, d.master_addr));
+      throw RuntimeFailure(
+          fmt::format("rank {}/{}: no network address for Gloo: host name {} does not resolve "
+                      "and MASTER_ADDR {} cannot be reached; set GLOO_SOCKET_IFNAME",
+                      d.rank, d.world, host, d.master_addr));
   }
   if (d.nodes > 1 && is_loopback(address))
-    throw UsageError(fmt::format("rank {}/{}: Gloo would bind to the loopback address {} ({}), but the ranks run on "
-                                 "{} nodes; set GLOO_SOCKET_IFNAME to the cluster network's interface (e.g. eth0, ib0)",
-                                 d.rank, d.world, address, how, d.nodes));
+    throw UsageError(
+        fmt::format("rank {}/{}: Gloo would bind to the loopback address {} ({}), but the ranks run on "
+                    "{} nodes; set GLOO_SOCKET_IFNAME to the cluster network's interface (e.g. eth0, ib0)",
+                    d.rank, d.world, address, how, d.nodes));
   log::debug("Gloo bound to {} ({})", address, how);
   devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(address));
   return devices;
@@ -261,16 +260,17 @@ DistEnv read_dist_env() {
     d.rank = env_int("SLURM_PROCID", 0);
     d.local_rank = env_int("SLURM_LOCALID", 0);
     d.nodes = env_int("SLURM_STEP_NUM_NODES", env_int("SLURM_JOB_NUM_NODES", 0));
-    const char* nodes = env("SLURM_STEP_NODELIST") ? env("SLURM_STEP_NODELIST")
+    const char* nodes = env("SLURM_STEP_NODELIST")  ? env("SLURM_STEP_NODELIST")
                         : env("SLURM_JOB_NODELIST") ? env("SLURM_JOB_NODELIST")
                                                     : env("SLURM_NODELIST");
     d.master_addr = env("MASTER_ADDR") ? env("MASTER_ADDR") : nodes ? first_slurm_host(nodes) : "127.0.0.1";
     d.master_port = env("MASTER_PORT") ? env_int("MASTER_PORT", 0)
                                        : port_from_job_id(env("SLURM_JOB_ID") ? env("SLURM_JOB_ID") : "");
   } else if (env("SLURM_JOB_ID") && env_int("SLURM_NTASKS", 1) > 1) {
-    d.warning = fmt::format("this SLURM job has {} tasks, but this process was not started by srun: it trains "
-                            "alone (start it with srun for data-parallel training)",
-                            env("SLURM_NTASKS"));
+    d.warning = fmt::format(
+        "this SLURM job has {} tasks, but this process was not started by srun: it trains "
+        "alone (start it with srun for data-parallel training)",
+        env("SLURM_NTASKS"));
   }
   if (d.rank >= d.world)
     throw UsageError(fmt::format("rank {} is not below the world size {} ({} environment)", d.rank, d.world,

@@ -81,8 +81,8 @@ int64_t assign_folds(const std::vector<std::string>& group, const std::vector<bo
 
 namespace {
 struct Features {
-  at::Tensor x, y;              // double [N, E], int64 [N]
-  std::vector<int8_t> labels;   // the store's labels
+  at::Tensor x, y;             // double [N, E], int64 [N]
+  std::vector<int8_t> labels;  // the store's labels
   std::vector<std::string> group;
 };
 
@@ -202,8 +202,10 @@ std::vector<int64_t> dev_indices(const DevSet& dev) {
 }  // namespace
 
 TrainResult fit_linear_probe(TrainJob& job, const TrainOptions& to, Communicator& comm) {
-  if (job.replay) throw UsageError("linear-probe fits on the training samples alone: it has no batches to mix "
-                                   "source samples into (give --replay-ratio 0)");
+  if (job.replay)
+    throw UsageError(
+        "linear-probe fits on the training samples alone: it has no batches to mix "
+        "source samples into (give --replay-ratio 0)");
   model::FasModel& model = job.model->model;
   compute::PrecisionScope precision(to.precision.parsed(), model->device());
   Features train = features_of(model, *job.train, training_indices(job.target), to.eval_batch_size);
@@ -226,23 +228,24 @@ TrainResult fit_linear_probe(TrainJob& job, const TrainOptions& to, Communicator
     model->head->weight.copy_(fit.weight.to(model->head->weight.options()));
     model->head->bias.copy_(fit.bias.to(model->head->bias.options()));
   }
-  log::info("linear probe: L-BFGS logistic regression on {} frozen image features, C = {:.4g} chosen by {}; "
-            "final objective {:.5f}",
-            train.labels.size(), C, chosen_by, fit.loss);
+  log::info(
+      "linear probe: L-BFGS logistic regression on {} frozen image features, C = {:.4g} chosen by {}; "
+      "final objective {:.5f}",
+      train.labels.size(), C, chosen_by, fit.loss);
   TrainResult result;
   if (dev) {
     result.best_dev = dev_metrics(logistic_scores(fit, dev->x), dev->labels);
     log::info("dev: AUC {:.4f}, HTER {:.4f} at its EER threshold{}", result.best_dev->auc, result.best_dev->hter,
               job.select_by_dev ? "" : " (reported only)");
   }
-  std::map<std::string, h5::AttrValue> config{{"train_seed", static_cast<int64_t>(job.seed)},
-                                               {"train_epochs", int64_t{0}},
-                                               {"optimizer", std::string("lbfgs")},
-                                               {"train_select_by", job.dev && job.select_by_dev ? to.select_by
-                                                                                                 : std::string("last")},
-                                               {"probe_c", C},
-                                               {"probe_validation", chosen_by},
-                                               {"probe_samples", static_cast<int64_t>(train.labels.size())}};
+  std::map<std::string, h5::AttrValue> config{
+      {"train_seed", static_cast<int64_t>(job.seed)},
+      {"train_epochs", int64_t{0}},
+      {"optimizer", std::string("lbfgs")},
+      {"train_select_by", job.dev && job.select_by_dev ? to.select_by : std::string("last")},
+      {"probe_c", C},
+      {"probe_validation", chosen_by},
+      {"probe_samples", static_cast<int64_t>(train.labels.size())}};
   if (comm.is_root()) write_checkpoint(to.output, job_checkpoint(job, config));
   comm.barrier();
   return result;

@@ -19,13 +19,13 @@ namespace cmclip::train {
 struct OptimizerOptions {
   std::string name = "adamw";  // adamw | sgd
   double lr = 2e-3;
-  double min_lr = 0.0;          // the cosine schedule ends here
-  double weight_decay = 5e-4;   // matrices and convolutions only (dim >= 2)
+  double min_lr = 0.0;                            // the cosine schedule ends here
+  double weight_decay = 5e-4;                     // matrices and convolutions only (dim >= 2)
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // AdamW
-  double momentum = 0.9;        // SGD
-  double clip_grad_norm = 1.0;  // 0: no clipping
-  int64_t warmup_steps = -1;    // -1: one epoch's worth of steps
-  double warmup_lr = 1e-5;      // learning rate at the first warm-up step
+  double momentum = 0.9;                          // SGD
+  double clip_grad_norm = 1.0;                    // 0: no clipping
+  int64_t warmup_steps = -1;                      // -1: one epoch's worth of steps
+  double warmup_lr = 1e-5;                        // learning rate at the first warm-up step
   // linear: from warmup_lr up to lr; constant: warmup_lr throughout (CoOp, CoCoOp).
   std::string warmup_type = "linear";
 
@@ -62,7 +62,6 @@ double clip_grad_norm(const NamedTensors& params, double max_norm);
 
 // Warm-up over warmup_steps (linear from warmup_lr to lr, or constant at warmup_lr),
 // then half-cosine from lr to min_lr at total_steps.
-double scheduled_lr(int64_t step, int64_t total_steps, int64_t warmup_steps,
-                    const OptimizerOptions& o);
+double scheduled_lr(int64_t step, int64_t total_steps, int64_t warmup_steps, const OptimizerOptions& o);
 
 }  // namespace cmclip::train

@@ -93,7 +93,8 @@ void apply_preset(const MethodPreset& preset, const std::function<bool(const std
   apply("--batch-size", t.training ? &t.training->batch_size : nullptr, preset.batch_size);
   apply("--replay-ratio", t.replay_ratio, preset.replay_ratio);
   if (set.empty() && kept.empty()) return;
-  log::info("preset of {}: {}{}", preset.source, set.empty() ? "nothing left to set" : fmt::format("{}", fmt::join(set, " ")),
+  log::info("preset of {}: {}{}", preset.source,
+            set.empty() ? "nothing left to set" : fmt::format("{}", fmt::join(set, " ")),
             kept.empty() ? "" : fmt::format("; from the command line: {}", fmt::join(kept, " ")));
 }
 

@@ -27,14 +27,14 @@ namespace cmclip::train {
 
 struct TrainOptions {
   int64_t epochs = 10;
-  int64_t batch_size = 8;       // per rank
+  int64_t batch_size = 8;  // per rank
   int64_t eval_batch_size = 32;
   std::string select_by = "auc";  // auc | hter (on the dev set)
   bool resume = false;
   std::string output;
   data::AugmentOptions augment;
   compute::PrecisionOptions precision;
-  int loader_threads = 0;  // decoding threads of the data loader (0: automatic)
+  int loader_threads = 0;                       // decoding threads of the data loader (0: automatic)
   std::string oversampled_copies = "distinct";  // or identical (ablation: one augmentation per sample and epoch)
   std::string profile;  // --profile: a trace of every operation of the run (train/operation_trace.hpp)
 
@@ -116,8 +116,8 @@ Checkpoint job_checkpoint(TrainJob& job, const std::map<std::string, h5::AttrVal
 void for_each_eval_batch(model::FasModel& model, const SampleStore& store, const std::vector<int64_t>& indices,
                          int64_t batch_size, const std::function<void(const data::Batch&)>& fn);
 // P(live) for samples `indices` of `store` (eval transform, no augmentation).
-std::vector<float> score_samples(model::FasModel& model, const SampleStore& store,
-                                 const std::vector<int64_t>& indices, int64_t batch_size);
+std::vector<float> score_samples(model::FasModel& model, const SampleStore& store, const std::vector<int64_t>& indices,
+                                 int64_t batch_size);
 // AUC and HTER at the set's own EER threshold.
 DevMetrics dev_metrics(const std::vector<float>& scores, const std::vector<int8_t>& labels);
 
