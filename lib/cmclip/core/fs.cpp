@@ -1,6 +1,8 @@
 #include "cmclip/core/fs.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,7 +10,6 @@
 #include <cstdlib>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -20,7 +21,6 @@
 
 namespace cmclip {
 
-namespace fsys = std::filesystem;
 
 std::string dirname_of(const std::string& path) {
   auto pos = path.find_last_of('/');
@@ -82,6 +82,38 @@ std::string read_file(const std::string& path) {
 }
 
 namespace {
+// Folders are handled with POSIX calls, not std::filesystem: the PyPI torch wheel's
+// libtorch.so exports its own copy of std::filesystem::remove_all, which takes the
+// place of libstdc++'s and crashes (a null function pointer) when called.
+bool folder_is_empty(const std::string& path) {
+  DIR* d = ::opendir(path.c_str());
+  if (!d) return false;
+  bool empty = true;
+  while (dirent* e = ::readdir(d))
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+      empty = false;
+      break;
+    }
+  ::closedir(d);
+  return empty;
+}
+
+int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
+
+// Removes `path` and everything under it (links are removed, not followed).
+void remove_tree(const std::string& path) { ::nftw(path.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+// Creates `path` and its missing parents; RuntimeFailure naming it otherwise.
+void make_folders(const std::string& path) {
+  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+    std::string part = path.substr(0, slash);
+    if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST)
+      throw RuntimeFailure(path, "", std::string("cannot create folder: ") + std::strerror(errno));
+    if (slash == std::string::npos) break;
+  }
+  if (!is_directory(path)) throw RuntimeFailure(path, "", "cannot create folder: a file has its name");
+}
+
 // A folder's final path is new or an empty folder; its parent exists and is writable.
 void check_output_folder(const std::string& path) {
   if (path.empty()) throw UsageError("an output folder path is empty");
@@ -90,10 +122,10 @@ void check_output_folder(const std::string& path) {
     throw InputError(path, "", fmt::format("cannot write: folder '{}' does not exist", parent));
   if (::access(parent.c_str(), W_OK) != 0)
     throw InputError(path, "", fmt::format("cannot write: folder '{}' is not writable", parent));
-  std::error_code ec;
-  if (fsys::exists(path, ec)) {
-    if (!fsys::is_directory(path, ec)) throw UsageError(fmt::format("{}: exists and is not a folder", path));
-    if (!fsys::is_empty(path, ec))
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) throw UsageError(fmt::format("{}: exists and is not a folder", path));
+    if (!folder_is_empty(path))
       throw UsageError(fmt::format("{}: folder is not empty; give a new or empty folder", path));
   }
 }
@@ -120,9 +152,8 @@ AtomicOutput::AtomicOutput(std::string final_path, Kind kind) : final_(std::move
     slot_ = signals::register_temp(temp_);
     return;
   }
-  std::error_code ec;
-  if (!fsys::create_directory(temp_, ec) || ec)
-    throw RuntimeFailure(temp_, "", "cannot create folder: " + ec.message());
+  if (::mkdir(temp_.c_str(), 0755) != 0)
+    throw RuntimeFailure(temp_, "", std::string("cannot create folder: ") + std::strerror(errno));
 }
 
 AtomicOutput::~AtomicOutput() { discard(); }
@@ -130,8 +161,7 @@ AtomicOutput::~AtomicOutput() { discard(); }
 void AtomicOutput::discard() {
   if (!committed_) {
     if (kind_ == Kind::folder) {
-      std::error_code ec;
-      fsys::remove_all(temp_, ec);
+      remove_tree(temp_);
     } else {
       ::unlink(temp_.c_str());
     }
@@ -141,9 +171,7 @@ void AtomicOutput::discard() {
 }
 
 void AtomicOutput::make_dirs(const std::string& relative) const {
-  std::error_code ec;
-  fsys::create_directories(join_path(temp_, relative), ec);
-  if (ec) throw RuntimeFailure(join_path(temp_, relative), "", "cannot create folder: " + ec.message());
+  make_folders(join_path(temp_, relative));
 }
 
 void AtomicOutput::commit() {
