@@ -78,6 +78,18 @@ std::string write_tsv(const ScratchDir& dir, const std::string& name, const std:
   return path;
 }
 
+// test.tsv: three bona fide and four attacks (two types) whose own EER threshold is 0.8.
+std::string write_mixed_test(const ScratchDir& dir) {
+  return write_tsv(dir, "test.tsv",
+                   {{"a", "", 0.9f},
+                    {"b", "", 0.8f},
+                    {"c", "", 0.4f},
+                    {"d", "print", 0.1f},
+                    {"e", "print", 0.5f},
+                    {"f", "replay", 0.3f},
+                    {"g", "replay", 0.9f}});
+}
+
 const NamedFigure& figure(const TestReport& t, const std::string& key) {
   auto it = std::find_if(t.named.begin(), t.named.end(), [&](const NamedFigure& f) { return f.key == key; });
   if (it == t.named.end()) throw std::runtime_error("no figure " + key);
@@ -617,14 +629,7 @@ BOOST_AUTO_TEST_CASE(dev_threshold_applied_to_test) {
 
 BOOST_AUTO_TEST_CASE(without_dev_the_test_eer_threshold_is_said_in_capitals) {
   ScratchDir dir("eval-nodev");
-  std::string test = write_tsv(dir, "test.tsv",
-                               {{"a", "", 0.9f},
-                                {"b", "", 0.8f},
-                                {"c", "", 0.4f},
-                                {"d", "print", 0.1f},
-                                {"e", "print", 0.5f},
-                                {"f", "replay", 0.3f},
-                                {"g", "replay", 0.9f}});
+  std::string test = write_mixed_test(dir);
   Evaluation e = evaluate(options_for({test}), 0, 1);
   BOOST_TEST(e.tests[0].threshold_source == "test-eer");
   BOOST_TEST(e.tests[0].figures.at_threshold.threshold == 0.8f);
@@ -867,14 +872,7 @@ BOOST_AUTO_TEST_CASE(every_report_names_its_threshold_mode) {
   std::string dev = write_tsv(
       dir, "dev.tsv",
       {{"d1", "", 0.6f}, {"d2", "", 0.8f}, {"d3", "print", 0.2f}, {"d4", "print", 0.7f}, {"d5", "replay", 0.3f}});
-  std::string test = write_tsv(dir, "test.tsv",
-                               {{"a", "", 0.9f},
-                                {"b", "", 0.8f},
-                                {"c", "", 0.4f},
-                                {"d", "print", 0.1f},
-                                {"e", "print", 0.5f},
-                                {"f", "replay", 0.3f},
-                                {"g", "replay", 0.9f}});
+  std::string test = write_mixed_test(dir);
   auto check_mode = [](const Evaluation& e, const std::string& mode) {
     BOOST_TEST(e.tests[0].threshold_source == mode);
     BOOST_TEST(render_table(e).find("Threshold mode: " + mode + ":") != std::string::npos, mode);

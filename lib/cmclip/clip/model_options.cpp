@@ -24,8 +24,8 @@ void ClipModelOptions::register_on(CLI::App& app, const ModelFlag& flag) {
 }
 
 void ClipModelOptions::validate() const {
-  for (auto [flag, heads] : {std::pair{"--vision-heads", heads.vision_heads}, {"--text-heads", heads.text_heads}})
-    if (heads && *heads < 1) throw UsageError(fmt::format("{} {}: expected a positive number", flag, *heads));
+  for (auto [flag, count] : {std::pair{"--vision-heads", heads.vision_heads}, {"--text-heads", heads.text_heads}})
+    if (count && *count < 1) throw UsageError(fmt::format("{} {}: expected a positive number", flag, *count));
 }
 
 }  // namespace cmclip::clip

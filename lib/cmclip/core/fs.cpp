@@ -21,7 +21,6 @@
 
 namespace cmclip {
 
-
 std::string dirname_of(const std::string& path) {
   auto pos = path.find_last_of('/');
   if (pos == std::string::npos) return ".";
@@ -103,15 +102,20 @@ int remove_entry(const char* path, const struct stat*, int, struct FTW*) { retur
 // Removes `path` and everything under it (links are removed, not followed).
 void remove_tree(const std::string& path) { ::nftw(path.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
-// Creates `path` and its missing parents; RuntimeFailure naming it otherwise.
-void make_folders(const std::string& path) {
-  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
-    std::string part = path.substr(0, slash);
-    if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST)
-      throw RuntimeFailure(path, "", std::string("cannot create folder: ") + std::strerror(errno));
+// Creates `relative` and its missing parents inside the existing folder `base`;
+// RuntimeFailure naming the folder otherwise.
+void make_folders(const std::string& base, const std::string& relative) {
+  for (size_t slash = relative.find('/');; slash = relative.find('/', slash + 1)) {
+    std::string path = join_path(base, relative.substr(0, slash));
+    if (::mkdir(path.c_str(), 0755) != 0) {
+      int err = errno;
+      if (err != EEXIST || !is_directory(path))
+        throw RuntimeFailure(
+            path, "",
+            std::string("cannot create folder: ") + (err == EEXIST ? "a file has its name" : std::strerror(err)));
+    }
     if (slash == std::string::npos) break;
   }
-  if (!is_directory(path)) throw RuntimeFailure(path, "", "cannot create folder: a file has its name");
 }
 
 // A folder's final path is new or an empty folder; its parent exists and is writable.
@@ -170,9 +174,7 @@ void AtomicOutput::discard() {
   slot_ = -1;
 }
 
-void AtomicOutput::make_dirs(const std::string& relative) const {
-  make_folders(join_path(temp_, relative));
-}
+void AtomicOutput::make_dirs(const std::string& relative) const { make_folders(temp_, relative); }
 
 void AtomicOutput::commit() {
   if (committed_) return;
