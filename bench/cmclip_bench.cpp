@@ -325,26 +325,31 @@ int main(int argc, char** argv) {
   int count = 32, size = 256;
   std::string prompts, output, method = "cocoop";
 
+  // Options that mean the same in every subcommand taking them.
+  auto add_prompts = [&](CLI::App* sub) { sub->add_option("--prompts", prompts, "Prompts, one per line")->required(); };
+  auto add_n_ctx = [&](CLI::App* sub) { sub->add_option("--n-ctx", n_ctx, "Context vectors")->capture_default_str(); };
+  auto add_model_and_timing = [&](CLI::App* sub) {
+    model.register_on(*sub);
+    timing.register_on(*sub);
+  };
+
   auto* gemm = app.add_subcommand("gemm", "Large sgemm: LibTorch (OpenBLAS), oneDNN fp32 and bf16");
   gemm->add_option("--n", n, "Matrix size")->capture_default_str();
   timing.register_on(*gemm);
   auto* image = app.add_subcommand("image", "CLIP encode_image on random images");
   image->add_option("--batch", image_batch, "Images per call")->capture_default_str();
-  model.register_on(*image);
-  timing.register_on(*image);
+  add_model_and_timing(image);
   auto* text = app.add_subcommand("text", "CLIP encode_text of a prompt file, one call");
-  text->add_option("--prompts", prompts, "Prompts, one per line")->required();
-  model.register_on(*text);
-  timing.register_on(*text);
+  add_prompts(text);
+  add_model_and_timing(text);
   auto* step = app.add_subcommand("step", "One training step (train::training_step) on random images");
   step->add_option("--method", method, "cocoop or cm-clip")->capture_default_str();
   step->add_option("--batch", step_batch, "Images per step")->capture_default_str();
-  step->add_option("--n-ctx", n_ctx, "Context vectors")->capture_default_str();
-  model.register_on(*step);
-  timing.register_on(*step);
+  add_n_ctx(step);
+  add_model_and_timing(step);
   auto* tokens = app.add_subcommand("tokens", "Token ids of the prompts and of the CoCoOp class prompts, as JSON");
-  tokens->add_option("--prompts", prompts, "Prompts, one per line")->required();
-  tokens->add_option("--n-ctx", n_ctx, "Context vectors")->capture_default_str();
+  add_prompts(tokens);
+  add_n_ctx(tokens);
   tokens->add_option("-o,--output", output, "JSON file")->required();
   model.register_on(*tokens);
   auto* images = app.add_subcommand("images", "Random PNG images and their list images.txt");

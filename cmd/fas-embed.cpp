@@ -34,11 +34,7 @@ Examples:
   fas-embed --model fewshot.h5 --data test.h5 -o - --format tsv | fas-eval --test -
   fas-embed --model m.h5 --data big.h5 --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT -o part$SLURM_ARRAY_TASK_ID.h5
   fas-embed --merge part*.h5 -o all.h5)";
+const cmclip::ToolInfo kTool{"fas-embed", "CLIP features of images and prompts", kDescription};
 }  // namespace
 
-int main(int argc, char** argv) {
-  cmclip::Tool tool("fas-embed", "CLIP features of images and prompts", kDescription);
-  cmclip::jobs::EmbedJobOptions options;
-  options.register_on(tool.cli());
-  return tool.run(argc, argv, [&] { cmclip::jobs::run_embed(options, tool.common()); });
-}
+int main(int argc, char** argv) { return cmclip::run_tool(argc, argv, kTool, cmclip::jobs::run_embed); }

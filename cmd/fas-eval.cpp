@@ -24,13 +24,9 @@ const char* kDescription =
     "  fas-eval --dev dev.h5 --test test.h5 --aggregate video-mean --bootstrap 1000 --plot det.png\n"
     "  fas-eval --threshold test-eer --test test.h5 --aggregate video-mean\n"
     "  fas-embed --model ckpt.h5 --data test.h5 -o - --format tsv | fas-eval --dev dev.h5 --test -";
+const cmclip::ToolInfo kTool{"fas-eval",
+                             "fas-eval: APCER, BPCER, ACER, HTER, EER, AUC, TPR@FPR of face anti-spoofing scores",
+                             kDescription, /*runs_model=*/false};
 }  // namespace
 
-int main(int argc, char** argv) {
-  cmclip::Tool tool("fas-eval", "fas-eval: APCER, BPCER, ACER, HTER, EER, AUC, TPR@FPR of face anti-spoofing scores",
-                    kDescription);
-  tool.without_device_option();
-  cmclip::jobs::EvalJobOptions options;
-  options.register_on(tool.cli());
-  return tool.run(argc, argv, [&] { cmclip::jobs::run_eval(options, tool.common()); });
-}
+int main(int argc, char** argv) { return cmclip::run_tool(argc, argv, kTool, cmclip::jobs::run_eval); }

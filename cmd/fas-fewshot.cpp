@@ -30,11 +30,7 @@ Examples:
   fas-fewshot --init surf-rgb.h5 --train surf-train.h5 --modality nir \
               --shots-in peer-5shot.tsv --replay surf-train.h5 --replay-ratio 0.5 \
               --select source-dev --dev surf-dev.h5 -o nir-k5.h5)";
+const cmclip::ToolInfo kTool{"fas-fewshot", "Adapt a trained model to Depth or NIR from K shots", kDescription};
 }  // namespace
 
-int main(int argc, char** argv) {
-  cmclip::Tool tool("fas-fewshot", "Adapt a trained model to Depth or NIR from K shots", kDescription);
-  cmclip::jobs::FewshotOptions options;
-  options.register_on(tool.cli());
-  return tool.run(argc, argv, [&] { cmclip::jobs::run_fewshot(options, tool.common()); });
-}
+int main(int argc, char** argv) { return cmclip::run_tool(argc, argv, kTool, cmclip::jobs::run_fewshot); }

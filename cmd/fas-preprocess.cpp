@@ -35,12 +35,8 @@ Example:
       --frames all --size 224 --split train -o surf-train.h5
   scripts/fetch-models.sh && fas-preprocess --format tsv --list photos.tsv \
       --on-no-face skip --preview sheet.png -o photos.h5)";
-}
+const cmclip::ToolInfo kTool{"fas-preprocess", "Face detection and cropping of FAS datasets into a sample store",
+                             kDescription, /*runs_model=*/false};
+}  // namespace
 
-int main(int argc, char** argv) {
-  cmclip::Tool tool("fas-preprocess", "Face detection and cropping of FAS datasets into a sample store", kDescription);
-  tool.without_device_option();
-  cmclip::jobs::PreprocessOptions opts;
-  opts.register_on(tool.cli());
-  return tool.run(argc, argv, [&] { cmclip::jobs::run_preprocess(opts, tool.common()); });
-}
+int main(int argc, char** argv) { return cmclip::run_tool(argc, argv, kTool, cmclip::jobs::run_preprocess); }

@@ -17,11 +17,7 @@ Examples:
   fas-pretrain --clip builtin:tiny --train synth-train.h5 --dev synth-dev.h5 -o pretrain.h5
   fas-pretrain --clip ~/.cache/cmclip/ViT-B-16.pt --train surf-train.h5 --modality rgb \
                --dev surf-dev.h5 --epochs 20 --batch-size 32 -o surf-rgb.h5)";
+const cmclip::ToolInfo kTool{"fas-pretrain", "Train CM-CLIP (or a baseline) on source data", kDescription};
 }  // namespace
 
-int main(int argc, char** argv) {
-  cmclip::Tool tool("fas-pretrain", "Train CM-CLIP (or a baseline) on source data", kDescription);
-  cmclip::jobs::PretrainOptions options;
-  options.register_on(tool.cli());
-  return tool.run(argc, argv, [&] { cmclip::jobs::run_pretrain(options, tool.common()); });
-}
+int main(int argc, char** argv) { return cmclip::run_tool(argc, argv, kTool, cmclip::jobs::run_pretrain); }

@@ -22,12 +22,8 @@ into the same store.
 Example:
   fas-synth --subjects 30 --attacks print,replay,mask --size 96 --split train,dev,test \
       --seed 7 -o synth.h5 --preview synth.png)";
-}
+const cmclip::ToolInfo kTool{"fas-synth", "A synthetic multi-modal face anti-spoofing set", kDescription,
+                             /*runs_model=*/false};
+}  // namespace
 
-int main(int argc, char** argv) {
-  cmclip::Tool tool("fas-synth", "A synthetic multi-modal face anti-spoofing set", kDescription);
-  tool.without_device_option();
-  cmclip::jobs::SynthOptions opts;
-  opts.register_on(tool.cli());
-  return tool.run(argc, argv, [&] { cmclip::jobs::run_synth(opts, tool.common()); });
-}
+int main(int argc, char** argv) { return cmclip::run_tool(argc, argv, kTool, cmclip::jobs::run_synth); }

@@ -21,10 +21,7 @@ epochs=4 batch=8 threads=2 subjects=24 large=0
 while (($#)); do
   case $1 in
     --large) large=1 ;;
-    --epochs) epochs=$2; shift ;;
-    --batch) batch=$2; shift ;;
-    --threads) threads=$2; shift ;;
-    --subjects) subjects=$2; shift ;;
+    --epochs|--batch|--threads|--subjects) printf -v "${1#--}" %s "$2"; shift ;;  # --NAME VALUE sets $NAME
     -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-allreduce: unknown argument $1" >&2; exit 2 ;;
   esac

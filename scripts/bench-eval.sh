@@ -22,8 +22,7 @@ runs=3
 while (($#)); do
   case $1 in
     --quick) n=100000; runs=5 ;;
-    --runs) runs=$2; shift ;;
-    --n) n=$2; shift ;;
+    --runs|--n) printf -v "${1#--}" %s "$2"; shift ;;  # --NAME VALUE sets $NAME
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "bench-eval: unknown argument $1" >&2; exit 2 ;;
   esac

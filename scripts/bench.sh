@@ -56,10 +56,7 @@ out=""
 while (($#)); do
   case $1 in
     --quick) quick=1 ;;
-    --runs) runs=$2; shift ;;
-    --threads) threads=$2; shift ;;
-    --out) out=$2; shift ;;
-    --device) device=$2; shift ;;
+    --runs|--threads|--out|--device) printf -v "${1#--}" %s "$2"; shift ;;  # --NAME VALUE sets $NAME
     --baseline) baseline_kind=$2; shift ;;
     --torch-from-python) torch_from_python=1 ;;
     -h|--help) sed -n '2,45p' "$0"; exit 0 ;;

@@ -37,13 +37,8 @@ device=cuda out=$root/gpu-check-out libtorch="" py=${CMCLIP_PYTHON:-} build=$roo
 jobs=$(nproc) threads=0
 while (($#)); do
   case $1 in
-    --device) device=$2; shift ;;
-    --out) out=$2; shift ;;
-    --libtorch) libtorch=$2; shift ;;
+    --device|--out|--libtorch|--build|--jobs|--threads) printf -v "${1#--}" %s "$2"; shift ;;  # --NAME VALUE sets $NAME
     --python) py=$2; shift ;;
-    --build) build=$2; shift ;;
-    --jobs) jobs=$2; shift ;;
-    --threads) threads=$2; shift ;;
     -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "gpu-check: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac

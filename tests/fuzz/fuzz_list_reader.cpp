@@ -1,5 +1,5 @@
 // libFuzzer target: the list readers of every fas-preprocess format
-// (lib/cmclip/face/list_reader). The first byte picks the format and the label
+// (lib/cmclip/datasets/list_reader). The first byte picks the format and the label
 // polarity; the rest is the list.
 #include <sstream>
 

@@ -112,27 +112,24 @@ void images() {
 void lists() {
   // First byte: the format (0 casia-surf, 1 casia-fas, 2 cefa, 3 wmca, 4 tsv) plus 5 x
   // the polarity (0 the format's, 1 live=1, 2 live=0).
-  text("list_reader", "casia-surf",
-       std::string(1, '\0') +
-           "Training/real_part/CLKJ_AS0005/real.rssdk/color/0015.jpg Training/real_part/CLKJ_AS0005/real.rssdk/"
-           "depth/0015.jpg Training/real_part/CLKJ_AS0005/real.rssdk/ir/0015.jpg 1\r\n\n# a comment\n"
-           "Val/0003/000123-ir.jpg Val/0003/000123-color.jpg Val/0003/000123-depth.jpg 0\n");
-  text("list_reader", "casia-fas",
-       std::string(1, '\1') +
-           "CASIA_SURF/Data/Training/real_part/CLKJ_BS0831/real.rssdk/color/0015.jpg 0\n"
-           "CASIA_SURF/Data/Val/fake_part/CLKJ_AS0010/01_e_s.rssdk/color 1\n"
-           "CASIA_CeFA/Ethnicity/AF/AF-120/1_120_3_1_4 1\nOULU_NPU/Dev_files/5_2_29_4 1\n");
-  text("list_reader", "cefa",
-       std::string(1, '\2') + "train/1_000_1_1_1/profile/0001.jpg 1\ndev/003000 0\ntest/2_017_1_2_3\n");
-  text("list_reader", "wmca",
-       std::string(1, '\3') + "12.02.18/005_03_000_0_01.hdf5\n12.02.18/100_03_015_3_08.hdf5 1\nother/custom.h5 0\n");
-  text("list_reader", "tsv",
-       std::string(1, '\4') +
-           "path\tlabel\tmodality\tattack_type\tsubject\tvideo\tframe\n"
-           "a/f0_rgb.png\tlive\trgb\t\t3\tv1\t0\nb/print0.png\tattack\trgb\tprint\t4\tv2\t0\n"
-           "a/f0_depth.png\tlive\tdepth\t\t3\tv1\t0\nc/lonely.png\tattack\tnir\t\t\t\t\n");
-  text("list_reader", "casia-surf-live0",
-       std::string(1, '\12') + "a/real_part/x/color/1.jpg a/real_part/x/depth/1.jpg a/real_part/x/ir/1.jpg 0\n");
+  auto list = [](const std::string& name, char format, const std::string& lines) {
+    text("list_reader", name, std::string(1, format) + lines);
+  };
+  list("casia-surf", '\0',
+       "Training/real_part/CLKJ_AS0005/real.rssdk/color/0015.jpg Training/real_part/CLKJ_AS0005/real.rssdk/"
+       "depth/0015.jpg Training/real_part/CLKJ_AS0005/real.rssdk/ir/0015.jpg 1\r\n\n# a comment\n"
+       "Val/0003/000123-ir.jpg Val/0003/000123-color.jpg Val/0003/000123-depth.jpg 0\n");
+  list("casia-fas", '\1',
+       "CASIA_SURF/Data/Training/real_part/CLKJ_BS0831/real.rssdk/color/0015.jpg 0\n"
+       "CASIA_SURF/Data/Val/fake_part/CLKJ_AS0010/01_e_s.rssdk/color 1\n"
+       "CASIA_CeFA/Ethnicity/AF/AF-120/1_120_3_1_4 1\nOULU_NPU/Dev_files/5_2_29_4 1\n");
+  list("cefa", '\2', "train/1_000_1_1_1/profile/0001.jpg 1\ndev/003000 0\ntest/2_017_1_2_3\n");
+  list("wmca", '\3', "12.02.18/005_03_000_0_01.hdf5\n12.02.18/100_03_015_3_08.hdf5 1\nother/custom.h5 0\n");
+  list("tsv", '\4',
+       "path\tlabel\tmodality\tattack_type\tsubject\tvideo\tframe\n"
+       "a/f0_rgb.png\tlive\trgb\t\t3\tv1\t0\nb/print0.png\tattack\trgb\tprint\t4\tv2\t0\n"
+       "a/f0_depth.png\tlive\tdepth\t\t3\tv1\t0\nc/lonely.png\tattack\tnir\t\t\t\t\n");
+  list("casia-surf-live0", '\12', "a/real_part/x/color/1.jpg a/real_part/x/depth/1.jpg a/real_part/x/ir/1.jpg 0\n");
 }
 
 void prompts() {

@@ -24,6 +24,10 @@
 #                                          PNG IMAGE); image_problem NAME: what the
 #                                          message says of each.
 #   summary TOOL                           prints how many bad inputs were tried.
+#   synth_and_model                        the sound inputs of the embed and eval tests:
+#                                          s-train.h5 and s-test.h5 (fas-synth), their
+#                                          images in img/ listed in l.tsv, and m.h5 (an
+#                                          untrained builtin:tiny model).
 tried=0
 mkdir -p out
 
@@ -196,6 +200,12 @@ image_problem() {
     empty.png) echo "empty file" ;;
     huge.jpg) echo "12037x14895 pixels, more than the 67108864" ;;
   esac
+}
+
+synth_and_model() {
+  "$bin/fas-synth" -q --subjects 6 --attacks print,replay --size 32 --frames 2 --split train,test --seed 1 -o s.h5 \
+    --images-out img --list-out l.tsv
+  "$bin/fas-pretrain" -q --clip builtin:tiny --train s-train.h5 --epochs 0 --batch-size 4 -o m.h5
 }
 
 summary() { echo "$1: $tried bad inputs tried; each gave its exit status, one message and no output"; }

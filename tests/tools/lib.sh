@@ -39,6 +39,13 @@ expect() {
 }
 # Fails when files starting with a dot (temporary outputs) are left in the folder.
 no_temp_files() { ! ls -A "${1:-.}" | grep -q '^\.' || fail "temporary files left: $(ls -A "${1:-.}" | grep '^\.')"; }
+# man_renders PAGE: fails when man (where installed) warns while rendering PAGE.
+man_renders() {
+  command -v man >/dev/null 2>&1 || return 0
+  local warnings
+  warnings=$(MANWIDTH=80 man --warnings -l "$1" 2>&1 >/dev/null)
+  [[ -z $warnings ]] || fail "man page warnings: $warnings"
+}
 # A JSON number field of fas-eval --format json output: json_number FILE KEY.
 json_number() { grep -m1 "\"$2\": [0-9.e-]*" "$1" | sed 's/.*: \([0-9.e-]*\).*/\1/'; }
 # awk comparison of two numbers: greater A B.

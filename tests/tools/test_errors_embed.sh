@@ -8,9 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/errors_lib.sh"
 export CMCLIP_PROGRESS_SECONDS=1000
 em=$bin/fas-embed
 
-"$bin/fas-synth" -q --subjects 6 --attacks print,replay --size 32 --frames 2 --split train,test --seed 1 -o s.h5 \
-  --images-out img --list-out l.tsv
-"$bin/fas-pretrain" -q --clip builtin:tiny --train s-train.h5 --epochs 0 --batch-size 4 -o m.h5
+synth_and_model
 expect 0 "$em" -q --model m.h5 --data s-test.h5 -o out/ok.h5
 rm out/ok.h5
 score=("$em" --model m.h5)

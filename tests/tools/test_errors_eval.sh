@@ -9,9 +9,7 @@ ev=$bin/fas-eval
 
 # Inputs: a score file of every modality (RGB, Depth, NIR), one of Depth alone, and the
 # TSV, from an untrained tiny model (no training needed).
-"$bin/fas-synth" -q --subjects 6 --attacks print,replay --size 32 --frames 2 --split train,test --seed 1 -o s.h5 \
-  --images-out img --list-out l.tsv
-"$bin/fas-pretrain" -q --clip builtin:tiny --train s-train.h5 --epochs 0 --batch-size 4 -o m.h5
+synth_and_model
 "$bin/fas-embed" -q --model m.h5 --data s-test.h5 -o scores.h5
 "$bin/fas-embed" -q --model m.h5 --data s-test.h5 --modality depth -o depth.h5
 "$bin/fas-embed" -q --model m.h5 --data s-test.h5 -o - --format tsv >scores.tsv

@@ -55,9 +55,5 @@ grep -q "samples per modality" log.txt
 h5dump -a /detect det.h5 | grep -Eq "haar|mtcnn"  # mtcnn where its networks are installed
 no_temp_files
 # The manual renders without warnings.
-page=${CMCLIP_SOURCE_DIR:-$(dirname "$0")/../..}/man/fas-preprocess.1
-if command -v man >/dev/null; then
-  warnings=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
-  [[ -z $warnings ]] || fail "man page warnings: $warnings"
-fi
+man_renders "$src/man/fas-preprocess.1"
 echo "fas-preprocess tool tests passed"

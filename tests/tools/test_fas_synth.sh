@@ -67,9 +67,5 @@ set +e; wait $pid; status=$?; set -e
 [[ ! -e big.h5 && ! -e bigimg && ! -e big.tsv ]] || fail "partial output after a signal"
 no_temp_files
 # The manual renders without warnings.
-page=${CMCLIP_SOURCE_DIR:-$(dirname "$0")/../..}/man/fas-synth.1
-if command -v man >/dev/null; then
-  warnings=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
-  [[ -z $warnings ]] || fail "man page warnings: $warnings"
-fi
+man_renders "$src/man/fas-synth.1"
 echo "fas-synth tool tests passed"

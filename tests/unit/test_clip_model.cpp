@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <functional>
 #include <regex>
 
 #include "cmclip/clip/model.hpp"
@@ -58,6 +59,40 @@ Loaded load(const std::string& fixture_name, const std::string& archive) {
   l.dir = test::fixture(fixture_name);
   l.clip = load_clip(path, heads_of(fixture_name));
   return l;
+}
+
+// Runs `check` on `archive` of each golden fixture, without gradients, given the
+// fixture's name, the loaded model and its expected.h5. Without the fixtures the test
+// ends there (CMCLIP_NEEDS_SHARED says whether it may).
+void for_each_fixture(const std::string& archive,
+                      const std::function<void(const std::string&, Loaded&, const std::string&)>& check) {
+  for (const std::string name : {"clip-tiny", "clip-tiny-h64"}) {
+    Loaded l = load(name, archive);
+    if (!l.clip) return;
+    torch::NoGradGuard no_grad;
+    check(name, l, l.dir + "/expected.h5");
+  }
+}
+
+// The features of a fixture's reference images and tokens.
+struct Features {
+  at::Tensor img, txt;
+};
+Features encode(Loaded& l, const std::string& exp) {
+  return {l.clip->encode_image(expected(exp, "images")), l.clip->encode_text(expected(exp, "tokens"))};
+}
+
+// Features and logits against the reference outputs stored under `prefix` in exp ("":
+// from the fp32 weights, "fp16w/": from the fp16 ones), within docs/clip.md's tolerances.
+void expect_reference_outputs(const std::string& what, Loaded& l, const std::string& exp, const std::string& prefix) {
+  Features f = encode(l, exp);
+  double di = max_abs(f.img, expected(exp, prefix + "image_features"));
+  double dt = max_abs(f.txt, expected(exp, prefix + "text_features"));
+  double dl = max_abs(l.clip->logits_per_image(f.img, f.txt), expected(exp, prefix + "logits_per_image"));
+  BOOST_TEST_MESSAGE(what << ": image features max abs err " << di << ", text " << dt << ", logits " << dl);
+  BOOST_TEST(di <= kFeatureTol);
+  BOOST_TEST(dt <= kFeatureTol);
+  BOOST_TEST(dl <= kLogitTol);
 }
 
 // Writes `tensors` as a weights-only TorchScript archive, nesting modules on the dots
@@ -130,58 +165,30 @@ BOOST_AUTO_TEST_CASE(parameter_names_and_order_are_the_reference_state_dict,
 
 BOOST_AUTO_TEST_CASE(fp32_archives_match_the_reference_features_and_logits,
                      CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
-  for (const std::string name : {"clip-tiny", "clip-tiny-h64"}) {
-    Loaded l = load(name, "model.pt");
-    if (!l.clip) return;
-    const std::string exp = l.dir + "/expected.h5";
-    torch::NoGradGuard no_grad;
-    at::Tensor img = l.clip->encode_image(expected(exp, "images"));
-    at::Tensor txt = l.clip->encode_text(expected(exp, "tokens"));
-    double di = max_abs(img, expected(exp, "image_features")), dt = max_abs(txt, expected(exp, "text_features"));
-    double dl = max_abs(l.clip->logits_per_image(img, txt), expected(exp, "logits_per_image"));
-    BOOST_TEST_MESSAGE(name << " fp32: image features max abs err " << di << ", text " << dt << ", logits " << dl);
-    BOOST_TEST(di <= kFeatureTol);
-    BOOST_TEST(dt <= kFeatureTol);
-    BOOST_TEST(dl <= kLogitTol);
+  for_each_fixture("model.pt", [](const std::string& name, Loaded& l, const std::string& exp) {
+    expect_reference_outputs(name + " fp32", l, exp, "");
     BOOST_TEST(max_abs(l.clip->logit_scale, expected(exp, "logit_scale")) == 0.0);
-  }
+  });
 }
 
 BOOST_AUTO_TEST_CASE(fp16_archives_match_the_fp16_weight_outputs,
                      CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
-  for (const std::string name : {"clip-tiny", "clip-tiny-h64"}) {
-    Loaded l = load(name, "model-fp16.pt");
-    if (!l.clip) return;
-    const std::string exp = l.dir + "/expected.h5";
-    torch::NoGradGuard no_grad;
+  for_each_fixture("model-fp16.pt", [](const std::string& name, Loaded& l, const std::string& exp) {
     // Half tensors are upcast for compute but remembered as half (export halves again).
     BOOST_TEST(l.clip->visual->proj.scalar_type() == at::kFloat);
     BOOST_TEST(l.clip->provenance().stored_dtype.at("visual.proj") == at::kHalf);
     BOOST_TEST(l.clip->provenance().stored_dtype.at("token_embedding.weight") == at::kFloat);
-    at::Tensor img = l.clip->encode_image(expected(exp, "images"));
-    at::Tensor txt = l.clip->encode_text(expected(exp, "tokens"));
-    double di = max_abs(img, expected(exp, "fp16w/image_features"));
-    double dt = max_abs(txt, expected(exp, "fp16w/text_features"));
-    double dl = max_abs(l.clip->logits_per_image(img, txt), expected(exp, "fp16w/logits_per_image"));
-    BOOST_TEST_MESSAGE(name << " fp16: image features max abs err " << di << ", text " << dt << ", logits " << dl);
-    BOOST_TEST(di <= kFeatureTol);
-    BOOST_TEST(dt <= kFeatureTol);
-    BOOST_TEST(dl <= kLogitTol);
-  }
+    expect_reference_outputs(name + " fp16", l, exp, "fp16w/");
+  });
 }
 
 // --precision bf16 against the reference fp32 outputs (the figure fas-embed(1) states):
 // max abs error over the features, relative to their largest magnitude.
 BOOST_AUTO_TEST_CASE(bf16_features_drift_within_the_documented_bound,
                      CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
-  for (const std::string name : {"clip-tiny", "clip-tiny-h64"}) {
-    Loaded l = load(name, "model.pt");
-    if (!l.clip) return;
-    const std::string exp = l.dir + "/expected.h5";
-    torch::NoGradGuard no_grad;
+  for_each_fixture("model.pt", [](const std::string& name, Loaded& l, const std::string& exp) {
     compute::PrecisionScope bf16(compute::Precision::bf16, c10::Device(c10::kCPU));
-    at::Tensor img = l.clip->encode_image(expected(exp, "images"));
-    at::Tensor txt = l.clip->encode_text(expected(exp, "tokens"));
+    auto [img, txt] = encode(l, exp);
     at::Tensor want_img = expected(exp, "image_features"), want_txt = expected(exp, "text_features");
     double ri = max_abs(img, want_img) / want_img.abs().max().item<double>();
     double rt = max_abs(txt, want_txt) / want_txt.abs().max().item<double>();
@@ -190,7 +197,7 @@ BOOST_AUTO_TEST_CASE(bf16_features_drift_within_the_documented_bound,
     BOOST_TEST(ri > 0.0);  // bf16 really ran
     BOOST_TEST(ri <= kBf16RelativeTol);
     BOOST_TEST(rt <= kBf16RelativeTol);
-  }
+  });
 }
 
 BOOST_AUTO_TEST_CASE(builtin_vit_b_16_random_has_the_real_shapes) {
@@ -223,11 +230,7 @@ BOOST_AUTO_TEST_CASE(cuda_tagged_archive_loads_on_the_cpu, CMCLIP_NEEDS_SHARED("
 
 BOOST_AUTO_TEST_CASE(per_block_activations_match_the_reference,
                      CMCLIP_NEEDS_SHARED("fixtures/clip-tiny", "fixtures/clip-tiny-h64")) {
-  for (const std::string name : {"clip-tiny", "clip-tiny-h64"}) {
-    Loaded l = load(name, "model.pt");
-    if (!l.clip) return;
-    const std::string exp = l.dir + "/expected.h5";
-    torch::NoGradGuard no_grad;
+  for_each_fixture("model.pt", [](const std::string& name, Loaded& l, const std::string& exp) {
     double worst = 0;
     auto check = [&](const at::Tensor& got, const std::string& dataset) {
       at::Tensor want = expected(exp, dataset);
@@ -259,7 +262,7 @@ BOOST_AUTO_TEST_CASE(per_block_activations_match_the_reference,
     }
     check(l.clip->ln_final(t), "debug/text/ln_final_out");
     BOOST_TEST_MESSAGE(name << ": debug activations max abs err " << worst);
-  }
+  });
 }
 
 BOOST_AUTO_TEST_CASE(text_tower_stops_at_the_last_end_of_text_exactly, CMCLIP_NEEDS_SHARED("fixtures/clip-tiny")) {

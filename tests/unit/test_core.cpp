@@ -1,15 +1,17 @@
-// core/: errors, SHA-256, atomic outputs (files and folders), name tables, device parsing, progress formatting, the
-// malloc tuning, the thread budget (affinity, cgroup quotas, SLURM) and its sharing.
+// core/: errors, SHA-256, atomic outputs (files and folders) and the tsv list written through one, name tables, the
+// string helpers, device parsing, progress formatting, the malloc tuning, the thread budget (affinity, cgroup quotas,
+// SLURM) and its sharing.
 #include <boost/test/unit_test.hpp>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
-#include <cstring>
 
 #include <ATen/Parallel.h>
 #include <c10/core/Device.h>
@@ -20,6 +22,9 @@
 #include "cmclip/core/progress.hpp"
 #include "cmclip/core/runtime.hpp"
 #include "cmclip/core/sha256.hpp"
+#include "cmclip/core/strings.hpp"
+#include "cmclip/datasets/list_reader.hpp"
+#include "cmclip/datasets/list_writer.hpp"
 #include "test_support.hpp"
 
 using namespace cmclip;
@@ -91,6 +96,68 @@ BOOST_AUTO_TEST_CASE(atomic_output_folders_commit_whole_or_leave_nothing) {
   test::write_text(dir.file("plain"), "x");
   test::expect_error([&] { AtomicOutput out(dir.file("plain"), AtomicOutput::Kind::folder); }, ExitCode::bad_input,
                      {"plain", "not a folder"});
+}
+
+// What fas-synth --list-out writes, fas-preprocess --format tsv reads back unchanged; the list appears only on commit.
+BOOST_AUTO_TEST_CASE(tsv_list_writer_round_trips_through_the_tsv_reader) {
+  ScratchDir dir("tsv_list");
+  const std::string target = dir.file("list.tsv");
+  {
+    datasets::TsvListWriter w(target);
+    w.add({"s0001/live/0000_depth.png", kLive, Modality::depth, "", "1", "s0001/live", 0});
+    w.add({"s0002/print/0003_nir.png", kAttack, Modality::nir, "print", "2", "s0002/print", 3});
+    w.finish();
+    BOOST_TEST(!test::exists(target));
+  }  // not committed: nothing
+  BOOST_TEST(test::count_files(dir.path()) == 0);
+  datasets::TsvListWriter w(target);
+  w.add({"a.png", kAttack, Modality::rgb, "replay", "7", "v7", 12});
+  w.finish();
+  w.commit();
+  const std::string text = test::read_text(target);
+  BOOST_TEST(text ==
+             "path\tlabel\tmodality\tattack_type\tsubject\tvideo\tframe\na.png\tattack\trgb\treplay\t7\tv7\t12\n");
+  std::istringstream in(text);
+  datasets::ParsedList list = datasets::read_list(in, target, datasets::ListFormat::tsv);
+  BOOST_REQUIRE_EQUAL(list.records.size(), 1u);
+  const datasets::ListRecord& r = list.records[0];
+  BOOST_TEST(r.path[size_t(Modality::rgb)] == "a.png");
+  BOOST_TEST(r.label == kAttack);
+  BOOST_TEST(r.attack_type == "replay");
+  BOOST_TEST(r.subject == "7");
+  BOOST_TEST(r.video == "v7");
+  BOOST_TEST(r.frame == 12);
+}
+
+// The folder fetch-clip.sh and fetch-models.sh fill, as the tools default to it.
+BOOST_AUTO_TEST_CASE(cmclip_home_follows_the_environment) {
+  const char* was = std::getenv("CMCLIP_HOME");
+  const std::string saved = was ? was : "";
+  setenv("CMCLIP_HOME", "/models/cmclip", 1);
+  BOOST_TEST(cmclip_home() == "/models/cmclip");
+  setenv("CMCLIP_HOME", "", 1);  // empty counts as unset
+  const char* home = std::getenv("HOME");
+  BOOST_TEST(cmclip_home() == std::string(home ? home : ".") + "/.cache/cmclip");
+  if (was) setenv("CMCLIP_HOME", saved.c_str(), 1);
+  else unsetenv("CMCLIP_HOME");
+}
+
+BOOST_AUTO_TEST_CASE(string_helpers) {
+  BOOST_TEST(starts_with("visual.proj", "visual."));
+  BOOST_TEST(!starts_with("vis", "visual."));
+  BOOST_TEST(ends_with("a/b.rssdk", ".rssdk"));
+  BOOST_TEST(!ends_with("k", ".rssdk"));
+  BOOST_TEST(ends_with("x", ""));
+  BOOST_TEST(ascii_lower("CoLoR.JPG") == "color.jpg");
+  BOOST_TEST(ascii_upper("avx2") == "AVX2");
+  BOOST_TEST(trim(" \t live \r\n") == "live");
+  BOOST_TEST(trim(" \t\r\n") == "");
+  BOOST_TEST(all_digits("0015"));
+  BOOST_TEST(!all_digits(""));
+  BOOST_TEST(!all_digits("15a"));
+  BOOST_TEST((split("a,,b", ',') == std::vector<std::string>{"a", "", "b"}));
+  BOOST_TEST((split("", ',') == std::vector<std::string>{""}));
+  BOOST_TEST((split("x\t", '\t') == std::vector<std::string>{"x", ""}));
 }
 
 BOOST_AUTO_TEST_CASE(name_tables_parse_print_and_list_one_set_of_names) {

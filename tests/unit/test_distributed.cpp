@@ -12,6 +12,8 @@
 #include <future>
 #include <map>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "cmclip/train/distributed.hpp"
 #include "test_support.hpp"
@@ -20,11 +22,14 @@ using namespace cmclip;
 using namespace cmclip::train;
 
 namespace {
+using EnvVars = std::vector<std::pair<std::string, std::string>>;
+
 // Sets environment variables for one test and restores the previous values after it;
 // every launcher variable not given is unset.
 class ScopedEnv {
  public:
-  explicit ScopedEnv(std::initializer_list<std::pair<std::string, std::string>> vars) {
+  explicit ScopedEnv(std::initializer_list<EnvVars::value_type> vars) : ScopedEnv(EnvVars(vars)) {}
+  explicit ScopedEnv(const EnvVars& vars) {
     for (const char* name :
          {"WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "SLURM_JOB_ID", "SLURM_STEP_ID",
           "SLURM_PROCID", "SLURM_NTASKS", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID", "SLURM_STEP_NUM_NODES",
@@ -52,6 +57,13 @@ class ScopedEnv {
  private:
   std::map<std::string, std::optional<std::string>> saved_;
 };
+
+// What srun sets in task `procid` of a job step of `ntasks` tasks in job `job`, and `more`.
+EnvVars srun_task(const std::string& job, const std::string& procid, const std::string& ntasks, EnvVars more = {}) {
+  EnvVars vars{{"SLURM_JOB_ID", job}, {"SLURM_STEP_ID", "0"}, {"SLURM_PROCID", procid}, {"SLURM_NTASKS", ntasks}};
+  vars.insert(vars.end(), more.begin(), more.end());
+  return vars;
+}
 
 // A TCP port nobody listens on right now.
 int free_port() {
@@ -93,12 +105,16 @@ void two_ranks(const std::function<void(int, Communicator&)>& body) {
 BOOST_AUTO_TEST_SUITE(train_distributed)
 
 BOOST_AUTO_TEST_CASE(first_host_of_slurm_node_lists) {
-  BOOST_TEST(first_slurm_host("gpu7") == "gpu7");
-  BOOST_TEST(first_slurm_host("node[01-04,07],gpu3") == "node01");
-  BOOST_TEST(first_slurm_host("node[007,003-004]") == "node007");
-  BOOST_TEST(first_slurm_host("rack[2-3]-n[5,9]") == "rack2-n5");
-  BOOST_TEST(first_slurm_host("a1,b[1-2]") == "a1");
-  BOOST_TEST(first_slurm_host("n-[10-11].cluster") == "n-10.cluster");
+  // (node list, its first host)
+  const std::pair<const char*, const char*> cases[] = {{"gpu7", "gpu7"},
+                                                       {"node[01-04,07],gpu3", "node01"},
+                                                       {"node[007,003-004]", "node007"},
+                                                       {"rack[2-3]-n[5,9]", "rack2-n5"},
+                                                       {"a1,b[1-2]", "a1"},
+                                                       {"n-[10-11].cluster", "n-10.cluster"}};
+  for (const auto& [list, first] : cases) {
+    BOOST_TEST_CONTEXT("node list " << list) { BOOST_TEST(first_slurm_host(list) == first); }
+  }
   test::expect_error([] { first_slurm_host("node[01-02"); }, ExitCode::bad_input, {"node[01-02", "']'"});
   test::expect_error([] { first_slurm_host(",x"); }, ExitCode::bad_input, {"names no host"});
 }
@@ -132,15 +148,12 @@ BOOST_AUTO_TEST_CASE(torchrun_style_defaults) {
 }
 
 BOOST_AUTO_TEST_CASE(srun_step_variables_and_derived_rendezvous) {
-  ScopedEnv e({{"SLURM_JOB_ID", "1234567"},
-               {"SLURM_STEP_ID", "0"},
-               {"SLURM_PROCID", "5"},
-               {"SLURM_NTASKS", "8"},
-               {"SLURM_STEP_NUM_TASKS", "6"},
-               {"SLURM_LOCALID", "1"},
-               {"SLURM_STEP_NUM_NODES", "3"},
-               {"SLURM_STEP_NODELIST", "gpu[12-14]"},
-               {"SLURM_JOB_NODELIST", "gpu[10-14]"}});
+  ScopedEnv e(srun_task("1234567", "5", "8",
+                        {{"SLURM_STEP_NUM_TASKS", "6"},
+                         {"SLURM_LOCALID", "1"},
+                         {"SLURM_STEP_NUM_NODES", "3"},
+                         {"SLURM_STEP_NODELIST", "gpu[12-14]"},
+                         {"SLURM_JOB_NODELIST", "gpu[10-14]"}}));
   DistEnv d = read_dist_env();
   BOOST_TEST(d.source == "slurm");
   BOOST_TEST(d.world == 6);  // the step's tasks, not the job's
@@ -153,23 +166,14 @@ BOOST_AUTO_TEST_CASE(srun_step_variables_and_derived_rendezvous) {
 
 BOOST_AUTO_TEST_CASE(srun_with_explicit_master_and_short_job_id) {
   {
-    ScopedEnv e({{"SLURM_JOB_ID", "42"},
-                 {"SLURM_STEP_ID", "0"},
-                 {"SLURM_PROCID", "0"},
-                 {"SLURM_NTASKS", "2"},
-                 {"SLURM_JOB_NODELIST", "n1"}});
+    ScopedEnv e(srun_task("42", "0", "2", {{"SLURM_JOB_NODELIST", "n1"}}));
     DistEnv d = read_dist_env();
     BOOST_TEST(d.world == 2);  // no SLURM_STEP_NUM_TASKS: the job's task count
     BOOST_TEST(d.master_addr == "n1");
     BOOST_TEST(d.master_port == 15042);
   }
-  ScopedEnv e({{"SLURM_JOB_ID", "42"},
-               {"SLURM_STEP_ID", "0"},
-               {"SLURM_PROCID", "1"},
-               {"SLURM_NTASKS", "2"},
-               {"SLURM_JOB_NODELIST", "n1"},
-               {"MASTER_ADDR", "10.0.0.9"},
-               {"MASTER_PORT", "23456"}});
+  ScopedEnv e(
+      srun_task("42", "1", "2", {{"SLURM_JOB_NODELIST", "n1"}, {"MASTER_ADDR", "10.0.0.9"}, {"MASTER_PORT", "23456"}}));
   DistEnv d = read_dist_env();
   BOOST_TEST(d.master_addr == "10.0.0.9");
   BOOST_TEST(d.master_port == 23456);
@@ -184,12 +188,7 @@ BOOST_AUTO_TEST_CASE(batch_script_of_a_many_task_job_trains_alone_with_a_warning
 }
 
 BOOST_AUTO_TEST_CASE(explicit_variables_win_over_slurm) {
-  ScopedEnv e({{"SLURM_JOB_ID", "77"},
-               {"SLURM_STEP_ID", "0"},
-               {"SLURM_PROCID", "0"},
-               {"SLURM_NTASKS", "1"},
-               {"WORLD_SIZE", "2"},
-               {"RANK", "1"}});
+  ScopedEnv e(srun_task("77", "0", "1", {{"WORLD_SIZE", "2"}, {"RANK", "1"}}));
   DistEnv d = read_dist_env();
   BOOST_TEST(d.source == "env");
   BOOST_TEST(d.world == 2);
@@ -210,7 +209,7 @@ BOOST_AUTO_TEST_CASE(nonsense_values_are_usage_errors_naming_the_variable) {
     test::expect_error([] { read_dist_env(); }, ExitCode::bad_input, {"MASTER_PORT 70000"});
   }
   {
-    ScopedEnv e({{"SLURM_STEP_ID", "0"}, {"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}, {"SLURM_JOB_ID", "12_3"}});
+    ScopedEnv e(srun_task("12_3", "0", "2"));
     test::expect_error([] { read_dist_env(); }, ExitCode::bad_input, {"SLURM_JOB_ID='12_3'", "MASTER_PORT"});
   }
 }

@@ -238,26 +238,16 @@ BOOST_AUTO_TEST_CASE(sample_store_validation_errors) {
     f.write<int32_t>("subject", {1, 2});
   });
   expect_error([&] { SampleStore s(p); }, ExitCode::bad_input, {"/subject", "expected int32 [3], found int32 [2]"});
-  p = mutate("labelvalue.h5", [](h5::File& f) {
-    int8_t bad = 5;
-    f.dataset("label").write_rows(1, 1, &bad);
-  });
-  expect_error([&] { SampleStore s(p); }, ExitCode::bad_input, {"/label[1]", "neither 1 (live) nor 0 (attack)"});
-  p = mutate("attackcode.h5", [](h5::File& f) {
-    int16_t bad = 9;
-    f.dataset("attack").write_rows(2, 1, &bad);
-  });
-  expect_error([&] { SampleStore s(p); }, ExitCode::bad_input, {"/attack[2]", "code 9"});
-  p = mutate("modality.h5", [](h5::File& f) {
-    int8_t bad = 7;
-    f.dataset("modality").write_rows(0, 1, &bad);
-  });
-  expect_error([&] { SampleStore s(p); }, ExitCode::bad_input, {"/modality[0]", "code 7"});
-  p = mutate("contradiction.h5", [](h5::File& f) {
-    int16_t code = 1;
-    f.dataset("attack").write_rows(0, 1, &code);
-  });
-  expect_error([&] { SampleStore s(p); }, ExitCode::bad_input, {"sample 0", "contradicts"});
+  // One value of a dataset overwritten: the message names the dataset and row (or sample).
+  auto expect_bad_value = [&](const std::string& name, const char* dataset, int64_t row, auto value,
+                              const std::vector<std::string>& needles) {
+    p = mutate(name, [&](h5::File& f) { f.dataset(dataset).write_rows(row, 1, &value); });
+    expect_error([&] { SampleStore s(p); }, ExitCode::bad_input, needles);
+  };
+  expect_bad_value("labelvalue.h5", "label", 1, int8_t(5), {"/label[1]", "neither 1 (live) nor 0 (attack)"});
+  expect_bad_value("attackcode.h5", "attack", 2, int16_t(9), {"/attack[2]", "code 9"});
+  expect_bad_value("modality.h5", "modality", 0, int8_t(7), {"/modality[0]", "code 7"});
+  expect_bad_value("contradiction.h5", "attack", 0, int16_t(1), {"sample 0", "contradicts"});
 }
 
 BOOST_AUTO_TEST_CASE(checksums_detect_corruption_by_name) {

@@ -55,6 +55,26 @@ SortedScores sorted(const std::vector<S>& samples, int num_types) {
 
 bool close(double a, double b, double eps = kEps) { return std::abs(a - b) <= eps; }
 
+// n random samples, scores on a grid of `steps` values in [0, 1] and types 0..2, then a
+// bona fide and an attack sample tied at `tie` (both classes present, and a tie).
+std::vector<S> random_scores(std::mt19937_64& rng, int n, int steps, float tie) {
+  std::vector<S> v;
+  for (int i = 0; i < n; ++i)
+    v.push_back({static_cast<float>(rng() % steps) / static_cast<float>(steps - 1), static_cast<int16_t>(rng() % 3)});
+  v.push_back({tie, 0});
+  v.push_back({tie, 1});
+  return v;
+}
+
+// Weights as a bootstrap replicate would give them (every sample its own unit), each
+// below `below`; the tied pair of random_scores() always counts once.
+std::vector<uint32_t> random_weights(std::mt19937_64& rng, size_t size, int below) {
+  std::vector<uint32_t> w(size);
+  for (auto& x : w) x = static_cast<uint32_t>(rng() % below);
+  w[size - 1] = w[size - 2] = 1;
+  return w;
+}
+
 // A score TSV line per (video, attack type or "" for live, score).
 struct Row {
   std::string video, type;
@@ -362,15 +382,9 @@ BOOST_AUTO_TEST_CASE(auc_equals_a_brute_force_pair_count) {
   std::mt19937_64 rng(2024);
   for (int trial = 0; trial < 40; ++trial) {
     int n = 2 + static_cast<int>(rng() % 300);
-    std::vector<S> v;
-    for (int i = 0; i < n; ++i) v.push_back({static_cast<float>(rng() % 50) / 49.0f, static_cast<int16_t>(rng() % 3)});
-    v.push_back({0.3f, 0});
-    v.push_back({0.3f, 1});
+    std::vector<S> v = random_scores(rng, n, 50, 0.3f);
     SortedScores s = sorted(v, 2);
-    // Weights as a bootstrap replicate would give them (every sample its own unit).
-    std::vector<uint32_t> w(v.size());
-    for (auto& x : w) x = static_cast<uint32_t>(rng() % 4);
-    w[v.size() - 1] = w[v.size() - 2] = 1;
+    std::vector<uint32_t> w = random_weights(rng, v.size(), 4);
     const SampleWeights sorted_w = s.sample_weights(w);
     for (const std::vector<uint32_t>* weights :
          {static_cast<const std::vector<uint32_t>*>(nullptr), static_cast<const std::vector<uint32_t>*>(&w)}) {
@@ -392,16 +406,10 @@ BOOST_AUTO_TEST_CASE(one_sweep_figures_equal_the_separate_sweeps) {
   // numbers as the separate functions, with and without bootstrap weights.
   std::mt19937_64 rng(31);
   for (int trial = 0; trial < 20; ++trial) {
-    std::vector<S> v;
     const int n = 50 + static_cast<int>(rng() % 20000);
-    for (int i = 0; i < n; ++i)
-      v.push_back({static_cast<float>(rng() % 997) / 996.0f, static_cast<int16_t>(rng() % 3)});
-    v.push_back({0.5f, 0});
-    v.push_back({0.5f, 1});
+    std::vector<S> v = random_scores(rng, n, 997, 0.5f);
     SortedScores s = sorted(v, 2);
-    std::vector<uint32_t> m(v.size());
-    for (auto& x : m) x = static_cast<uint32_t>(rng() % 3);
-    m[v.size() - 1] = m[v.size() - 2] = 1;
+    std::vector<uint32_t> m = random_weights(rng, v.size(), 3);
     const SampleWeights w = s.sample_weights(m);
     for (const SampleWeights* weights : {static_cast<const SampleWeights*>(nullptr), &w})
       for (Positive positive : {Positive::attack, Positive::live}) {

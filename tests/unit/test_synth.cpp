@@ -12,6 +12,7 @@
 #include <numeric>
 #include <random>
 #include <set>
+#include <utility>
 
 #include "cmclip/core/error.hpp"
 #include "cmclip/synth/plan.hpp"
@@ -58,37 +59,33 @@ struct StoreData {
   std::vector<std::string> video, source, attack_names;
 };
 
+// The integer and string datasets of a store, by name; load() reads them and
+// expect_same_store() compares them through these tables.
+using IntField = std::vector<int64_t> StoreData::*;
+using TextField = std::vector<std::string> StoreData::*;
+const std::pair<const char*, IntField> kIntFields[] = {
+    {"label", &StoreData::label},     {"attack", &StoreData::attack}, {"modality", &StoreData::modality},
+    {"subject", &StoreData::subject}, {"frame", &StoreData::frame},   {"record", &StoreData::record}};
+const std::pair<const char*, TextField> kTextFields[] = {
+    {"video", &StoreData::video}, {"source", &StoreData::source}, {"attack_names", &StoreData::attack_names}};
+
 StoreData load(const std::string& path) {
   SampleStore s(path);  // validates the schema
   const h5::File& f = s.file();
   StoreData d;
   d.images = f.read<uint8_t>("images");
-  d.label = f.read<int64_t>("label");
-  d.attack = f.read<int64_t>("attack");
-  d.modality = f.read<int64_t>("modality");
-  d.subject = f.read<int64_t>("subject");
-  d.frame = f.read<int64_t>("frame");
-  d.record = f.read<int64_t>("record");
+  for (const auto& [name, field] : kIntFields) d.*field = f.read<int64_t>(name);
   d.bbox = f.read<float>("bbox");
-  d.video = f.read_strings("video");
-  d.source = f.read_strings("source");
-  d.attack_names = f.read_strings("attack_names");
+  for (const auto& [name, field] : kTextFields) d.*field = f.read_strings(name);
   return d;
 }
 
 void expect_same_store(const std::string& a_path, const std::string& b_path) {
   StoreData a = load(a_path), b = load(b_path);
   BOOST_TEST((a.images == b.images), "/images differ");
-  BOOST_TEST((a.label == b.label), "/label differ");
-  BOOST_TEST((a.attack == b.attack), "/attack differ");
-  BOOST_TEST((a.modality == b.modality), "/modality differ");
-  BOOST_TEST((a.subject == b.subject), "/subject differ");
-  BOOST_TEST((a.frame == b.frame), "/frame differ");
-  BOOST_TEST((a.record == b.record), "/record differ");
+  for (const auto& [name, field] : kIntFields) BOOST_TEST((a.*field == b.*field), "/" << name << " differ");
   BOOST_TEST((a.bbox == b.bbox), "/bbox differ");
-  BOOST_TEST((a.video == b.video), "/video differ");
-  BOOST_TEST((a.source == b.source), "/source differ");
-  BOOST_TEST((a.attack_names == b.attack_names), "/attack_names differ");
+  for (const auto& [name, field] : kTextFields) BOOST_TEST((a.*field == b.*field), "/" << name << " differ");
 }
 
 }  // namespace

@@ -8,14 +8,11 @@
 #include <fmt/format.h>
 
 #include "cmclip/core/error.hpp"
+#include "cmclip/core/strings.hpp"
 
 namespace cmclip::clip {
 
 namespace {
-bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
-bool ends_with(const std::string& s, const std::string& p) {
-  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
-}
 
 // Seeded normal and uniform numbers with our own mapping from the 64-bit stream, so
 // builtin:tiny has the same bytes with every C++ library (std:: distributions differ).
@@ -109,38 +106,16 @@ Clip seeded_clip(const ClipConfig& c, const std::string& name, const std::string
   return clip;
 }
 
-ClipConfig vit_b_16_config() {
-  ClipConfig c;
-  c.embed_dim = 512;
-  c.image_resolution = 224;
-  c.vision_layers = 12;
-  c.vision_width = 768;
-  c.vision_patch = 16;
-  c.vision_heads = 12;
-  c.context_length = 77;
-  c.vocab_size = 49408;
-  c.text_width = 512;
-  c.text_heads = 8;
-  c.text_layers = 12;
-  return c;
-}
+// In ClipConfig's field order: embed_dim, image_resolution, vision_layers, vision_width,
+// vision_patch, vision_heads, context_length, vocab_size, text_width, text_heads, text_layers.
+ClipConfig vit_b_16_config() { return {512, 224, 12, 768, 16, 12, 77, 49408, 512, 8, 12}; }
 
 Clip builtin_vit_b_16_random() { return seeded_clip(vit_b_16_config(), kBuiltinVitB16Random, "bpe", kBuiltinSeed); }
 
 Clip builtin_tiny() {
-  ClipConfig c;
-  c.embed_dim = 64;
-  c.image_resolution = 64;
-  c.vision_layers = 2;
-  c.vision_width = 128;
-  c.vision_patch = 8;
-  c.vision_heads = 2;
-  c.context_length = 77;
-  c.vocab_size = 514;  // 256 bytes, their </w> forms, <|startoftext|>, <|endoftext|>
-  c.text_width = 128;
-  c.text_heads = 2;
-  c.text_layers = 2;
-  return seeded_clip(c, kBuiltinTiny, "byte", kBuiltinSeed);
+  // Vocabulary 514: 256 bytes, their </w> forms, <|startoftext|>, <|endoftext|>.
+  const ClipConfig tiny{64, 64, 2, 128, 8, 2, 77, 514, 128, 2, 2};
+  return seeded_clip(tiny, kBuiltinTiny, "byte", kBuiltinSeed);
 }
 
 }  // namespace cmclip::clip

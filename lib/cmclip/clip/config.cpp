@@ -7,14 +7,11 @@
 #include <fmt/ranges.h>
 
 #include "cmclip/core/error.hpp"
+#include "cmclip/core/strings.hpp"
 
 namespace cmclip::clip {
 
 namespace {
-bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
-bool ends_with(const std::string& s, const std::string& p) {
-  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
-}
 
 const at::Tensor& require(const NamedTensorList& tensors, const std::string& name, int64_t dims,
                           const std::string& origin) {

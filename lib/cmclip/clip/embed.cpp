@@ -70,6 +70,21 @@ void set_precision_attr(const EmbedOptions& e,
   set("precision", std::string(compute::precision_name(e.precision.parsed())));
 }
 
+// Calls `batch(start, count)` over [0, total) in batches of --batch-size, without
+// autograd, at --precision, with a progress line ("embedding images").
+template <class Batch>
+void in_batches(const EmbedOptions& options, c10::Device device, const std::string& what, int64_t total, Batch batch) {
+  torch::NoGradGuard no_grad;
+  compute::PrecisionScope precision(options.precision.parsed(), device);
+  Progress progress("embedding " + what, total, what);
+  for (int64_t start = 0; start < total; start += options.batch_size) {
+    const int64_t count = std::min(options.batch_size, total - start);
+    batch(start, count);
+    progress.advance(count);
+  }
+  progress.finish();
+}
+
 }  // namespace
 
 void embed_image_list(const ClipModelOptions& model, const std::string& list_path, const std::string& output,
@@ -85,12 +100,8 @@ void embed_image_list(const ClipModelOptions& model, const std::string& list_pat
   writer.set_attr("image_resolution", n_px);
   set_precision_attr(options, [&](const std::string& k, const h5::AttrValue& v) { writer.set_attr(k, v); });
 
-  torch::NoGradGuard no_grad;
-  compute::PrecisionScope precision(options.precision.parsed(), m.device);
-  Progress progress("embedding images", static_cast<int64_t>(entries.size()), "images");
   const int64_t total = static_cast<int64_t>(entries.size());
-  for (int64_t start = 0; start < total; start += options.batch_size) {
-    const int64_t count = std::min(options.batch_size, total - start);
+  in_batches(options, m.device, "images", total, [&](int64_t start, int64_t count) {
     at::Tensor batch = at::empty({count, 3, n_px, n_px}, at::kFloat);
     // Decoding and resampling in parallel; the first failure (naming its line) wins.
     at::parallel_for(0, count, 1, [&](int64_t lo, int64_t hi) {
@@ -113,10 +124,8 @@ void embed_image_list(const ClipModelOptions& model, const std::string& list_pat
       row.source = e.text;
       writer.append(row, features[i].data_ptr<float>());
     }
-    progress.advance(count);
-  }
+  });
   writer.commit();
-  progress.finish();
   log::info("done: {} of {} images embedded into {}", writer.size(), total, output);
 }
 
@@ -153,12 +162,8 @@ void embed_text_file(const ClipModelOptions& model, const std::string& prompt_pa
   writer.set_attr("truncated", truncated);
   set_precision_attr(options, [&](const std::string& k, const h5::AttrValue& v) { writer.set_attr(k, v); });
 
-  torch::NoGradGuard no_grad;
-  compute::PrecisionScope precision(options.precision.parsed(), m.device);
-  Progress progress("embedding prompts", static_cast<int64_t>(prompts.size()), "prompts");
   const int64_t total = static_cast<int64_t>(prompts.size());
-  for (int64_t start = 0; start < total; start += options.batch_size) {
-    const int64_t count = std::min(options.batch_size, total - start);
+  in_batches(options, m.device, "prompts", total, [&](int64_t start, int64_t count) {
     at::Tensor ids = at::empty({count, c.context_length}, at::kLong);
     for (int64_t i = 0; i < count; ++i)
       std::copy(rows[static_cast<size_t>(start + i)].ids.begin(), rows[static_cast<size_t>(start + i)].ids.end(),
@@ -168,10 +173,8 @@ void embed_text_file(const ClipModelOptions& model, const std::string& prompt_pa
       const Prompt& p = prompts[static_cast<size_t>(start + i)];
       writer.append(p.text, p.line, ids[i].data_ptr<int64_t>(), features[i].data_ptr<float>());
     }
-    progress.advance(count);
-  }
+  });
   writer.commit();
-  progress.finish();
   log::info("done: {} of {} prompts embedded into {}", writer.size(), total, output);
 }
 

@@ -105,15 +105,29 @@ std::u32string replace_charref(const std::u32string& ref) {
   return U"&" + ref;
 }
 
-std::u32string python_html_unescape(const std::u32string& s) {
-  if (s.find(U'&') == std::u32string::npos) return s;
+// Copies `s`, replacing the character references found at its '&'s: `match(i, r)`
+// returns the end of the reference that starts at s[i] and sets its replacement r, or
+// returns 0 where none starts there (the '&' is kept).
+template <class Match>
+std::u32string replace_references(const std::u32string& s, Match match) {
   std::u32string out;
   size_t i = 0;
   while (i < s.size()) {
-    if (s[i] != U'&') {
+    std::u32string replacement;
+    size_t end = s[i] == U'&' ? match(i, replacement) : 0;
+    if (!end) {
       out += s[i++];
       continue;
     }
+    out += replacement;
+    i = end;
+  }
+  return out;
+}
+
+std::u32string python_html_unescape(const std::u32string& s) {
+  if (s.find(U'&') == std::u32string::npos) return s;
+  return replace_references(s, [&s](size_t i, std::u32string& replacement) -> size_t {
     // &(#[0-9]+;? | #[xX][0-9a-fA-F]+;? | [^\t\n\f <&#;]{1,32};?)
     size_t j = i + 1, end = 0;
     if (j < s.size() && s[j] == U'#') {
@@ -134,15 +148,11 @@ std::u32string python_html_unescape(const std::u32string& s) {
       while (d < s.size() && d - j < 32 && stop.find(s[d]) == std::u32string::npos) ++d;
       if (d > j) end = d;
     }
-    if (!end) {
-      out += s[i++];
-      continue;
-    }
+    if (!end) return 0;
     if (end < s.size() && s[end] == U';') ++end;
-    out += replace_charref(s.substr(j, end - j));
-    i = end;
-  }
-  return out;
+    replacement = replace_charref(s.substr(j, end - j));
+    return end;
+  });
 }
 
 std::u32string to_upper(const std::u32string& s) {
@@ -176,21 +186,13 @@ const std::unordered_map<std::u32string, std::u32string>& ftfy_entities() {
 
 // ftfy.fixes.unescape_html: &#?[0-9A-Za-z]{1,24}; only.
 std::u32string ftfy_unescape_html(const std::u32string& s) {
-  std::u32string out;
-  size_t i = 0;
-  while (i < s.size()) {
-    if (s[i] != U'&') {
-      out += s[i++];
-      continue;
-    }
+  return replace_references(s, [&s](size_t i, std::u32string& replacement) -> size_t {
     size_t start = i + 1 < s.size() && s[i + 1] == U'#' ? i + 2 : i + 1;  // '#' is not alphanumeric
     size_t d = start;
     while (d < s.size() && is_ascii_alnum(s[d])) ++d;
-    if (d == start || d - start > 24 || d >= s.size() || s[d] != U';') {
-      out += s[i++];
-      continue;
-    }
-    std::u32string text = s.substr(i, d + 1 - i), replacement = text;
+    if (d == start || d - start > 24 || d >= s.size() || s[d] != U';') return 0;
+    std::u32string text = s.substr(i, d + 1 - i);
+    replacement = text;
     const auto& table = ftfy_entities();
     auto it = table.find(text);
     if (it != table.end()) {
@@ -200,10 +202,8 @@ std::u32string ftfy_unescape_html(const std::u32string& s) {
       std::u32string unescaped = python_html_unescape(text);
       if (unescaped.find(U';') == std::u32string::npos) replacement = unescaped;
     }
-    out += replacement;
-    i = d + 1;
-  }
-  return out;
+    return d + 1;
+  });
 }
 
 // ---------------------------------------------------------------- ftfy fixers

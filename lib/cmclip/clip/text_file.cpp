@@ -34,12 +34,7 @@ void TextFeatureWriter::append(const std::string& text, int64_t line, const int6
 }
 
 void TextFeatureWriter::commit() {
-  const h5::Group& g = *file_;
-  g.set_attr("num_rows", rows_);
-  for (const auto& [name, value] : attrs_) g.set_attr(name, value);
-  h5::seal(*file_, kTextFormat, kTextVersion);
-  file_->close();
-  file_.reset();
+  h5::finish_file(file_, "num_rows", rows_, attrs_, kTextFormat, kTextVersion);
   out_->commit();
 }
 

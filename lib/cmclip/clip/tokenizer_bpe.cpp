@@ -38,12 +38,7 @@ std::string gunzip_file(const std::string& path) {
 }
 }  // namespace
 
-std::string default_bpe_path() {
-  const char* home = std::getenv("CMCLIP_HOME");
-  std::string dir =
-      home && *home ? home : std::string(std::getenv("HOME") ? std::getenv("HOME") : ".") + "/.cache/cmclip";
-  return dir + "/" + kBpeFileName;
-}
+std::string default_bpe_path() { return cmclip_home() + "/" + kBpeFileName; }
 
 std::string resolve_bpe_path(const std::string& option) {
   const char* env = std::getenv("CMCLIP_BPE");

@@ -15,6 +15,7 @@
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/fs.hpp"
 #include "cmclip/core/log.hpp"
+#include "cmclip/core/strings.hpp"
 #include "cmclip/h5/checkpoint.hpp"
 #include "cmclip/h5/h5.hpp"
 #include "cmclip/h5/schema.hpp"
@@ -22,8 +23,6 @@
 namespace cmclip::clip {
 
 namespace {
-
-bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
 std::string shape_of(const at::Tensor& t) { return fmt::format("[{}]", fmt::join(t.sizes(), ", ")); }
 

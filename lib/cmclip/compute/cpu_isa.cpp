@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "cmclip/core/strings.hpp"
+
 namespace cmclip::compute::isa {
 
 namespace {
@@ -37,11 +39,6 @@ constexpr Level kLevels[] = {
     {"AVX10_1_512_AMX_FP16", "AVX512_CORE_AMX_FP16", kAvx512CoreAmxFp16},
 };
 
-std::string upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::toupper(c)); });
-  return s;
-}
-
 #if defined(__x86_64__) || defined(__i386__)
 struct Regs {
   unsigned a = 0, b = 0, c = 0, d = 0;
@@ -61,7 +58,7 @@ bool bit(unsigned reg, int n) { return (reg >> n) & 1u; }
 }  // namespace
 
 unsigned cap_from_name(const std::string& value) {
-  const std::string v = upper(value);
+  const std::string v = ascii_upper(value);
   for (const Level& l : kLevels)
     if (v == l.name || (l.alias && v == l.alias)) return l.mask;
   return kUncapped;  // ALL, DEFAULT, or a name oneDNN would not know either

@@ -2,10 +2,11 @@
 // logging set-up, and the one place where errors become a message and an exit status.
 //
 //   int main(int argc, char** argv) {
-//     cmclip::Tool tool("fas-x", "one line", "a longer description");
-//     MyOptions opts;  opts.register_on(tool.cli());
-//     return tool.run(argc, argv, [&] { do_the_work(opts, tool.common()); });
+//     return cmclip::run_tool(argc, argv, {"fas-x", "one line", kDescription}, cmclip::jobs::run_x);
 //   }
+//
+// run_tool is that main for a job `run_x(const XOptions&, const CommonOptions&)` whose
+// options struct registers itself (XOptions::register_on); Tool is the frame beneath it.
 #pragma once
 #include <CLI/CLI.hpp>
 
@@ -50,6 +51,24 @@ class Tool {
   CLI::Option* device_opt_ = nullptr;
   bool runs_model_ = true;
 };
+
+// What a tool is: its name, the one-line summary and the --help description, and
+// whether it runs a model (false: no --device, see Tool::without_device_option).
+struct ToolInfo {
+  std::string name, summary, description;
+  bool runs_model = true;
+};
+
+// The whole main of a fas-* tool: the job's options register on the command line, then
+// `job` runs with them and the common options inside Tool::run.
+template <class Options, class Result>
+int run_tool(int argc, char** argv, const ToolInfo& info, Result (*job)(const Options&, const CommonOptions&)) {
+  Tool tool(info.name, info.summary, info.description);
+  if (!info.runs_model) tool.without_device_option();
+  Options options;
+  options.register_on(tool.cli());
+  return tool.run(argc, argv, [&] { job(options, tool.common()); });
+}
 
 // Option groups register themselves on a parser, so tools compose them (Kaldi style).
 // Helper for options whose value must be one of a fixed set.

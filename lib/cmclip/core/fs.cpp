@@ -218,4 +218,11 @@ void write_bytes(const std::string& path, const void* data, size_t size, const s
     throw RuntimeFailure(shown, "", std::string("cannot write (disk full?): ") + std::strerror(errno));
 }
 
+std::string cmclip_home() {
+  const char* home = std::getenv("CMCLIP_HOME");
+  if (home && *home) return home;
+  const char* user_home = std::getenv("HOME");
+  return std::string(user_home ? user_home : ".") + "/.cache/cmclip";
+}
+
 }  // namespace cmclip

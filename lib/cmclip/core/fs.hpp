@@ -59,5 +59,8 @@ bool file_exists(const std::string& path);
 std::string absolute_path(const std::string& path);
 bool is_directory(const std::string& path);
 std::string read_file(const std::string& path);
+// Where fetched models and vocabularies live: $CMCLIP_HOME, else $HOME/.cache/cmclip
+// (./.cache/cmclip without HOME).
+std::string cmclip_home();
 
 }  // namespace cmclip

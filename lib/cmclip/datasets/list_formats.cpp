@@ -1,6 +1,6 @@
-// The dataset list formats of fas-preprocess --list-format (casia-surf, casia-fas,
-// cefa, wmca, and the tsv header), and what their paths tell about a capture. The
-// generic part (format names, polarity, read_list) is face/list_reader.cpp.
+// The dataset list formats of fas-preprocess --format (casia-surf, casia-fas, cefa,
+// wmca, and the tsv header), and what their paths tell about a capture. The generic
+// part (format names, polarity, read_list) is datasets/list_reader.cpp.
 #include "cmclip/datasets/list_formats.hpp"
 
 #include <algorithm>
@@ -13,35 +13,9 @@
 
 namespace cmclip::datasets::list_formats {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-bool all_digits(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
-}
-
 std::vector<std::string> components(const std::string& path) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string::npos) slash = path.size();
-    if (slash > start) out.push_back(path.substr(start, slash - start));
-    start = slash + 1;
-  }
+  std::vector<std::string> out = split(path, '/');
+  out.erase(std::remove(out.begin(), out.end(), std::string()), out.end());  // "a//b", "/a" and "a/"
   return out;
 }
 
@@ -52,7 +26,7 @@ std::string stem_of(const std::string& name) {
 
 // Modality tokens in paths (lower case).
 bool modality_token(const std::string& token, Modality& m) {
-  std::string t = lower(token);
+  std::string t = ascii_lower(token);
   if (t == "color" || t == "colour" || t == "rgb" || t == "profile") m = Modality::rgb;
   else if (t == "depth") m = Modality::depth;
   else if (t == "ir" || t == "nir" || t == "infrared") m = Modality::nir;
@@ -143,14 +117,14 @@ PathFacts facts_of(const std::string& path) {
   PathFacts f;
   auto parts = components(path);
   for (size_t i = 0; i < parts.size(); ++i) {
-    const std::string p = lower(parts[i]);
+    const std::string p = ascii_lower(parts[i]);
     if ((p == "real_part" || p == "fake_part") && f.live < 0) {
       f.live = p == "real_part" ? 1 : 0;
       f.evidence = fmt::format("its folder '{}'", parts[i]);
-      if (i + 1 < parts.size() && !ends_with(lower(parts[i + 1]), ".rssdk")) f.subject = parts[i + 1];
+      if (i + 1 < parts.size() && !ends_with(ascii_lower(parts[i + 1]), ".rssdk")) f.subject = parts[i + 1];
       f.attack_type = "print";  // CASIA-SURF's attacks are printed photos with cut-out regions
       for (size_t k = i + 1; k < parts.size(); ++k)
-        if (ends_with(lower(parts[k]), ".rssdk") && f.live == 0) f.attack_type = "print:" + stem_of(parts[k]);
+        if (ends_with(ascii_lower(parts[k]), ".rssdk") && f.live == 0) f.attack_type = "print:" + stem_of(parts[k]);
     }
     int v[5];
     size_t len[5];
@@ -204,6 +178,20 @@ void check_label(const LineContext& at, ListFormat f, LabelPolarity p, int8_t la
   at.fail(fmt::format("label '{}' means {} under {}, but {} says {}; check --label-polarity", field,
                       label == kLive ? "live" : "attack", polarity_text(f, p), facts.evidence,
                       facts.live == 1 ? "bona fide" : "attack"));
+}
+
+// The label of a line whose label column (f[1]) is optional: the column, checked
+// against the path, else what the path says; `no_label` says why neither is there.
+void label_from_column_or_path(ListRecord& r, const LineContext& at, ListFormat format, LabelPolarity pol,
+                               const std::vector<std::string>& f, const PathFacts& facts, const std::string& no_label) {
+  if (f.size() == 2) {
+    r.label = parse_numeric_label(at, f[1], live_value(format, pol));
+    check_label(at, format, pol, r.label, f[1], facts);
+  } else if (facts.live >= 0) {
+    r.label = static_cast<int8_t>(facts.live);
+  } else {
+    at.fail(no_label);
+  }
 }
 
 void apply_facts(ListRecord& r, const PathFacts& facts, const std::string& default_attack) {
@@ -297,7 +285,7 @@ ListRecord read_cefa(const LineContext& at, const std::vector<std::string>& f, L
     Modality m;
     int comp;
     auto parts = components(f[0]);
-    if (!modality_of_path(f[0], m, comp) || comp < 0 || lower(parts[static_cast<size_t>(comp)]) != "profile")
+    if (!modality_of_path(f[0], m, comp) || comp < 0 || ascii_lower(parts[static_cast<size_t>(comp)]) != "profile")
       at.fail(
           fmt::format("frame path '{}' has no 'profile' folder (CeFA challenge layout; for the "
                       "re-packaged color/depth/ir layout use --format casia-fas)",
@@ -307,14 +295,8 @@ ListRecord read_cefa(const LineContext& at, const std::vector<std::string>& f, L
     fill_modalities(r, f[0], {"profile", "depth", "ir"}, false, at);
   }
   PathFacts facts = facts_of(f[0]);
-  if (f.size() == 2) {
-    r.label = parse_numeric_label(at, f[1], live_value(ListFormat::cefa, pol));
-    check_label(at, ListFormat::cefa, pol, r.label, f[1], facts);
-  } else if (facts.live >= 0) {
-    r.label = static_cast<int8_t>(facts.live);
-  } else {
-    at.fail("no label, and the path has no Race_ID_Device_Session_PAI folder to take it from");
-  }
+  label_from_column_or_path(r, at, ListFormat::cefa, pol, f, facts,
+                            "no label, and the path has no Race_ID_Device_Session_PAI folder to take it from");
   apply_facts(r, facts, "attack");
   return r;
 }
@@ -323,7 +305,7 @@ ListRecord read_cefa(const LineContext& at, const std::vector<std::string>& f, L
 ListRecord read_wmca(const LineContext& at, const std::vector<std::string>& f, LabelPolarity pol) {
   if (f.empty() || f.size() > 2) at.fail(fmt::format("expected '<file.hdf5> [label]', found {} fields", f.size()));
   const std::string& path = f[0];
-  std::string low = lower(path);
+  std::string low = ascii_lower(path);
   if (!ends_with(low, ".hdf5") && !ends_with(low, ".h5"))
     at.fail(fmt::format("'{}' is not an HDF5 frame container (.hdf5 or .h5)", path));
   ListRecord r;
@@ -333,14 +315,7 @@ ListRecord read_wmca(const LineContext& at, const std::vector<std::string>& f, L
   r.video = path;
   PathFacts facts;
   std::string stem = stem_of(components(path).back());
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (;;) {
-    size_t us = stem.find('_', start);
-    parts.push_back(stem.substr(start, us == std::string::npos ? std::string::npos : us - start));
-    if (us == std::string::npos) break;
-    start = us + 1;
-  }
+  std::vector<std::string> parts = split(stem, '_');
   // The type field is a single digit in the dataset; a run of more than 6 digits is not
   // this naming (and would overflow std::stoi), as in digit_groups.
   if (parts.size() == 5 && parts[3].size() <= 6 && std::all_of(parts.begin(), parts.end(), all_digits)) {
@@ -351,38 +326,21 @@ ListRecord read_wmca(const LineContext& at, const std::vector<std::string>& f, L
     static const char* names[] = {"bona fide", "disguise", "fake face", "print", "replay"};
     facts.attack_type = type < 5 ? fmt::format("{} (type {})", names[type], type) : fmt::format("type {}", type);
   }
-  if (f.size() == 2) {
-    r.label = parse_numeric_label(at, f[1], live_value(ListFormat::wmca, pol));
-    check_label(at, ListFormat::wmca, pol, r.label, f[1], facts);
-  } else if (facts.live >= 0) {
-    r.label = static_cast<int8_t>(facts.live);
-  } else {
-    at.fail(fmt::format("no label, and the name '{}' is not <client>_<session>_<presenter>_<type>_<pai>", stem));
-  }
+  label_from_column_or_path(
+      r, at, ListFormat::wmca, pol, f, facts,
+      fmt::format("no label, and the name '{}' is not <client>_<session>_<presenter>_<type>_<pai>", stem));
   apply_facts(r, facts, "attack");
   return r;
 }
 
 // ---- tsv: header + rows; rows of one video and frame form one capture ----
-std::vector<std::string> split_tabs(const std::string& line) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    size_t tab = line.find('\t', start);
-    out.push_back(line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
-    if (tab == std::string::npos) break;
-    start = tab + 1;
-  }
-  return out;
-}
-
 TsvColumns tsv_header(const LineContext& at, const std::string& line) {
   TsvColumns c;
-  auto names = split_tabs(line);
+  auto names = split(line, '\t');
   c.count = names.size();
   std::vector<std::string> unknown;
   for (size_t i = 0; i < names.size(); ++i) {
-    std::string n = lower(trim(names[i]));
+    std::string n = ascii_lower(trim(names[i]));
     int* slot = n == "path"          ? &c.path
                 : n == "label"       ? &c.label
                 : n == "modality"    ? &c.modality

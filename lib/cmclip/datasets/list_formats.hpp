@@ -1,5 +1,5 @@
-// The parts of the list formats (face/list_formats.cpp) that read_list and its
-// helpers in face/list_reader.cpp use. Internal to face/.
+// The parts of the list formats (datasets/list_formats.cpp) that read_list and its
+// helpers in datasets/list_reader.cpp use. Internal to datasets/.
 #pragma once
 #include <string>
 #include <vector>
@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "cmclip/core/error.hpp"
+#include "cmclip/core/strings.hpp"
 #include "cmclip/datasets/list_reader.hpp"
 
 namespace cmclip::datasets::list_formats {
@@ -26,10 +27,6 @@ class LineContext {
   int line_;
 };
 
-std::string lower(std::string s);
-std::string trim(const std::string& s);
-bool ends_with(const std::string& s, const std::string& suffix);
-bool all_digits(const std::string& s);
 std::vector<std::string> components(const std::string& path);  // the path's folders and file
 std::string stem_of(const std::string& name);                  // file name without extension
 // A modality named by a folder or file-name token (color, depth, ir, ...).
@@ -46,7 +43,6 @@ struct TsvColumns {
   int path = -1, label = -1, modality = -1, attack_type = -1, subject = -1, video = -1, frame = -1;
   size_t count = 0;
 };
-std::vector<std::string> split_tabs(const std::string& line);
 TsvColumns tsv_header(const LineContext& at, const std::string& line);
 
 }  // namespace cmclip::datasets::list_formats

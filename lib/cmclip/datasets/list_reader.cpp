@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -23,7 +24,7 @@ const std::vector<std::string>& list_format_names() {
 
 ListFormat parse_list_format(const std::string& name) {
   const auto& names = list_format_names();
-  auto it = std::find(names.begin(), names.end(), lower(name));
+  auto it = std::find(names.begin(), names.end(), ascii_lower(name));
   if (it == names.end())
     throw UsageError(fmt::format("unknown list format '{}' (expected casia-surf, casia-fas, cefa, wmca or tsv)", name));
   return static_cast<ListFormat>(it - names.begin());
@@ -32,7 +33,7 @@ ListFormat parse_list_format(const std::string& name) {
 const std::string& list_format_name(ListFormat f) { return list_format_names().at(static_cast<size_t>(f)); }
 
 LabelPolarity parse_label_polarity(const std::string& text) {
-  std::string t = lower(trim(text));
+  std::string t = ascii_lower(trim(text));
   if (t.empty() || t == "default") return LabelPolarity::reader_default;
   if (t == "live=1" || t == "1=live") return LabelPolarity::live_is_1;
   if (t == "live=0" || t == "0=live") return LabelPolarity::live_is_0;
@@ -47,18 +48,14 @@ int live_value(ListFormat f, LabelPolarity p) {
 
 std::vector<Modality> parse_modality_list(const std::string& text, const std::string& option) {
   std::vector<Modality> out;
-  size_t start = 0;
-  for (;;) {
-    size_t comma = text.find(',', start);
-    std::string name = trim(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+  for (const std::string& field : split(text, ',')) {
+    const std::string name = trim(field);
     Modality m;
-    if (!modality_token(name, m) || lower(name) == "profile")
+    if (!modality_token(name, m) || ascii_lower(name) == "profile")
       throw UsageError(fmt::format("{} '{}': '{}' is not rgb, depth, nir or thermal", option, text, name));
     if (std::find(out.begin(), out.end(), m) != out.end())
       throw UsageError(fmt::format("{} '{}': {} is named twice", option, text, modality_name(m)));
     out.push_back(m);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
   }
   return out;
 }
@@ -102,14 +99,14 @@ int32_t frame_number_of(const std::string& path) {
 }
 
 bool has_image_extension(const std::string& path) {
-  std::string p = lower(path);
+  std::string p = ascii_lower(path);
   for (const char* e : {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".pgm", ".ppm"})
     if (ends_with(p, e)) return true;
   return false;
 }
 
 bool has_video_extension(const std::string& path) {
-  std::string p = lower(path);
+  std::string p = ascii_lower(path);
   for (const char* e : {".avi", ".mp4", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v", ".wmv"})
     if (ends_with(p, e)) return true;
   return false;
@@ -133,23 +130,12 @@ std::vector<Modality> format_modalities(ListFormat format) {
 // The record of a line `t` (trimmed, not blank) of a casia-surf, casia-fas, cefa or wmca list.
 void read_fixed_format_line(const LineContext& at, const std::string& t, ListFormat format, LabelPolarity polarity,
                             std::vector<ListRecord>& records) {
-  auto fields = split_fields(t);
-  switch (format) {
-    case ListFormat::casia_surf:
-      records.push_back(read_casia_surf(at, fields, polarity));
-      break;
-    case ListFormat::casia_fas:
-      records.push_back(read_casia_fas(at, fields, polarity));
-      break;
-    case ListFormat::cefa:
-      records.push_back(read_cefa(at, fields, polarity));
-      break;
-    case ListFormat::wmca:
-      records.push_back(read_wmca(at, fields, polarity));
-      break;
-    default:
-      break;
-  }
+  using FixedFormatReader = ListRecord (*)(const LineContext&, const std::vector<std::string>&, LabelPolarity);
+  // In ListFormat's order; tsv lists are read row by row (read_tsv_line).
+  static constexpr FixedFormatReader kReaders[] = {read_casia_surf, read_casia_fas, read_cefa, read_wmca};
+  const size_t k = static_cast<size_t>(format);
+  if (k >= std::size(kReaders)) throw RuntimeFailure("read_fixed_format_line: not a fixed-format list");
+  records.push_back(kReaders[k](at, split_fields(t), polarity));
 }
 
 // What a tsv list's reader keeps from line to line.
@@ -169,7 +155,7 @@ struct TsvRow {
 
 // Checks a row against the header's columns; a bad field fails naming the line.
 TsvRow parse_tsv_row(const LineContext& at, const TsvColumns& tsv, const std::string& line) {
-  auto f = split_tabs(line);
+  auto f = split(line, '\t');
   if (f.size() != tsv.count)
     at.fail(fmt::format("expected {} tab-separated fields as in the header, found {}", tsv.count, f.size()));
   for (auto& x : f) x = trim(x);
@@ -179,7 +165,7 @@ TsvRow parse_tsv_row(const LineContext& at, const TsvColumns& tsv, const std::st
   };
   const std::string& path = get(tsv.path);
   if (path.empty()) at.fail("empty path");
-  std::string label = lower(get(tsv.label));
+  std::string label = ascii_lower(get(tsv.label));
   if (label != "live" && label != "attack")
     at.fail(fmt::format("label '{}' is neither 'live' nor 'attack'", get(tsv.label)));
   Modality m;
@@ -192,7 +178,7 @@ TsvRow parse_tsv_row(const LineContext& at, const TsvColumns& tsv, const std::st
   r.line = at.line();
   r.label = label == "live" ? kLive : kAttack;
   std::string attack = get(tsv.attack_type);
-  if (r.label == kLive && !attack.empty() && lower(attack) != "bona fide")
+  if (r.label == kLive && !attack.empty() && ascii_lower(attack) != "bona fide")
     at.fail(fmt::format("a live row has attack type '{}'", attack));
   if (r.label == kAttack) r.attack_type = attack.empty() ? "attack" : attack;
   r.subject = get(tsv.subject);

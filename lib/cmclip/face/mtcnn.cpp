@@ -212,12 +212,7 @@ std::vector<Cand> refine(cv::dnn::Net& net, int stage, const cv::Mat& rgb, const
 
 }  // namespace
 
-std::string default_mtcnn_dir() {
-  const char* home = std::getenv("CMCLIP_HOME");
-  std::string base =
-      home && *home ? home : std::string(std::getenv("HOME") ? std::getenv("HOME") : ".") + "/.cache/cmclip";
-  return base + "/mtcnn";
-}
+std::string default_mtcnn_dir() { return cmclip_home() + "/mtcnn"; }
 
 std::vector<std::string> mtcnn_files(const std::string& dir) {
   std::vector<std::string> out;

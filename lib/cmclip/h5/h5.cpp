@@ -179,85 +179,46 @@ using namespace detail;
 
 std::unique_lock<std::recursive_mutex> lock() { return std::unique_lock<std::recursive_mutex>(g_mutex); }
 
+namespace {
+struct DTypeFacts {
+  DType type;
+  const char* name;
+  size_t size;  // bytes of one element; 0 for strings
+};
+constexpr DTypeFacts kDTypes[] = {{DType::f16, "float16", 2},  {DType::f32, "float32", 4}, {DType::f64, "float64", 8},
+                                  {DType::i8, "int8", 1},      {DType::i16, "int16", 2},   {DType::i32, "int32", 4},
+                                  {DType::i64, "int64", 8},    {DType::u8, "uint8", 1},    {DType::u16, "uint16", 2},
+                                  {DType::string, "string", 0}};
+const DTypeFacts* facts_of(DType t) {
+  for (const DTypeFacts& f : kDTypes)
+    if (f.type == t) return &f;
+  return nullptr;
+}
+}  // namespace
+
 const char* dtype_name(DType t) {
-  switch (t) {
-    case DType::f16:
-      return "float16";
-    case DType::f32:
-      return "float32";
-    case DType::f64:
-      return "float64";
-    case DType::i8:
-      return "int8";
-    case DType::i16:
-      return "int16";
-    case DType::i32:
-      return "int32";
-    case DType::i64:
-      return "int64";
-    case DType::u8:
-      return "uint8";
-    case DType::u16:
-      return "uint16";
-    case DType::string:
-      return "string";
-    default:
-      return "unsupported type";
-  }
+  const DTypeFacts* f = facts_of(t);
+  return f ? f->name : "unsupported type";
 }
-
 size_t dtype_size(DType t) {
-  switch (t) {
-    case DType::f16:
-    case DType::i16:
-    case DType::u16:
-      return 2;
-    case DType::f32:
-    case DType::i32:
-      return 4;
-    case DType::f64:
-    case DType::i64:
-      return 8;
-    case DType::i8:
-    case DType::u8:
-      return 1;
-    default:
-      return 0;
-  }
+  const DTypeFacts* f = facts_of(t);
+  return f ? f->size : 0;
 }
 
-template <>
-DType dtype_of<float>() {
-  return DType::f32;
-}
-template <>
-DType dtype_of<double>() {
-  return DType::f64;
-}
-template <>
-DType dtype_of<int8_t>() {
-  return DType::i8;
-}
-template <>
-DType dtype_of<int16_t>() {
-  return DType::i16;
-}
-template <>
-DType dtype_of<int32_t>() {
-  return DType::i32;
-}
-template <>
-DType dtype_of<int64_t>() {
-  return DType::i64;
-}
-template <>
-DType dtype_of<uint8_t>() {
-  return DType::u8;
-}
-template <>
-DType dtype_of<uint16_t>() {
-  return DType::u16;
-}
+#define CMCLIP_H5_DTYPE_OF(T, D) \
+  template <>                    \
+  DType dtype_of<T>() {          \
+    return D;                    \
+  }
+CMCLIP_H5_DTYPE_OF(float, DType::f32)
+CMCLIP_H5_DTYPE_OF(double, DType::f64)
+CMCLIP_H5_DTYPE_OF(int8_t, DType::i8)
+CMCLIP_H5_DTYPE_OF(int16_t, DType::i16)
+CMCLIP_H5_DTYPE_OF(int32_t, DType::i32)
+CMCLIP_H5_DTYPE_OF(int64_t, DType::i64)
+CMCLIP_H5_DTYPE_OF(uint8_t, DType::u8)
+CMCLIP_H5_DTYPE_OF(uint16_t, DType::u16)
+#undef CMCLIP_H5_DTYPE_OF
 
 std::string shape_str(const Shape& s) {
   std::string out = "[";
@@ -348,14 +309,8 @@ std::vector<std::string> Group::children() const {
   std::vector<std::string> out;
   H5G_info_t info;
   if (H5Gget_info(id(), &info) < 0) fail_read(file_, path_, "cannot list group");
-  for (hsize_t i = 0; i < info.nlinks; ++i) {
-    ssize_t len = H5Lget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-    if (len < 0) continue;
-    std::string n(static_cast<size_t>(len) + 1, '\0');
-    H5Lget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, n.data(), n.size(), H5P_DEFAULT);
-    n.resize(static_cast<size_t>(len));
-    out.push_back(n);
-  }
+  for (hsize_t i = 0; i < info.nlinks; ++i)
+    if (auto n = name_by_index(H5Lget_name_by_idx, id(), i)) out.push_back(*n);
   return out;
 }
 

@@ -33,14 +33,8 @@ std::vector<std::string> Object::attr_names() const {
   std::vector<std::string> names;
   ObjectInfo info;
   if (object_info(id(), &info, H5O_INFO_NUM_ATTRS) < 0) return names;
-  for (hsize_t i = 0; i < info.num_attrs; ++i) {
-    ssize_t len = H5Aget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-    if (len < 0) continue;
-    std::string n(static_cast<size_t>(len) + 1, '\0');
-    H5Aget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, n.data(), n.size(), H5P_DEFAULT);
-    n.resize(static_cast<size_t>(len));
-    names.push_back(n);
-  }
+  for (hsize_t i = 0; i < info.num_attrs; ++i)
+    if (auto n = name_by_index(H5Aget_name_by_idx, id(), i)) names.push_back(*n);
   return names;
 }
 

@@ -4,6 +4,7 @@
 #include <hdf5.h>
 
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,18 @@ DType classify(hid_t type);
 Shape space_shape(hid_t space);
 std::vector<hsize_t> to_hsize(const Shape& s);
 std::string child_path(const std::string& parent, const std::string& name);
+
+// The i-th name, in name order, of the links (H5Lget_name_by_idx) or the attributes
+// (H5Aget_name_by_idx: the same signature) of `object`; none where libhdf5 cannot say.
+using NameByIndex = ssize_t (*)(hid_t, const char*, H5_index_t, H5_iter_order_t, hsize_t, char*, size_t, hid_t);
+inline std::optional<std::string> name_by_index(NameByIndex get, hid_t object, hsize_t i) {
+  ssize_t len = get(object, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+  if (len < 0) return std::nullopt;
+  std::string name(static_cast<size_t>(len) + 1, '\0');
+  get(object, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
+  name.resize(static_cast<size_t>(len));
+  return name;
+}
 
 // Reads the strings of a string-typed object (dataset or attribute) with `count`
 // elements through `read(memtype, buffer)`.

@@ -96,10 +96,7 @@ void SampleWriter::flush_buffer() {
   const h5::Group& g = *file_;
   int64_t start = count_ - static_cast<int64_t>(metas_.size());
   int64_t n = static_cast<int64_t>(metas_.size());
-  std::vector<int8_t> label, modality;
-  std::vector<int16_t> attack;
-  std::vector<int32_t> subject, frame;
-  std::vector<std::string> video, source;
+  std::vector<int32_t> frame;
   std::vector<float> bbox;
   std::vector<int64_t> record;
   std::vector<float> landmarks, transform, score;
@@ -107,24 +104,13 @@ void SampleWriter::flush_buffer() {
     landmarks.insert(landmarks.end(), m.landmarks.begin(), m.landmarks.end());
     transform.insert(transform.end(), m.crop_transform.begin(), m.crop_transform.end());
     score.push_back(m.detector_score);
-    label.push_back(m.label);
-    attack.push_back(m.attack);
-    modality.push_back(static_cast<int8_t>(m.modality));
-    subject.push_back(m.subject);
     frame.push_back(m.frame);
-    video.push_back(m.video);
-    source.push_back(m.source);
     bbox.insert(bbox.end(), m.bbox.begin(), m.bbox.end());
     record.push_back(m.record);
   }
   g.dataset("images").write_rows(start, n, images_.data());
-  g.dataset("label").write_rows(start, n, label.data());
-  g.dataset("attack").write_rows(start, n, attack.data());
-  g.dataset("modality").write_rows(start, n, modality.data());
-  g.dataset("subject").write_rows(start, n, subject.data());
+  h5::write_shared_columns(g, start, metas_);
   g.dataset("frame").write_rows(start, n, frame.data());
-  g.dataset("video").write_strings(start, video);
-  g.dataset("source").write_strings(start, source);
   g.dataset("bbox").write_rows(start, n, bbox.data());
   g.dataset("record").write_rows(start, n, record.data());
   if (geometry_) {
@@ -144,11 +130,7 @@ void SampleWriter::finish() {
     if (a < 0 || a >= static_cast<int16_t>(attack_names_.size()))
       throw std::logic_error(fmt::format("sample store: attack code {} has no name", a));
   g.write_strings("attack_names", attack_names_);
-  g.set_attr("num_samples", count_);
-  for (const auto& [name, value] : attrs_) g.set_attr(name, value);
-  h5::seal(*file_, kSamplesFormat, kSamplesVersion);
-  file_->close();
-  file_.reset();
+  h5::finish_file(file_, "num_samples", count_, attrs_, kSamplesFormat, kSamplesVersion);
   finished_ = true;
 }
 

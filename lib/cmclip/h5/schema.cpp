@@ -12,6 +12,15 @@ void seal(const File& file, const std::string& format, int64_t version) {
   write_provenance(file, format, version);
 }
 
+void finish_file(std::unique_ptr<File>& file, const std::string& count_name, int64_t count,
+                 const std::map<std::string, AttrValue>& attrs, const std::string& format, int64_t version) {
+  file->set_attr(count_name, count);
+  for (const auto& [name, value] : attrs) file->set_attr(name, value);
+  seal(*file, format, version);
+  file->close();
+  file.reset();
+}
+
 void write_provenance(const Group& root, const std::string& format, int64_t version) {
   root.set_attr("format", format);
   root.set_attr("format_version", version);

@@ -59,29 +59,14 @@ void ScoreWriter::flush_buffer() {
   int64_t start = count_ - n;
   std::vector<float> score;
   std::vector<int64_t> index;
-  std::vector<int8_t> label, modality;
-  std::vector<int16_t> attack;
-  std::vector<int32_t> subject;
-  std::vector<std::string> video, source;
   for (const auto& r : rows_) {
     score.push_back(r.score);
     index.push_back(r.index);
-    label.push_back(r.label);
-    attack.push_back(r.attack);
-    modality.push_back(r.modality);
-    subject.push_back(r.subject);
-    video.push_back(r.video);
-    source.push_back(r.source);
   }
   if (with_score_) g.dataset("score").write_rows(start, n, score.data());
   if (dim_ > 0) g.dataset("features").write_rows(start, n, feats_.data());
   g.dataset("index").write_rows(start, n, index.data());
-  g.dataset("label").write_rows(start, n, label.data());
-  g.dataset("attack").write_rows(start, n, attack.data());
-  g.dataset("modality").write_rows(start, n, modality.data());
-  g.dataset("subject").write_rows(start, n, subject.data());
-  g.dataset("video").write_strings(start, video);
-  g.dataset("source").write_strings(start, source);
+  h5::write_shared_columns(g, start, rows_);
   rows_.clear();
   feats_.clear();
 }
@@ -90,11 +75,7 @@ void ScoreWriter::commit() {
   flush_buffer();
   const h5::Group& g = *file_;
   g.write_strings("attack_names", attack_names_);
-  g.set_attr("num_rows", count_);
-  for (const auto& [name, value] : attrs_) g.set_attr(name, value);
-  h5::seal(*file_, kScoresFormat, kScoresVersion);
-  file_->close();
-  file_.reset();
+  h5::finish_file(file_, "num_rows", count_, attrs_, kScoresFormat, kScoresVersion);
   out_->commit();
 }
 

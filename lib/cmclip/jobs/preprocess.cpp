@@ -17,6 +17,7 @@
 #include "cmclip/core/progress.hpp"
 #include "cmclip/core/runtime.hpp"
 #include "cmclip/core/signals.hpp"
+#include "cmclip/core/strings.hpp"
 #include "cmclip/core/thread_pool.hpp"
 #include "cmclip/data/contact_sheet.hpp"
 #include "cmclip/face/captures.hpp"
@@ -63,8 +64,7 @@ struct SubjectTable {
   explicit SubjectTable(const std::vector<ListRecord>& records) {
     bool numeric = true;
     for (const auto& r : records)
-      if (!r.subject.empty() && (r.subject.size() > 9 || !std::all_of(r.subject.begin(), r.subject.end(), ::isdigit)))
-        numeric = false;
+      if (!r.subject.empty() && (r.subject.size() > 9 || !all_digits(r.subject))) numeric = false;
     for (const auto& r : records) {
       if (r.subject.empty() || ids.count(r.subject)) continue;
       if (numeric) {
@@ -132,93 +132,124 @@ void log_summary(const PreprocessSummary& sum, const face::CaptureSettings& s, c
   log::info("wrote {}: {} samples of {}x{} in {:.1f} s", output, sum.samples, s.size, s.size, sum.seconds);
 }
 
-// One work item's captures into the store, in list order; warnings for the captures
-// without a usable face (the first kShownWarnings of the run).
-struct StoreCursor {
-  int64_t record = 0;  // the next capture's record number
-  int64_t warned = 0;  // no-face warnings so far
-};
-
-void store_unit(const ListRecord& r, UnitResult&& res, const face::CaptureSettings& s, const SubjectTable& subjects,
-                SampleWriter& writer, StoreCursor& at, PreprocessSummary& sum) {
-  constexpr int64_t kShownWarnings = 20;
-  for (const std::string& w : res.warnings) {
-    if (at.warned < kShownWarnings) log::warn("{}", w);
-    else if (at.warned == kShownWarnings) log::warn("... more captures without a usable face (counted in the summary)");
-    ++at.warned;
+// Where the captures go: the sample store (-o) and its contact sheet (--preview). Both
+// paths were checked before the list was read (run_preprocess); both outputs are written
+// in full before either is renamed into place, so a failure or a signal leaves neither.
+class PreprocessSink {
+ public:
+  PreprocessSink(const StoreOptions& o, const face::CaptureSettings& s, const SubjectTable& subjects)
+      : o_(o), s_(s), subjects_(subjects), writer_(o.output, s.size, s.size, 3) {
+    writer_.with_face_geometry();
   }
-  sum.frames_decoded += res.decoded;
-  sum.faces_found += res.found;
-  sum.no_face += res.no_face;
-  sum.below_threshold += res.below;
-  sum.no_face_skipped += res.skipped;
-  sum.no_face_centered += res.centered;
-  size_t bytes = size_t(s.size) * s.size * 3;
-  for (const CaptureOut& c : res.captures) {
-    if (c.stored.empty()) continue;
-    for (size_t k = 0; k < c.stored.size(); ++k) {
-      size_t m = static_cast<size_t>(c.stored[k]);
-      const CropGeometry& g = c.geometry[m];
-      SampleMeta meta;
-      meta.label = r.label;
-      meta.attack = writer.attack_code(r.label == kLive ? "" : r.attack_type);
-      meta.modality = c.stored[k];
-      meta.subject = subjects.id(r.subject);
-      meta.video = r.video;
-      meta.frame = c.frame;
-      meta.source = c.source[m];
-      meta.bbox = g.bbox;
-      meta.landmarks = g.landmarks;
-      meta.crop_transform = g.transform;
-      meta.detector_score = g.score;
-      meta.record = at.record;
-      writer.append(c.pixels.data() + k * bytes, meta);
-      ++sum.per_modality_label[m][static_cast<size_t>(r.label)];
-      ++sum.samples;
+
+  // One work item's captures, in list order; warnings for the captures without a
+  // usable face (the first kShownWarnings of the run).
+  void add(const ListRecord& r, UnitResult&& res, PreprocessSummary& sum) {
+    constexpr int64_t kShownWarnings = 20;
+    for (const std::string& w : res.warnings) {
+      if (warned_ < kShownWarnings) log::warn("{}", w);
+      else if (warned_ == kShownWarnings) log::warn("... more captures without a usable face (counted in the summary)");
+      ++warned_;
     }
-    ++at.record;
-    ++sum.captures;
+    sum.frames_decoded += res.decoded;
+    sum.faces_found += res.found;
+    sum.no_face += res.no_face;
+    sum.below_threshold += res.below;
+    sum.no_face_skipped += res.skipped;
+    sum.no_face_centered += res.centered;
+    size_t bytes = size_t(s_.size) * s_.size * 3;
+    for (const CaptureOut& c : res.captures) {
+      if (c.stored.empty()) continue;
+      for (size_t k = 0; k < c.stored.size(); ++k) {
+        size_t m = static_cast<size_t>(c.stored[k]);
+        const CropGeometry& g = c.geometry[m];
+        SampleMeta meta;
+        meta.label = r.label;
+        meta.attack = writer_.attack_code(r.label == kLive ? "" : r.attack_type);
+        meta.modality = c.stored[k];
+        meta.subject = subjects_.id(r.subject);
+        meta.video = r.video;
+        meta.frame = c.frame;
+        meta.source = c.source[m];
+        meta.bbox = g.bbox;
+        meta.landmarks = g.landmarks;
+        meta.crop_transform = g.transform;
+        meta.detector_score = g.score;
+        meta.record = record_;
+        writer_.append(c.pixels.data() + k * bytes, meta);
+        ++sum.per_modality_label[m][static_cast<size_t>(r.label)];
+        ++sum.samples;
+      }
+      ++record_;
+      ++sum.captures;
+    }
   }
-}
 
-void write_attributes(SampleWriter& writer, const PreprocessOptions& opts, const face::CaptureSettings& s,
-                      const ParsedList& list, const SubjectTable& subjects, const FaceFinder* detector,
-                      const PreprocessSummary& sum) {
-  writer.set_attr("dataset", opts.store.dataset.empty() ? datasets::list_format_name(s.format) : opts.store.dataset);
-  writer.set_attr("protocol", opts.store.protocol);
-  writer.set_attr("split", opts.store.split);
-  writer.set_attr("list_format", datasets::list_format_name(s.format));
-  writer.set_attr("list", s.list_name);
-  writer.set_attr("root", s.root);
-  writer.set_attr("label_polarity", fmt::format("live={}", datasets::live_value(s.format, s.polarity)));
-  std::vector<std::string> stored_names;
-  for (Modality m : s.stored) stored_names.push_back(modality_name(m));
-  writer.set_attr("modalities", stored_names);
-  writer.set_attr("modalities_rule", std::string(s.strict_modalities ? "every capture has each (--modalities)"
-                                                                     : "each capture stores those it has"));
-  writer.set_attr("detect", std::string(detector ? detector->name() : "none"));
-  writer.set_attr("crop", std::string(s.crop.kind == CropKind::aligned ? "aligned" : "box"));
-  if (detector) {
-    writer.set_attr("detector_model", detector->model());
-    if (detector->name() == "haar") writer.set_attr("cascade", detector->model());
-    if (detector->has_probabilities()) writer.set_attr("min_score", double(s.min_score));
-    writer.set_attr("on_no_face", opts.crop.on_no_face);
+  // The store's attributes, the store closed and the sheet drawn; nothing renamed yet.
+  void finish(const PreprocessOptions& opts, const FaceFinder* detector, const PreprocessSummary& sum) {
+    write_attributes(opts, detector, sum);
+    writer_.finish();
+    if (o_.preview.empty()) return;
+    preview_ = std::make_unique<AtomicOutput>(o_.preview);
+    data::write_contact_sheet(SampleStore(writer_.temp_path()), *preview_);
   }
-  if (s.crop.kind == CropKind::aligned) writer.set_attr("align_margin", s.crop.align_margin);
-  else if (detector) writer.set_attr("margin", s.crop.margin);
-  writer.set_attr("size", int64_t(s.size));
-  writer.set_attr("frames", opts.frames.frames);
-  writer.set_attr("depth16", s.depth.describe());
-  writer.set_attr("resize", std::string(s.crop.kind == CropKind::aligned
-                                            ? "cv::warpAffine bilinear (after cv::INTER_AREA by whole factors)"
-                                            : "cv::INTER_AREA to shrink, cv::INTER_LINEAR to enlarge"));
-  writer.set_attr("faces_found", sum.faces_found);
-  writer.set_attr("no_face", sum.no_face);
-  writer.set_attr("below_threshold", sum.below_threshold);
-  writer.set_attr("skipped_no_face", sum.no_face_skipped);
-  writer.set_attr("skipped_missing", sum.missing_skipped);
-  if (!subjects.names.empty()) writer.set_attr("subject_names", subjects.names);
-}
+
+  void commit() {
+    writer_.commit();
+    if (preview_) preview_->commit();
+  }
+
+  void log_written() const {
+    if (preview_) log::info("wrote {}", o_.preview);
+  }
+
+ private:
+  void write_attributes(const PreprocessOptions& opts, const FaceFinder* detector, const PreprocessSummary& sum) {
+    const face::CaptureSettings& s = s_;
+    writer_.set_attr("dataset", opts.store.dataset.empty() ? datasets::list_format_name(s.format) : opts.store.dataset);
+    writer_.set_attr("protocol", opts.store.protocol);
+    writer_.set_attr("split", opts.store.split);
+    writer_.set_attr("list_format", datasets::list_format_name(s.format));
+    writer_.set_attr("list", s.list_name);
+    writer_.set_attr("root", s.root);
+    writer_.set_attr("label_polarity", fmt::format("live={}", datasets::live_value(s.format, s.polarity)));
+    std::vector<std::string> stored_names;
+    for (Modality m : s.stored) stored_names.push_back(modality_name(m));
+    writer_.set_attr("modalities", stored_names);
+    writer_.set_attr("modalities_rule", std::string(s.strict_modalities ? "every capture has each (--modalities)"
+                                                                        : "each capture stores those it has"));
+    writer_.set_attr("detect", std::string(detector ? detector->name() : "none"));
+    writer_.set_attr("crop", std::string(s.crop.kind == CropKind::aligned ? "aligned" : "box"));
+    if (detector) {
+      writer_.set_attr("detector_model", detector->model());
+      if (detector->name() == "haar") writer_.set_attr("cascade", detector->model());
+      if (detector->has_probabilities()) writer_.set_attr("min_score", double(s.min_score));
+      writer_.set_attr("on_no_face", opts.crop.on_no_face);
+    }
+    if (s.crop.kind == CropKind::aligned) writer_.set_attr("align_margin", s.crop.align_margin);
+    else if (detector) writer_.set_attr("margin", s.crop.margin);
+    writer_.set_attr("size", int64_t(s.size));
+    writer_.set_attr("frames", opts.frames.frames);
+    writer_.set_attr("depth16", s.depth.describe());
+    writer_.set_attr("resize", std::string(s.crop.kind == CropKind::aligned
+                                               ? "cv::warpAffine bilinear (after cv::INTER_AREA by whole factors)"
+                                               : "cv::INTER_AREA to shrink, cv::INTER_LINEAR to enlarge"));
+    writer_.set_attr("faces_found", sum.faces_found);
+    writer_.set_attr("no_face", sum.no_face);
+    writer_.set_attr("below_threshold", sum.below_threshold);
+    writer_.set_attr("skipped_no_face", sum.no_face_skipped);
+    writer_.set_attr("skipped_missing", sum.missing_skipped);
+    if (!subjects_.names.empty()) writer_.set_attr("subject_names", subjects_.names);
+  }
+
+  const StoreOptions& o_;
+  const face::CaptureSettings& s_;
+  const SubjectTable& subjects_;
+  SampleWriter writer_;
+  std::unique_ptr<AtomicOutput> preview_;
+  int64_t record_ = 0;  // the next capture's record number
+  int64_t warned_ = 0;  // no-face warnings so far
+};
 
 }  // namespace
 
@@ -254,37 +285,27 @@ PreprocessSummary run_preprocess(const PreprocessOptions& opts, const CommonOpti
             units.size(), join_modalities(s.stored), s.strict_modalities ? "" : " (each capture: those it has)",
             threads);
 
-  SampleWriter writer(opts.store.output, s.size, s.size, 3);
-  writer.with_face_geometry();
+  PreprocessSink sink(opts.store, s, subjects);
   OpenCvThreads opencv_threads;
   signals::StopScope stop_scope;  // a signal ends the run cleanly: partial output is removed
   ThreadPool pool(threads);
   Progress progress("preprocess", static_cast<int64_t>(units.size()), "items");
-  StoreCursor cursor;
   ordered_map(
       pool, static_cast<int64_t>(units.size()), 4 * pool.size(),
       [&](int64_t i) { return face::process_unit(s, list, detector.get(), units[static_cast<size_t>(i)]); },
       [&](int64_t i, face::UnitResult&& res) {
         signals::throw_if_stop_requested();
         const face::Unit& u = units[static_cast<size_t>(i)];
-        store_unit(list.records[static_cast<size_t>(u.record)], std::move(res), s, subjects, writer, cursor, sum);
+        sink.add(list.records[static_cast<size_t>(u.record)], std::move(res), sum);
         progress.advance();
       });
   progress.finish();
   if (sum.samples == 0) throw InputError(s.list_name, "", "nothing to store: every capture was skipped");
-  write_attributes(writer, opts, s, list, subjects, detector.get(), sum);
-  // Both outputs complete before either is renamed into place.
-  writer.finish();
-  std::unique_ptr<AtomicOutput> preview;
-  if (!opts.store.preview.empty()) {
-    preview = std::make_unique<AtomicOutput>(opts.store.preview);
-    data::write_contact_sheet(SampleStore(writer.temp_path()), *preview);
-  }
-  writer.commit();
-  if (preview) preview->commit();
+  sink.finish(opts, detector.get(), sum);
+  sink.commit();
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   log_summary(sum, s, opts.store.output);
-  if (preview) log::info("wrote {}", opts.store.preview);
+  sink.log_written();
   return sum;
 }
 

@@ -1,10 +1,7 @@
 #include "cmclip/jobs/synth.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <fstream>
 #include <memory>
 #include <set>
 #include <vector>
@@ -22,9 +19,10 @@
 #include "cmclip/core/signals.hpp"
 #include "cmclip/core/thread_pool.hpp"
 #include "cmclip/data/contact_sheet.hpp"
-#include "cmclip/synth/plan.hpp"
 #include "cmclip/datasets/list_reader.hpp"
+#include "cmclip/datasets/list_writer.hpp"
 #include "cmclip/h5/samples.hpp"
+#include "cmclip/synth/plan.hpp"
 
 namespace cmclip::jobs {
 
@@ -156,12 +154,8 @@ class SynthSink {
     if (!o.preview.empty()) check_output_path(o.preview);
     if (o.images_out.empty()) return;
     images_ = std::make_unique<AtomicOutput>(o.images_out, AtomicOutput::Kind::folder);
-    for (const auto& sp : p.splits) {
-      lists_.push_back(std::make_unique<AtomicOutput>(synth::split_path(o.list_out, sp.name, p.several)));
-      list_streams_.emplace_back(lists_.back()->temp_path(), std::ios::binary);
-      if (!list_streams_.back()) throw RuntimeFailure(lists_.back()->path(), "", "cannot create");
-      list_streams_.back() << "path\tlabel\tmodality\tattack_type\tsubject\tvideo\tframe\n";
-    }
+    for (const auto& sp : p.splits)
+      lists_.push_back(std::make_unique<datasets::TsvListWriter>(synth::split_path(o.list_out, sp.name, p.several)));
   }
 
   bool wants_png() const { return images_ != nullptr; }
@@ -184,11 +178,7 @@ class SynthSink {
       write_attributes(*stores_[s], p_.splits[s], seed);
       stores_[s]->finish();
     }
-    for (size_t s = 0; s < lists_.size(); ++s) {
-      list_streams_[s].close();
-      if (!list_streams_[s])
-        throw RuntimeFailure(lists_[s]->path(), "", std::string("cannot write (disk full?): ") + std::strerror(errno));
-    }
+    for (auto& l : lists_) l->finish();
     if (!o_.preview.empty()) {
       preview_ = std::make_unique<AtomicOutput>(o_.preview);
       data::write_contact_sheet(SampleStore(stores_.front()->temp_path()), *preview_, 6, 128);
@@ -234,10 +224,10 @@ class SynthSink {
     std::string dir = rel.substr(0, rel.find_last_of('/'));
     if (made_dirs_.insert(dir).second) images_->make_dirs(dir);
     write_bytes(join_path(images_->temp_path(), rel), png.data(), png.size(), join_path(o_.images_out, rel));
-    list_streams_[static_cast<size_t>(k.split)]
-        << rel << '\t' << (k.kind == Kind::live ? "live" : "attack") << '\t' << modality_name(m) << '\t'
-        << (k.kind == Kind::live ? "" : synth::presentation_name(k.kind)) << '\t' << k.subject << '\t'
-        << video_name(k.subject, k.kind) << '\t' << k.frame << '\n';
+    const bool live = k.kind == Kind::live;
+    lists_[static_cast<size_t>(k.split)]->add({rel, live ? kLive : kAttack, m,
+                                               live ? "" : synth::presentation_name(k.kind), std::to_string(k.subject),
+                                               video_name(k.subject, k.kind), k.frame});
   }
 
   void write_attributes(SampleWriter& w, const synth::SplitPlan& split, uint64_t seed) const {
@@ -263,9 +253,8 @@ class SynthSink {
   const SynthPlan& p_;
   std::vector<std::unique_ptr<SampleWriter>> stores_;
   std::vector<std::string> store_paths_;
-  std::unique_ptr<AtomicOutput> images_;  // the --images-out folder
-  std::vector<std::unique_ptr<AtomicOutput>> lists_;
-  std::vector<std::ofstream> list_streams_;
+  std::unique_ptr<AtomicOutput> images_;                         // the --images-out folder
+  std::vector<std::unique_ptr<datasets::TsvListWriter>> lists_;  // --list-out, one per split
   std::unique_ptr<AtomicOutput> preview_;
   std::vector<int64_t> records_;  // the next record number of each split
   std::set<std::string> made_dirs_;

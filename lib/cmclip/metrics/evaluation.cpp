@@ -88,19 +88,18 @@ void EvalOptions::register_on(CLI::App& app) {
 
 void EvalOptions::validate() const { Conventions::from(*this, 0); }
 
-const char* threshold_mode_name(Conventions::ThresholdRule rule) {
-  switch (rule) {
-    case Conventions::ThresholdRule::dev_eer:
-      return "dev-eer";
-    case Conventions::ThresholdRule::dev_min_hter:
-      return "dev-min-hter";
-    case Conventions::ThresholdRule::fixed:
-      return "fixed";
-    case Conventions::ThresholdRule::test_eer:
-      return "test-eer";
-  }
-  return "?";
+namespace {
+const NameTable<Conventions::ThresholdRule>& threshold_rule_names() {
+  using Rule = Conventions::ThresholdRule;
+  static const NameTable<Rule> table{{Rule::dev_eer, "dev-eer"},
+                                     {Rule::dev_min_hter, "dev-min-hter"},
+                                     {Rule::fixed, "fixed"},
+                                     {Rule::test_eer, "test-eer"}};
+  return table;
 }
+}  // namespace
+
+const char* threshold_mode_name(Conventions::ThresholdRule rule) { return threshold_rule_names().name(rule); }
 
 std::string BootstrapUnits::unit() const {
   if (units_without_subject == 0) return "subject";
@@ -126,12 +125,11 @@ Conventions Conventions::from(const EvalOptions& o, uint64_t seed) {
   c.bootstrap = o.bootstrap;
   c.seed = seed;
   c.pool_modalities = o.pool_modalities;
-  if (o.threshold == "dev-eer") {
-    c.rule = ThresholdRule::dev_eer;
-  } else if (o.threshold == "min-hter" || o.threshold == "dev-min-hter") {
+  const auto named = threshold_rule_names().find(o.threshold);
+  if (o.threshold == "min-hter") {  // the short form --help shows
     c.rule = ThresholdRule::dev_min_hter;
-  } else if (o.threshold == "test-eer") {
-    c.rule = ThresholdRule::test_eer;
+  } else if (named && *named != ThresholdRule::fixed) {  // "fixed" is a number, not a name
+    c.rule = *named;
   } else {
     double v = 0;
     const char* end = o.threshold.data() + o.threshold.size();

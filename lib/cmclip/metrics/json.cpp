@@ -114,41 +114,30 @@ JsonWriter& JsonWriter::key(const std::string& name) {
   return *this;
 }
 
-JsonWriter& JsonWriter::begin_object() {
+JsonWriter& JsonWriter::open(char bracket) {
   before_value();
-  out_ += '{';
-  kind_.push_back('{');
+  out_ += bracket;
+  kind_.push_back(bracket);
   first_.push_back(true);
   return *this;
 }
 
-JsonWriter& JsonWriter::begin_array() {
-  before_value();
-  out_ += '[';
-  kind_.push_back('[');
-  first_.push_back(true);
-  return *this;
-}
-
-JsonWriter& JsonWriter::end_object() {
-  if (kind_.empty() || kind_.back() != '{' || after_key_) throw RuntimeFailure("JsonWriter: unbalanced object");
+JsonWriter& JsonWriter::close(char bracket, const char* what) {
+  // An object may not end between a key and its value.
+  if (kind_.empty() || kind_.back() != bracket || (bracket == '{' && after_key_))
+    throw RuntimeFailure(std::string("JsonWriter: unbalanced ") + what);
   bool empty = first_.back();
   kind_.pop_back();
   first_.pop_back();
   if (!empty) newline();
-  out_ += '}';
+  out_ += bracket == '{' ? '}' : ']';
   return *this;
 }
 
-JsonWriter& JsonWriter::end_array() {
-  if (kind_.empty() || kind_.back() != '[') throw RuntimeFailure("JsonWriter: unbalanced array");
-  bool empty = first_.back();
-  kind_.pop_back();
-  first_.pop_back();
-  if (!empty) newline();
-  out_ += ']';
-  return *this;
-}
+JsonWriter& JsonWriter::begin_object() { return open('{'); }
+JsonWriter& JsonWriter::begin_array() { return open('['); }
+JsonWriter& JsonWriter::end_object() { return close('{', "object"); }
+JsonWriter& JsonWriter::end_array() { return close('[', "array"); }
 
 JsonWriter& JsonWriter::value(const std::string& s) {
   before_value();

@@ -42,6 +42,8 @@ class JsonWriter {
  private:
   void before_value();
   void newline();
+  JsonWriter& open(char bracket);  // '{' or '['
+  JsonWriter& close(char bracket, const char* what);
   std::string out_;
   std::vector<bool> first_;  // per open container: no element written yet
   std::vector<char> kind_;   // '{' or '['

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "cmclip/core/error.hpp"
+#include "cmclip/core/strings.hpp"
 
 namespace cmclip::synth {
 
@@ -19,10 +20,7 @@ const std::string& presentation_name(Kind k) {
 
 std::vector<Kind> parse_attacks(const std::string& text) {
   std::vector<Kind> out;
-  size_t start = 0;
-  for (;;) {
-    size_t comma = text.find(',', start);
-    std::string name = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+  for (const std::string& name : split(text, ',')) {
     Kind k;
     if (name == "print") k = Kind::print;
     else if (name == "replay") k = Kind::replay;
@@ -31,8 +29,6 @@ std::vector<Kind> parse_attacks(const std::string& text) {
     if (std::find(out.begin(), out.end(), k) != out.end())
       throw UsageError(fmt::format("--attacks '{}': {} is named twice", text, name));
     out.push_back(k);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
   }
   return out;
 }
@@ -44,10 +40,7 @@ std::vector<SplitPlan> plan_splits(const std::string& spec, int subjects) {
     names.push_back("");
     weights.push_back(1);
   } else {
-    size_t start = 0;
-    for (;;) {
-      size_t comma = spec.find(',', start);
-      std::string part = spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    for (const std::string& part : split(spec, ',')) {
       size_t colon = part.find(':');
       std::string name = part.substr(0, colon);
       double w = 1;
@@ -69,8 +62,6 @@ std::vector<SplitPlan> plan_splits(const std::string& spec, int subjects) {
         throw UsageError(fmt::format("--split '{}': '{}' is named twice", spec, name));
       names.push_back(name);
       weights.push_back(w);
-      if (comma == std::string::npos) break;
-      start = comma + 1;
     }
   }
   int k = static_cast<int>(names.size());

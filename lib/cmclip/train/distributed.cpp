@@ -20,6 +20,7 @@
 #include "cmclip/compute/onednn.hpp"
 #include "cmclip/core/error.hpp"
 #include "cmclip/core/log.hpp"
+#include "cmclip/core/strings.hpp"
 #include "cmclip/core/torch_version.hpp"
 
 namespace cmclip::train {
@@ -128,45 +129,44 @@ std::string numeric_address(const sockaddr* a) {
   return buf;
 }
 
-// The first address `host` resolves to that a socket of this process can bind ("" if
-// none): what Gloo's default device would use.
-std::string bindable_address(const std::string& host) {
+// The first non-empty `try_one(address, fd)` over the addresses `host` (and `service`)
+// resolves to for sockets of `socktype`, each tried on a fresh socket ("" if none).
+template <class TryOne>
+std::string first_address(const std::string& host, const char* service, int socktype, TryOne try_one) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_socktype = socktype;
   addrinfo* res = nullptr;
-  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0) return "";
+  if (getaddrinfo(host.c_str(), service, &hints, &res) != 0) return "";
   std::string found;
   for (addrinfo* a = res; a && found.empty(); a = a->ai_next) {
     int fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
     if (fd < 0) continue;
-    if (bind(fd, a->ai_addr, a->ai_addrlen) == 0) found = numeric_address(a->ai_addr);
+    found = try_one(a, fd);
     close(fd);
   }
   freeaddrinfo(res);
   return found;
 }
 
+// The first address `host` resolves to that a socket of this process can bind ("" if
+// none): what Gloo's default device would use.
+std::string bindable_address(const std::string& host) {
+  return first_address(host, nullptr, SOCK_STREAM, [](const addrinfo* a, int fd) {
+    return bind(fd, a->ai_addr, a->ai_addrlen) == 0 ? numeric_address(a->ai_addr) : std::string();
+  });
+}
+
 // The local address the kernel would use to reach `host` ("" if it does not resolve).
 std::string address_towards(const std::string& host) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(host.c_str(), "9", &hints, &res) != 0) return "";
-  std::string found;
-  for (addrinfo* a = res; a && found.empty(); a = a->ai_next) {
-    int fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-    if (fd < 0) continue;
+  return first_address(host, "9", SOCK_DGRAM, [](const addrinfo* a, int fd) {
     sockaddr_storage local{};
     socklen_t len = sizeof local;
     // A UDP "connect" sends nothing; it only picks the route and source address.
     if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 && getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0)
-      found = numeric_address(reinterpret_cast<sockaddr*>(&local));
-    close(fd);
-  }
-  freeaddrinfo(res);
-  return found;
+      return numeric_address(reinterpret_cast<sockaddr*>(&local));
+    return std::string();
+  });
 }
 
 // Gloo's transport devices. GLOO_SOCKET_IFNAME (comma-separated, as in PyTorch) names
@@ -177,11 +177,7 @@ std::string address_towards(const std::string& host) {
 std::vector<std::shared_ptr<gloo::transport::Device>> gloo_devices(const DistEnv& d) {
   std::vector<std::shared_ptr<gloo::transport::Device>> devices;
   if (const char* ifnames = env("GLOO_SOCKET_IFNAME")) {
-    std::string list = ifnames;
-    for (size_t start = 0; start <= list.size();) {
-      size_t end = std::min(list.find(',', start), list.size());
-      std::string name = list.substr(start, end - start);
-      start = end + 1;
+    for (const std::string& name : split(ifnames, ',')) {
       if (name.empty()) continue;
       try {
         devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
