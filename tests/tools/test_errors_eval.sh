@@ -60,7 +60,7 @@ bad 2 "oneclass.tsv|attack" "$ev" --dev oneclass.tsv --test scores.tsv -o out/r.
 
 # --- HDF5 score files -------------------------------------------------------------------------
 cp depth.h5 modality.h5 && tamper modality.h5 set /modality 0 9
-bad 2 "modality.h5|/modality[0]|code 9 is no modality" "$ev" --test modality.h5 -o out/r.json
+bad 2 "modality.h5|/modality[0]|code 9 is not a modality" "$ev" --test modality.h5 -o out/r.json
 # Rows 0 and 1 are the two frames of one video: given two subjects, it is no presentation.
 cp depth.h5 subject.h5 && tamper subject.h5 set /subject 1 99
 bad 2 "subject.h5|/subject[1]|mixes subjects: 99 here" "$ev" --test subject.h5 --bootstrap 10 -o out/r.json

@@ -247,7 +247,7 @@ BOOST_AUTO_TEST_CASE(sample_store_validation_errors) {
   expect_bad_value("labelvalue.h5", "label", 1, int8_t(5), {"/label[1]", "neither 1 (live) nor 0 (attack)"});
   expect_bad_value("attackcode.h5", "attack", 2, int16_t(9), {"/attack[2]", "code 9"});
   expect_bad_value("modality.h5", "modality", 0, int8_t(7), {"/modality[0]", "code 7"});
-  expect_bad_value("contradiction.h5", "attack", 0, int16_t(1), {"sample 0", "contradicts"});
+  expect_bad_value("contradiction.h5", "attack", 0, int16_t(1), {"/attack[0]", "live sample (/label 1) has attack type 1"});
 }
 
 BOOST_AUTO_TEST_CASE(checksums_detect_corruption_by_name) {

@@ -57,17 +57,15 @@ LoadedModel load_model(const ClipModelOptions& o, const std::string& device, con
   return m;
 }
 
-void set_model_attrs(LoadedModel& m, const ClipModelOptions& o,
-                     const std::function<void(const std::string&, const h5::AttrValue&)>& set) {
-  set("model", o.model);
-  set("clip_source", m.clip->provenance().source);
-  set("clip_weights_sha256", clip_weights_hash(m.clip));
-  set("embed_dim", m.clip->config().embed_dim);
-}
-
-void set_precision_attr(const EmbedOptions& e,
-                        const std::function<void(const std::string&, const h5::AttrValue&)>& set) {
-  set("precision", std::string(compute::precision_name(e.precision.parsed())));
+// The attributes of every embedding output: the model, where its weights came from and
+// their hash, embed_dim and the precision. `Writer` is ScoreWriter or TextFeatureWriter.
+template <class Writer>
+void set_embedding_attrs(Writer& writer, const LoadedModel& m, const ClipModelOptions& o, const EmbedOptions& e) {
+  writer.set_attr("model", o.model);
+  writer.set_attr("clip_source", m.clip->provenance().source);
+  writer.set_attr("clip_weights_sha256", clip_weights_hash(m.clip));
+  writer.set_attr("embed_dim", m.clip->config().embed_dim);
+  writer.set_attr("precision", std::string(compute::precision_name(e.precision.parsed())));
 }
 
 // Calls `batch(start, count)` over [0, total) in batches of --batch-size, without
@@ -95,10 +93,9 @@ void embed_image_list(const ClipModelOptions& model, const std::string& list_pat
   LoadedModel m = load_model(model, device, "--images");
   const int64_t n_px = m.clip->config().image_resolution, dim = m.clip->config().embed_dim;
   ScoreWriter writer(output, dim, /*with_score=*/false);
-  set_model_attrs(m, model, [&](const std::string& k, const h5::AttrValue& v) { writer.set_attr(k, v); });
+  set_embedding_attrs(writer, m, model, options);
   writer.set_attr("image_list", list_path);
   writer.set_attr("image_resolution", n_px);
-  set_precision_attr(options, [&](const std::string& k, const h5::AttrValue& v) { writer.set_attr(k, v); });
 
   const int64_t total = static_cast<int64_t>(entries.size());
   in_batches(options, m.device, "images", total, [&](int64_t start, int64_t count) {
@@ -156,11 +153,10 @@ void embed_text_file(const ClipModelOptions& model, const std::string& prompt_pa
   if (truncated) log::warn("{}: {} prompt(s) cut to {} tokens (--truncate)", prompt_path, truncated, context);
 
   TextFeatureWriter writer(output, c.context_length, c.embed_dim);
-  set_model_attrs(m, model, [&](const std::string& k, const h5::AttrValue& v) { writer.set_attr(k, v); });
+  set_embedding_attrs(writer, m, model, options);
   writer.set_attr("prompt_file", prompt_path);
   writer.set_attr("vocabulary", tokenizer.source());
   writer.set_attr("truncated", truncated);
-  set_precision_attr(options, [&](const std::string& k, const h5::AttrValue& v) { writer.set_attr(k, v); });
 
   const int64_t total = static_cast<int64_t>(prompts.size());
   in_batches(options, m.device, "prompts", total, [&](int64_t start, int64_t count) {

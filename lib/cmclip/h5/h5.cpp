@@ -314,12 +314,22 @@ std::vector<std::string> Group::children() const {
   return out;
 }
 
+namespace {
+// Opens the child `name` of `parent` with `open` (H5Gopen2 or H5Dopen2); the errors say
+// "missing <kind>", or "cannot open <kind> (is it a <other>?)" for a child of the other kind.
+std::shared_ptr<Id> open_child(const Group& parent, const std::string& name, hid_t (*open)(hid_t, const char*, hid_t),
+                               const char* kind, const char* other) {
+  const std::string path = child_path(parent.path(), name);
+  if (!parent.has(name)) throw InputError(parent.file(), path, fmt::format("missing {}", kind));
+  auto child = std::make_shared<Id>(open(parent.id(), name.c_str(), H5P_DEFAULT));
+  if (child->get() < 0) fail_read(parent.file(), path, fmt::format("cannot open {} (is it a {}?)", kind, other));
+  return child;
+}
+}  // namespace
+
 Group Group::group(const std::string& name) const {
   auto l = lock();
-  if (!has(name)) throw InputError(file_, child_path(path_, name), "missing group");
-  auto g = std::make_shared<Id>(H5Gopen2(id(), name.c_str(), H5P_DEFAULT));
-  if (g->get() < 0) fail_read(file_, child_path(path_, name), "cannot open group (is it a dataset?)");
-  return Group(g, file_, child_path(path_, name));
+  return Group(open_child(*this, name, H5Gopen2, "group", "dataset"), file_, child_path(path_, name));
 }
 
 Group Group::create_group(const std::string& name) const {
@@ -335,10 +345,7 @@ Group Group::require_group(const std::string& name) const { return has(name) ? g
 
 Dataset Group::dataset(const std::string& name) const {
   auto l = lock();
-  if (!has(name)) throw InputError(file_, child_path(path_, name), "missing dataset");
-  auto d = std::make_shared<Id>(H5Dopen2(id(), name.c_str(), H5P_DEFAULT));
-  if (d->get() < 0) fail_read(file_, child_path(path_, name), "cannot open dataset (is it a group?)");
-  return Dataset(d, file_, child_path(path_, name));
+  return Dataset(open_child(*this, name, H5Dopen2, "dataset", "group"), file_, child_path(path_, name));
 }
 
 Dataset Group::create_dataset(const std::string& name, DType type, const Shape& shape,

@@ -158,22 +158,19 @@ SampleStore::SampleStore(const std::string& path)
   w_ = static_cast<int>(s[2]);
   c_ = static_cast<int>(s[3]);
   if (c_ != 1 && c_ != 3) throw InputError(path, "/images", fmt::format("expected 1 or 3 channels, found {}", c_));
-  f.dataset("label").expect({DType::i8}, {n_});
-  f.dataset("attack").expect({DType::i16}, {n_});
+  h5::LabelColumns labels = h5::read_label_columns(f, path, n_);
+  label_ = std::move(labels.label);
+  attack_ = std::move(labels.attack);
+  attack_names_ = std::move(labels.attack_names);
   f.dataset("modality").expect({DType::i8}, {n_});
   f.dataset("subject").expect({DType::i32}, {n_});
   f.dataset("frame").expect({DType::i32}, {n_});
   f.dataset("video").expect({DType::string}, {n_});
   f.dataset("source").expect({DType::string}, {n_});
   f.dataset("bbox").expect({DType::f32}, {n_, 4});
-  f.dataset("attack_names").expect({DType::string}, {-1});
-  label_ = f.read<int8_t>("label");
-  attack_ = f.read<int16_t>("attack");
   modality_ = f.read<int8_t>("modality");
   subject_ = f.read<int32_t>("subject");
   frame_ = f.read<int32_t>("frame");
-  attack_names_ = f.read_strings("attack_names");
-  if (attack_names_.empty()) throw InputError(path, "/attack_names", "empty; entry 0 must name bona fide");
   if (f.has("record")) {
     f.dataset("record").expect({DType::i64}, {n_});
     record_ = f.read<int64_t>("record");
@@ -185,21 +182,7 @@ SampleStore::SampleStore(const std::string& path)
     f.dataset("detector_score").expect({DType::f32}, {n_});
     score_ = f.read<float>("detector_score");
   }
-  for (int64_t i = 0; i < n_; ++i) {
-    if (label_[i] != kLive && label_[i] != kAttack)
-      throw InputError(path, fmt::format("/label[{}]", i),
-                       fmt::format("value {} is neither 1 (live) nor 0 (attack)", label_[i]));
-    if (attack_[i] < 0 || attack_[i] >= static_cast<int16_t>(attack_names_.size()))
-      throw InputError(
-          path, fmt::format("/attack[{}]", i),
-          fmt::format("code {} has no entry in /attack_names ({} names)", attack_[i], attack_names_.size()));
-    if ((label_[i] == kLive) != (attack_[i] == 0))
-      throw InputError(path, fmt::format("sample {}", i),
-                       fmt::format("label {} contradicts attack code {} (0 means bona fide)", label_[i], attack_[i]));
-    if (modality_[i] < 0 || modality_[i] >= kModalityCount)
-      throw InputError(path, fmt::format("/modality[{}]", i),
-                       fmt::format("code {} is not a modality (0 rgb, 1 depth, 2 nir, 3 thermal)", modality_[i]));
-  }
+  h5::check_modality_codes(path, modality_);
 }
 
 std::vector<std::string> SampleStore::videos(int64_t start, int64_t count) const {

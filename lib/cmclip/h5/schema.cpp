@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cmclip/core/error.hpp"
+#include "cmclip/core/modality.hpp"
 #include "cmclip/core/runtime.hpp"
 
 namespace cmclip::h5 {
@@ -49,6 +50,39 @@ void check_format(const File& file, const std::string& format, int64_t newest_su
                      fmt::format("{} version {} is not supported by this cmclip {} (reads versions 1 to {}); "
                                  "upgrade cmclip or rewrite the file",
                                  format, v, version(), newest_supported));
+}
+
+LabelColumns read_label_columns(const Group& g, const std::string& path, int64_t n) {
+  g.dataset("label").expect({DType::i8}, {n});
+  g.dataset("attack").expect({DType::i16}, {n});
+  g.dataset("attack_names").expect({DType::string}, {-1});
+  LabelColumns c{g.read<int8_t>("label"), g.read<int16_t>("attack"), g.read_strings("attack_names")};
+  if (c.attack_names.empty()) throw InputError(path, "/attack_names", "empty; entry 0 must name bona fide");
+  for (int64_t i = 0; i < n; ++i) {
+    const int8_t label = c.label[i];
+    const int16_t attack = c.attack[i];
+    if (label != kLive && label != kAttack)
+      throw InputError(path, fmt::format("/label[{}]", i),
+                       fmt::format("value {} is neither 1 (live) nor 0 (attack)", label));
+    if (attack < 0 || static_cast<size_t>(attack) >= c.attack_names.size())
+      throw InputError(path, fmt::format("/attack[{}]", i),
+                       fmt::format("code {} has no entry in /attack_names ({} names)", attack, c.attack_names.size()));
+    if (label == kLive && attack != 0)
+      throw InputError(path, fmt::format("/attack[{}]", i),
+                       fmt::format("a live sample (/label 1) has attack type {} '{}' (expected 0, bona fide)", attack,
+                                   c.attack_names[attack]));
+    if (label == kAttack && attack == 0)
+      throw InputError(path, fmt::format("/attack[{}]", i),
+                       "an attack sample (/label 0) has attack type 0 (bona fide); every attack needs its type");
+  }
+  return c;
+}
+
+void check_modality_codes(const std::string& path, const std::vector<int8_t>& codes) {
+  for (size_t i = 0; i < codes.size(); ++i)
+    if (codes[i] < 0 || codes[i] >= kModalityCount)
+      throw InputError(path, fmt::format("/modality[{}]", i),
+                       fmt::format("code {} is not a modality (0 rgb, 1 depth, 2 nir, 3 thermal)", codes[i]));
 }
 
 }  // namespace cmclip::h5

@@ -52,6 +52,24 @@ void write_shared_columns(const Group& g, int64_t start, const std::vector<Row>&
   g.dataset("source").write_strings(start, source);
 }
 
+// The label columns of a sample store or score file: label, attack and attack_names.
+struct LabelColumns {
+  std::vector<int8_t> label;
+  std::vector<int16_t> attack;
+  std::vector<std::string> attack_names;
+};
+
+// Reads the label columns of a file of n rows, checked: label int8 [n], attack int16 [n],
+// attack_names strings, not empty (entry 0 names bona fide); every label 1 (live) or 0
+// (attack), every attack code an entry of attack_names, 0 on a live row and not 0 on an
+// attack row. An InputError names the file, the dataset and the row. The one check of
+// these columns for every reader (sample store, score file, fas-eval's input).
+LabelColumns read_label_columns(const Group& g, const std::string& path, int64_t n);
+
+// Fails unless every code of a modality column names a modality (0 rgb, 1 depth,
+// 2 nir, 3 thermal); the InputError names the file and the row.
+void check_modality_codes(const std::string& path, const std::vector<int8_t>& codes);
+
 // Fails (exit status 2) unless the file's `format` is `format` and its
 // `format_version` is between 1 and `newest_supported`; the message says what the
 // file is instead (another cmclip schema, or not a cmclip file at all).

@@ -97,30 +97,20 @@ ScoreSet read_scores(const std::string& path, bool with_features, bool require_s
   } else {
     s.score.assign(static_cast<size_t>(n), std::nanf(""));
   }
-  f.dataset("label").expect({DType::i8}, {n});
-  f.dataset("attack").expect({DType::i16}, {n});
+  h5::LabelColumns labels = h5::read_label_columns(f, path, n);
+  s.label = std::move(labels.label);
+  s.attack = std::move(labels.attack);
+  s.attack_names = std::move(labels.attack_names);
   f.dataset("modality").expect({DType::i8}, {n});
   f.dataset("subject").expect({DType::i32}, {n});
   f.dataset("video").expect({DType::string}, {n});
   f.dataset("source").expect({DType::string}, {n});
-  f.dataset("attack_names").expect({DType::string}, {-1});
   s.index = idx.read<int64_t>();
-  s.label = f.read<int8_t>("label");
-  s.attack = f.read<int16_t>("attack");
   s.modality = f.read<int8_t>("modality");
+  h5::check_modality_codes(path, s.modality);
   s.subject = f.read<int32_t>("subject");
   s.video = f.read_strings("video");
   s.source = f.read_strings("source");
-  s.attack_names = f.read_strings("attack_names");
-  if (s.attack_names.empty()) throw InputError(path, "/attack_names", "empty; entry 0 must name bona fide");
-  for (int64_t i = 0; i < n; ++i) {
-    if (s.label[i] != kLive && s.label[i] != kAttack)
-      throw InputError(path, fmt::format("/label[{}]", i),
-                       fmt::format("value {} is neither 1 (live) nor 0 (attack)", s.label[i]));
-    if (s.attack[i] < 0 || s.attack[i] >= static_cast<int16_t>(s.attack_names.size()))
-      throw InputError(path, fmt::format("/attack[{}]", i),
-                       fmt::format("code {} has no entry in /attack_names", s.attack[i]));
-  }
   if (with_features && f.has("features")) {
     h5::Dataset d = f.dataset("features");
     d.expect({DType::f32}, {n, -1});

@@ -110,14 +110,8 @@ EvalSet read_hdf5(const std::string& path, bool with_videos) {
   h5::Dataset score = f.dataset("score");
   const int64_t n = score.rows();
   score.expect({DType::f32}, {n});
-  f.dataset("label").expect({DType::i8}, {n});
-  f.dataset("attack").expect({DType::i16}, {n});
-  f.dataset("attack_names").expect({DType::string}, {-1});
+  h5::LabelColumns labels = h5::read_label_columns(f, path, n);
   set.score = score.read<float>();
-  std::vector<int8_t> label = f.read<int8_t>("label");
-  std::vector<int16_t> attack = f.read<int16_t>("attack");
-  std::vector<std::string> names = f.read_strings("attack_names");
-  if (names.empty()) throw InputError(path, "/attack_names", "empty; entry 0 must name bona fide");
   if (score.has_attr("meaning")) set.score_meaning = score.attr_string("meaning");
   if (f.dataset("label").has_attr("meaning")) set.label_meaning = f.dataset("label").attr_string("meaning");
   if (f.has_attr(kShardModelHash)) set.model_hash = f.attr_string(kShardModelHash);
@@ -127,34 +121,15 @@ EvalSet read_hdf5(const std::string& path, bool with_videos) {
     if (!std::isfinite(set.score[i]))
       throw InputError(path, fmt::format("/score[{}]", i),
                        fmt::format("score is {} (every sample needs a finite score)", set.score[i]));
-    if (attack[i] < 0 || size_t(attack[i]) >= names.size())
-      throw InputError(path, fmt::format("/attack[{}]", i),
-                       fmt::format("code {} has no entry in /attack_names", attack[i]));
-    if (label[i] == kLive) {
-      if (attack[i] != 0)
-        throw InputError(path, fmt::format("/attack[{}]", i),
-                         fmt::format("a live sample (/label 1) has attack type {} '{}' (expected 0, bona fide)",
-                                     attack[i], names[attack[i]]));
-    } else if (label[i] == kAttack) {
-      if (attack[i] == 0)
-        throw InputError(path, fmt::format("/attack[{}]", i),
-                         "an attack sample (/label 0) has attack type 0 (bona fide); every attack needs its type");
-    } else {
-      throw InputError(path, fmt::format("/label[{}]", i),
-                       fmt::format("value {} is neither 1 (live) nor 0 (attack)", label[i]));
-    }
-    set.cls[i] = attack[i];
+    set.cls[i] = labels.attack[i];
   }
   set.frames = n;
-  compact_types(set, names);
+  compact_types(set, labels.attack_names);
   set.modality.assign(static_cast<size_t>(n), kNoModality);
   if (f.has("modality")) {
     f.dataset("modality").expect({DType::i8}, {n});
     set.modality = f.read<int8_t>("modality");
-    for (int64_t i = 0; i < n; ++i)
-      if (set.modality[i] < 0 || set.modality[i] >= kModalityCount)
-        throw InputError(path, fmt::format("/modality[{}]", i),
-                         fmt::format("code {} is no modality (0 rgb, 1 depth, 2 nir, 3 thermal)", set.modality[i]));
+    h5::check_modality_codes(path, set.modality);
   }
   if (with_videos) {
     h5::Dataset video = f.dataset("video");
