@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "cmclip/compute/attention.hpp"
 #include "cmclip/compute/cpu_isa.hpp"
@@ -245,6 +246,26 @@ BOOST_AUTO_TEST_CASE(attention_values_and_gradients_equal_the_plain_maths) {
     torch::NoGradGuard no_grad;  // the path without autograd
     BOOST_TEST(max_rel(compute::attention(base, 3, mask), want.detach()) < 1e-5, "masked " << masked);
   }
+}
+
+// at::parallel_for opens its OpenMP region in the caller's code: a library compiled
+// without OpenMP runs every range on one thread (CMakeLists.txt links OpenMP for this).
+BOOST_AUTO_TEST_CASE(our_parallel_loops_use_the_threads_and_give_the_same_numbers) {
+  const int previous = at::get_num_threads();
+  torch::manual_seed(10);
+  at::Tensor qkv = at::randn({4, 17, 3 * 16});
+  at::set_num_threads(1);
+  at::Tensor one = compute::attention(qkv, 4, {});
+  at::set_num_threads(2);
+  std::vector<int> seen(2, -1);
+  at::parallel_for(0, 2, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) seen[static_cast<size_t>(i)] = at::get_thread_num();
+  });
+  at::Tensor two = compute::attention(qkv, 4, {});
+  at::set_num_threads(previous);
+  BOOST_TEST(seen[0] != seen[1], "both halves of at::parallel_for ran on thread " << seen[0]
+                                     << ": libcmclip was compiled without OpenMP");
+  BOOST_TEST(at::equal(one, two), "attention differs between 1 and 2 threads");
 }
 
 BOOST_AUTO_TEST_CASE(residual_is_added_with_its_gradient) {

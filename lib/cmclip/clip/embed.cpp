@@ -4,6 +4,8 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <exception>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -100,17 +102,24 @@ void embed_image_list(const ClipModelOptions& model, const std::string& list_pat
   const int64_t total = static_cast<int64_t>(entries.size());
   in_batches(options, m.device, "images", total, [&](int64_t start, int64_t count) {
     at::Tensor batch = at::empty({count, 3, n_px, n_px}, at::kFloat);
-    // Decoding and resampling in parallel; the first failure (naming its line) wins.
+    // Decoding and resampling in parallel; the failure of the earliest line is reported,
+    // whatever the threads.
+    std::vector<std::exception_ptr> failures(static_cast<size_t>(count));
     at::parallel_for(0, count, 1, [&](int64_t lo, int64_t hi) {
       for (int64_t i = lo; i < hi; ++i) {
         const ImageListEntry& e = entries[static_cast<size_t>(start + i)];
         try {
           batch[i].copy_(preprocess(read_image(e.path), n_px));
         } catch (const InputError& err) {
-          throw InputError(list_path, fmt::format("line {}", e.line), fmt::format("'{}': {}", e.text, err.detail()));
+          failures[static_cast<size_t>(i)] = std::make_exception_ptr(
+              InputError(list_path, fmt::format("line {}", e.line), fmt::format("'{}': {}", e.text, err.detail())));
+        } catch (...) {
+          failures[static_cast<size_t>(i)] = std::current_exception();
         }
       }
     });
+    for (const std::exception_ptr& failure : failures)
+      if (failure) std::rethrow_exception(failure);
     at::Tensor features = m.clip->encode_image(batch.to(m.device)).to(at::kCPU, at::kFloat).contiguous();
     for (int64_t i = 0; i < count; ++i) {
       const ImageListEntry& e = entries[static_cast<size_t>(start + i)];
