@@ -40,6 +40,7 @@
 #include "cmclip/model/prompt_ids.hpp"
 #include "cmclip/model/prompt_learner.hpp"
 #include "cmclip/train/communicator.hpp"
+#include "cmclip/train/operation_trace.hpp"
 #include "cmclip/train/optimizer.hpp"
 #include "cmclip/train/trainer.hpp"
 
@@ -75,9 +76,13 @@ long maxrss_kb() {
 
 struct Timing {
   int runs = 3, warmup = 1;
+  std::string profile;
   void register_on(CLI::App& app) {
     app.add_option("--runs", runs, "Timed runs")->capture_default_str()->check(CLI::Range(1, 1000));
     app.add_option("--warmup", warmup, "Untimed runs first")->capture_default_str()->check(CLI::Range(0, 100));
+    app.add_option("--profile", profile,
+                   "Also write a Chrome trace of the timed runs' operations to FILE (the tracing slows them; "
+                   "scripts/bench/trace_summary.py FILE says where the time went)");
   }
 };
 
@@ -94,6 +99,7 @@ template <class Fn>
 void measure(JsonWriter& j, const Timing& t, Fn&& fn) {
   for (int i = 0; i < t.warmup; ++i) fn();
   sync();
+  train::OperationTrace trace(t.profile);  // records nothing without --profile
   Usage u0 = usage();
   std::vector<double> times;
   for (int i = 0; i < t.runs; ++i) {
@@ -103,6 +109,7 @@ void measure(JsonWriter& j, const Timing& t, Fn&& fn) {
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   Usage u1 = usage();
+  trace.finish();
   std::vector<double> sorted = times;
   std::sort(sorted.begin(), sorted.end());
   const size_t n = sorted.size();

@@ -29,7 +29,8 @@
 #    4 context tokens + meta-net) and a CM-CLIP step (scripts/bench/cm_clip_step.py's
 #    settings): ours (cmclip-bench, fp32 and bf16) against scripts/bench/clip_baseline.py in the default environment and with
 #    glibc's malloc thresholds raised ("tuned"), and (PyTorch 2.x) through
-#    torch.compile, where it works on the CPU;
+#    torch.compile, where it works on the CPU, and (PyTorch 2.x) in bf16 through
+#    torch.autocast, beside ours in bf16;
 #  - ours with glibc's default malloc (our start-up tuning off), with LibTorch's own
 #    GEMM (CMCLIP_GEMM=libtorch), and bf16 through LibTorch's CPU autocast instead of
 #    our oneDNN bf16 path: where the gains come from;
@@ -76,6 +77,9 @@ fi
 # torch.compile exists from PyTorch 2.0 on; the OpenBLAS-kernel column applies to an
 # OpenBLAS torch only (Debian's; the wheel has MKL).
 has_compile=$("$py" -c 'import torch; print(int(hasattr(torch, "compile")))' 2>/dev/null || echo 0)
+# The bf16 columns of the Python side (torch.autocast, as research code asks for bf16)
+# come from PyTorch 2.x, whose CPU autocast runs oneDNN's bf16 kernels.
+bf16_side=$has_compile
 openblas_side=$("$py" -c 'import torch; print(int("openblas" in torch.__config__.show().lower()))' 2>/dev/null || echo 0)
 if ((torch_from_python)); then
   prefix=$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)')
@@ -176,6 +180,7 @@ if [[ $device == cpu ]]; then
                             gemm --n "$gemm_n" --runs "$light"
 fi
 run gemm.python           python_default --runs "$light" gemm --n "$gemm_n"
+((bf16_side)) && run gemm.python-bf16  python_tuned --bf16 --runs "$light" gemm --n "$gemm_n"
 
 for b in 1 32; do
   r=$runs
@@ -185,6 +190,7 @@ for b in 1 32; do
   run image$b.python        python_default --runs $r image --batch $b
   run image$b.python-tuned  python_tuned --runs $r image --batch $b
   ((has_compile)) && run image$b.python-compile  python_compiled --runs $r image --batch $b
+  ((bf16_side)) && run image$b.python-bf16  python_tuned --bf16 --runs $r image --batch $b
 done
 ((openblas_side)) && run image32.python-native-blas  python_native_blas --runs "$runs" image --batch 32
 run image32.ours-default-malloc  ours_default_malloc image --model "$model" --batch 32 --runs "$runs"
@@ -197,6 +203,7 @@ run text.ours-bf16        ours text --model "$model" --prompts "$prompts" --runs
 run text.python           python_default --runs "$light" text --tokens "$tokens"
 run text.python-tuned     python_tuned --runs "$light" text --tokens "$tokens"
 ((has_compile)) && run text.python-compile  python_compiled --runs "$light" text --tokens "$tokens"
+((bf16_side)) && run text.python-bf16  python_tuned --bf16 --runs "$light" text --tokens "$tokens"
 ((openblas_side)) && run text.python-native-blas  python_native_blas --runs "$light" text --tokens "$tokens"
 
 run cocoop.ours           ours step --model "$model" --method cocoop --batch 8 --n-ctx 4 --runs "$runs"
@@ -204,6 +211,8 @@ run cocoop.ours-bf16      ours step --model "$model" --method cocoop --batch 8 -
 run cocoop.python         python_default --runs "$runs" cocoop --tokens "$tokens" --batch 8 --variant batched
 run cocoop.python-tuned   python_tuned --runs "$runs" cocoop --tokens "$tokens" --batch 8 --variant batched
 ((has_compile)) && run cocoop.python-compile  python_compiled --runs "$runs" cocoop --tokens "$tokens" --batch 8 \
+  --variant batched
+((bf16_side)) && run cocoop.python-bf16  python_tuned --bf16 --runs "$runs" cocoop --tokens "$tokens" --batch 8 \
   --variant batched
 ((openblas_side)) && run cocoop.python-native-blas  python_native_blas --runs "$runs" cocoop --tokens "$tokens" --batch 8 --variant batched
 run cocoop.python-tuned-loop  python_tuned --runs "$runs" cocoop --tokens "$tokens" --batch 8 --variant loop
@@ -213,6 +222,7 @@ run cmclip.python         python_default --runs "$runs" cm-clip --tokens "$token
 # (--quick: the default environment only; this step is the slowest Python measurement.)
 ((quick)) || run cmclip.python-tuned  python_tuned --runs "$runs" cm-clip --tokens "$tokens" --batch 8
 ((has_compile)) && run cmclip.python-compile  python_compiled --runs "$runs" cm-clip --tokens "$tokens" --batch 8
+((bf16_side)) && run cmclip.python-bf16  python_tuned --bf16 --runs "$runs" cm-clip --tokens "$tokens" --batch 8
 
 # fas-embed end to end: peak resident memory (GNU time) of a batch-32 run.
 mkdir -p "$work/images"

@@ -9,7 +9,7 @@ run (after warm-up), and the process's resource usage (peak resident memory, min
 faults and system CPU seconds per timed run), so the allocator's behaviour is visible.
 
   clip_baseline.py [--config vit-b-16|tiny] [--runs R] [--warmup W] [--threads T] [--device D]
-                   [--compile] TASK
+                   [--compile] [--bf16] TASK
   TASK: gemm --n N | image --batch B | text --tokens T.json |
         cocoop --tokens T.json --batch B [--variant loop|batched] |
         cm-clip --tokens T.json --batch B   (cm_clip_step.py: CM-CLIP's step)
@@ -18,7 +18,8 @@ T.json comes from `cmclip-bench tokens`: the token ids of the prompts (so that b
 sides see the same prompts), which this side pads to the 77-token context as
 clip.tokenize does. --compile runs the encoders through torch.compile (PyTorch 2.x;
 the warm-up runs include the compilation); where compiling fails the JSON says why
-instead of a time. The JSON names the torch version, its BLAS and its CPU capability
+instead of a time. --bf16 runs the task under torch.autocast(bfloat16), as research code
+asks for bf16 (the gemm task: bf16 operands). The JSON names the torch version, its BLAS and its CPU capability
 (torch.__config__.show()).
 """
 import argparse
@@ -219,6 +220,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu", help="cpu or cuda (the model and inputs go there)")
     ap.add_argument("--compile", action="store_true", help="torch.compile the encoders (PyTorch 2.x)")
+    ap.add_argument("--bf16", action="store_true", help="run under torch.autocast(bfloat16)")
     sub = ap.add_subparsers(dest="task", required=True)
     g = sub.add_parser("gemm")
     g.add_argument("--n", type=int, default=4096)
@@ -240,9 +242,10 @@ def main():
     c = CONFIGS[args.config]
     device = torch.device(args.device)
     out = {"side": "python", "task": args.task, "config": args.config, "threads": torch.get_num_threads(),
-           "torch": torch.__version__, "device": str(device), "compile": args.compile, **torch_build()}
+           "torch": torch.__version__, "device": str(device), "compile": args.compile, "precision": "bf16" if args.bf16 else "fp32", **torch_build()}
     try:
-        run_task(args, c, device, out)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
+            run_task(args, c, device, out)
     except Exception as e:  # torch.compile's backends fail on some machines: say so, time nothing
         if not args.compile:
             raise
@@ -289,7 +292,7 @@ def run_task(args, c, device, out):
             out["batch"] = args.batch
             out["tokens_run"] = c["context"]
             clip.train()
-            out.update(measure(step, args.runs, args.warmup, device))
+            out.update(measure(lambda: step(args.bf16), args.runs, args.warmup, device))
         else:
             spec = json.load(open(args.tokens))["cocoop"]
             ids = pad(spec["ids"], c["context"]).to(device)

@@ -82,6 +82,8 @@ def main():
               f"LibTorch/OpenBLAS {peak['libtorch']:.0f} GFLOP/s"
               + (f" (OPENBLAS_CORETYPE={core} as this environment sets it)" if core else "")
               + (f", Python torch.mm {g['flop'] / py_gemm / 1e9:.0f}" if py_gemm else "")
+              + (f" (bf16 under autocast {g['flop'] / med('gemm.python-bf16') / 1e9:.0f})"
+                 if med("gemm.python-bf16") else "")
               + (f"; OpenBLAS choosing its own kernels {peak['openblas_native']:.0f}" if native else "")
               + (f"; oneDNN fp32 {peak['onednn_fp32']:.0f}, oneDNN bf16 {peak.get('onednn_bf16', float('nan')):.0f}"
                  if "onednn_fp32" in peak else "")
@@ -107,15 +109,16 @@ def main():
         print(f"torch.compile failed here: {compile_failed[0]}")
     print()
     print("Speed-up = Python time / our time (higher is better). Python default: glibc malloc as is; "
-          "tuned: MALLOC_MMAP_THRESHOLD_=MALLOC_TRIM_THRESHOLD_=16 GiB; compile: tuned, through torch.compile.")
+          "tuned: MALLOC_MMAP_THRESHOLD_=MALLOC_TRIM_THRESHOLD_=16 GiB; compile: tuned, through torch.compile; "
+          "bf16: tuned, eager, under torch.autocast(bfloat16).")
     print()
     print("| measurement | ours fp32 | ours bf16 | Python eager | Python eager, tuned | Python torch.compile | "
-          "fp32 vs eager | fp32 vs eager tuned | bf16 vs eager tuned | fp32 vs compile |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "Python bf16 | fp32 vs eager | fp32 vs eager tuned | fp32 vs compile | bf16 vs Python bf16 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
 
     def row(label, key, unit_count=None, unit=None):
-        o, ob, pd, pt, pn = (med(f"{key}.{s}") for s in
-                             ("ours", "ours-bf16", "python", "python-tuned", "python-compile"))
+        o, ob, pd, pt, pn, pb = (med(f"{key}.{s}") for s in
+                                 ("ours", "ours-bf16", "python", "python-tuned", "python-compile", "python-bf16"))
 
         def show(t):
             if t is None:
@@ -123,8 +126,8 @@ def main():
             if unit_count:
                 return f"{unit_count / t:.1f} {unit}/s ({fmt_time(t)})"
             return fmt_time(t)
-        print(f"| {label} | {show(o)} | {show(ob)} | {show(pd)} | {show(pt)} | {show(pn)} | {speedup(o, pd)} | "
-              f"{speedup(o, pt)} | {speedup(ob, pt)} | {speedup(o, pn)} |")
+        print(f"| {label} | {show(o)} | {show(ob)} | {show(pd)} | {show(pt)} | {show(pn)} | {show(pb)} | "
+              f"{speedup(o, pd)} | {speedup(o, pt)} | {speedup(o, pn)} | {speedup(ob, pb)} |")
 
     row("image encoding, batch 1", "image1", 1, "img")
     row("image encoding, batch 32", "image32", 32, "img")
@@ -137,7 +140,8 @@ def main():
     e = r.get("eval")
     if e:
         print(f"| fas-eval, {e['n'] / 1e6:g} M scores, end to end (NumPy/scikit-learn) | {fmt_time(e['ours']['median'])} "
-              f"| - | {fmt_time(e['python']['median'])} | - | - | {e['python']['median'] / e['ours']['median']:.1f}x | - | - | - |")
+              f"| - | {fmt_time(e['python']['median'])} | - | - | - | {e['python']['median'] / e['ours']['median']:.1f}x "
+              f"| - | - | - |")
     if loop:
         print()
         print(f"CoCoOp as the research code writes it (a text-encoder call per image), Python tuned: "
@@ -178,7 +182,8 @@ def main():
                         ("image32.python", "Python, default environment"),
                         ("image32.python-tuned", "Python, tuned"),
                         ("image32.python-native-blas", "Python, tuned, OpenBLAS's own kernels"),
-                        ("image32.python-compile", "Python, tuned, torch.compile")):
+                        ("image32.python-compile", "Python, tuned, torch.compile"),
+                        ("image32.python-bf16", "Python, tuned, bf16 under torch.autocast")):
         d = get(name)
         if d:
             print(f"| {label} | {fmt_time(d['median'])} | {d['minflt_per_run']:.0f} | {d['stime_per_run']:.2f} s | "
@@ -252,6 +257,13 @@ def main():
           f"{ratio('text.ours', 'text.python-compile') or float('nan'):.2f}x, CoCoOp "
           f"{ratio('cocoop.ours', 'cocoop.python-compile') or float('nan'):.2f}x, CM-CLIP "
           f"{ratio('cmclip.ours', 'cmclip.python-compile') or float('nan'):.2f}x)")
+    if med("image32.python-bf16"):
+        print("  (bf16 against the Python side's bf16 under autocast: image batch 1 "
+              f"{ratio('image1.ours-bf16', 'image1.python-bf16') or float('nan'):.2f}x, batch 32 "
+              f"{ratio('image32.ours-bf16', 'image32.python-bf16') or float('nan'):.2f}x, text "
+              f"{ratio('text.ours-bf16', 'text.python-bf16') or float('nan'):.2f}x, CoCoOp "
+              f"{ratio('cocoop.ours-bf16', 'cocoop.python-bf16') or float('nan'):.2f}x, CM-CLIP "
+              f"{ratio('cmclip.ours-bf16', 'cmclip.python-bf16') or float('nan'):.2f}x)")
     if emb["fp32"]:
         gib = emb["fp32"]["maxrss_kb"] / 1024 / 1024
         ok = gib <= 1.5
