@@ -19,8 +19,8 @@ sides see the same prompts), which this side pads to the 77-token context as
 clip.tokenize does. --compile runs the encoders through torch.compile (PyTorch 2.x;
 the warm-up runs include the compilation); where compiling fails the JSON says why
 instead of a time. --bf16 runs the task under torch.autocast(bfloat16), as research code
-asks for bf16 (the gemm task: bf16 operands). The JSON names the torch version, its BLAS and its CPU capability
-(torch.__config__.show()).
+asks for bf16 (the gemm task: bf16 operands). The JSON names the torch version, its
+BLAS and its CPU capability (torch.__config__.show()).
 """
 import argparse
 import json
@@ -242,7 +242,8 @@ def main():
     c = CONFIGS[args.config]
     device = torch.device(args.device)
     out = {"side": "python", "task": args.task, "config": args.config, "threads": torch.get_num_threads(),
-           "torch": torch.__version__, "device": str(device), "compile": args.compile, "precision": "bf16" if args.bf16 else "fp32", **torch_build()}
+           "torch": torch.__version__, "device": str(device), "compile": args.compile,
+           "precision": "bf16" if args.bf16 else "fp32", **torch_build()}
     try:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
             run_task(args, c, device, out)
