@@ -353,6 +353,30 @@ BOOST_AUTO_TEST_CASE(builtin_tiny_is_seeded_and_shaped_as_documented) {
   BOOST_TEST(at::isfinite(f).all().item<bool>());
 }
 
+// Without autograd on the CPU, prompts of different lengths run packed end to end;
+// with autograd, padded to the longest. Both are the reference's numbers: a packing
+// bug (a prompt seeing another's tokens, a wrong position) moves features by > 1e-2.
+BOOST_AUTO_TEST_CASE(packed_prompts_give_the_padded_features) {
+  Clip c = builtin_tiny();
+  torch::manual_seed(12);
+  at::Tensor eot = at::tensor(std::vector<int64_t>{3, 17, 0, 8, 17, 5}, at::kLong);
+  at::Tensor emb = at::randn({6, 20, c->config().text_width}) * 0.1;
+  at::Tensor padded = c->encode_embeddings(emb, eot).detach();  // grad mode: the padded batch
+  at::Tensor packed;
+  {
+    torch::NoGradGuard no_grad;
+    packed = c->encode_embeddings(emb, eot);
+    // One prompt alone is its own reference: no padding, no packing.
+    for (int64_t i : {0, 2, 3}) {
+      at::Tensor one = c->encode_embeddings(emb.narrow(0, i, 1), eot.narrow(0, i, 1));
+      BOOST_TEST(max_abs(packed.narrow(0, i, 1), one) <= 1e-5, "prompt " << i);
+    }
+  }
+  double d = max_abs(packed, padded);
+  BOOST_TEST_MESSAGE("packed vs padded text features: max abs diff " << d);
+  BOOST_TEST(d <= 1e-5);
+}
+
 BOOST_AUTO_TEST_CASE(checkpoint_round_trip_gives_the_same_features, CMCLIP_NEEDS_SHARED("fixtures/clip-tiny")) {
   Loaded l = load("clip-tiny", "model-fp16.pt");
   if (!l.clip) return;

@@ -248,6 +248,46 @@ BOOST_AUTO_TEST_CASE(attention_values_and_gradients_equal_the_plain_maths) {
   }
 }
 
+// Packed sequences: each one's rows equal its own causal attention, whichever path
+// (oneDNN without autograd, ATen with it) and thread count; bugs that let a sequence
+// see its neighbours' rows move values by O(1).
+BOOST_AUTO_TEST_CASE(packed_sequences_attend_only_to_themselves) {
+  const int previous = at::get_num_threads();
+  torch::manual_seed(11);
+  const std::vector<int64_t> lengths = {5, 1, 9, 3};
+  at::Tensor qkv = at::randn({1, 18, 3 * 16});
+  at::Tensor causal = at::full({12, 12}, -INFINITY).triu_(1);  // larger than the longest: its top-left block serves
+  std::vector<at::Tensor> each;
+  int64_t start = 0;
+  for (int64_t n : lengths) {
+    at::Tensor m = causal.narrow(0, 0, n).narrow(1, 0, n);
+    each.push_back(reference_attention(qkv.narrow(1, start, n), 4, m));
+    start += n;
+  }
+  at::Tensor want = at::cat(each, 1);
+  for (int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    torch::NoGradGuard no_grad;
+    at::Tensor got = compute::attention(qkv, 4, compute::AttentionMask(causal, lengths));
+    BOOST_TEST(max_rel(got, want) < 1e-5, threads << " threads");
+  }
+  at::set_num_threads(previous);
+  // Without a mask each sequence still sees only itself (all of itself).
+  at::Tensor unmasked = reference_attention(qkv.narrow(1, 0, 5), 4, {});
+  at::Tensor got = compute::attention(qkv, 4, compute::AttentionMask(at::Tensor(), lengths));
+  BOOST_TEST(max_rel(got.narrow(1, 0, 5), unmasked) < 1e-5);
+  // With autograd: the ATen path, same values, gradients through each sequence.
+  at::Tensor a = qkv.clone().requires_grad_(true);
+  at::Tensor through = compute::attention(a, 4, compute::AttentionMask(causal, lengths));
+  BOOST_TEST(max_rel(through.detach(), want) < 1e-5);
+  through.narrow(1, 0, 5).sum().backward();
+  BOOST_TEST(a.grad().narrow(1, 5, 13).abs().max().item<double>() == 0.0, "the first sequence reached its neighbours");
+  // Lengths that do not fill the rows are refused.
+  BOOST_CHECK_THROW(compute::attention(qkv, 4, compute::AttentionMask(causal, {5, 1, 9})), c10::Error);
+  BOOST_CHECK_THROW(compute::attention(qkv, 4, compute::AttentionMask(causal.narrow(0, 0, 4).narrow(1, 0, 4), lengths)),
+                    c10::Error);
+}
+
 // at::parallel_for opens its OpenMP region in the caller's code: a library compiled
 // without OpenMP runs every range on one thread (CMakeLists.txt links OpenMP for this).
 BOOST_AUTO_TEST_CASE(our_parallel_loops_use_the_threads_and_give_the_same_numbers) {

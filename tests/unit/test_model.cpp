@@ -138,18 +138,34 @@ BOOST_AUTO_TEST_CASE(adapter_rejects_a_non_square_grid) {
 }
 
 // clip::quick_gelu's hand-written backward against autograd through its definition
-// z * sigmoid(1.702 z), in double precision, over a range that covers both tails.
+// z * sigmoid(1.702 z), in double precision, over a range that covers both tails; the
+// larger shape spans several of the cache-sized blocks it works in, the last one partial.
 BOOST_AUTO_TEST_CASE(quick_gelu_gradient_matches_its_definition) {
   torch::manual_seed(3);
-  torch::Tensor z0 = torch::linspace(-12, 12, 97, torch::kDouble).reshape({97, 1}).repeat({1, 3}) +
-                     0.01 * torch::randn({97, 3}, torch::kDouble);
-  torch::Tensor g = torch::randn({97, 3}, torch::kDouble);
-  torch::Tensor z = z0.clone().requires_grad_(true), zr = z0.clone().requires_grad_(true);
-  torch::Tensor y = quick_gelu(z), yr = zr * torch::sigmoid(1.702 * zr);
-  BOOST_TEST(torch::equal(y, yr));  // the same arithmetic forward
-  y.backward(g);
-  yr.backward(g);
-  BOOST_TEST(torch::allclose(z.grad(), zr.grad(), 1e-12, 1e-14));
+  for (int64_t columns : {3, 1031}) {
+    torch::Tensor z0 = torch::linspace(-12, 12, 97, torch::kDouble).reshape({97, 1}).repeat({1, columns}) +
+                       0.01 * torch::randn({97, columns}, torch::kDouble);
+    torch::Tensor g = torch::randn({97, columns}, torch::kDouble);
+    torch::Tensor z = z0.clone().requires_grad_(true), zr = z0.clone().requires_grad_(true);
+    torch::Tensor y = quick_gelu(z), yr = zr * torch::sigmoid(1.702 * zr);
+    BOOST_TEST(torch::equal(y, yr), columns << " columns");  // the same arithmetic forward
+    y.backward(g);
+    yr.backward(g);
+    BOOST_TEST(torch::allclose(z.grad(), zr.grad(), 1e-12, 1e-14), columns << " columns");
+  }
+}
+
+// The MLP without autograd applies QuickGELU in place, block by block: the same
+// numbers as c_proj(QuickGELU(c_fc(x))) written out.
+BOOST_AUTO_TEST_CASE(mlp_without_autograd_equals_its_definition) {
+  torch::manual_seed(4);
+  cmclip::clip::Mlp mlp(48);
+  torch::Tensor x = torch::randn({5, 211, 48});  // 5 x 211 x 192 hidden values: several blocks and a partial one
+  torch::NoGradGuard no_grad;
+  torch::Tensor h = mlp->c_fc(x);
+  torch::Tensor want = mlp->c_proj(h * torch::sigmoid(1.702 * h));
+  torch::Tensor got = mlp(x);
+  BOOST_TEST((got - want).abs().max().item<double>() <= 1e-6 * want.abs().max().item<double>());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,10 +1,13 @@
 #include "cmclip/clip/model.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -27,6 +30,31 @@ at::Tensor causal_mask(int64_t n, const at::TensorOptions& options) {
 namespace {
 constexpr double kGeluSlope = 1.702;
 
+// Runs fn(start, length) over [0, n) in blocks spread over the threads. QuickGELU is
+// three or more elementwise operations; block by block they stay in the core's cache
+// and the activation (77 MB per layer in a batch-32 ViT-B/16 encoding) goes through
+// memory once instead of once per operation. Blocks are a multiple of the widest
+// vector, so every element takes the same (vectorised) kernel path as unblocked.
+// fn also gets a scratch block of the same length and options as `like`, one per thread.
+template <class Fn>
+void in_cache_blocks(const at::Tensor& like, Fn&& fn) {
+  constexpr int64_t kBlock = int64_t{1} << 15;  // elements: 128 KB of fp32
+  const int64_t n = like.numel();
+  at::parallel_for(0, (n + kBlock - 1) / kBlock, 1, [&](int64_t first, int64_t last) {
+    at::Tensor scratch = at::empty({std::min(kBlock, n)}, like.options());
+    for (int64_t b = first; b < last; ++b) {
+      const int64_t start = b * kBlock, length = std::min(kBlock, n - start);
+      fn(start, length, scratch.narrow(0, 0, length));
+    }
+  });
+}
+
+// 1.702 as a one-element tensor of z's type: the *_out operations take tensors.
+at::Tensor slope_like(const at::Tensor& z) { return at::scalar_tensor(kGeluSlope, z.options()); }
+
+// Whether z can be walked in blocks of its flat storage (else whole-tensor operations).
+bool blockable(const at::Tensor& z) { return z.device().is_cpu() && z.is_contiguous(); }
+
 // QuickGELU with a backward of its own: autograd's chain through mul, sigmoid and mul
 // makes five passes over the activation and keeps three buffers; this keeps z and
 // s = sigmoid(1.702 z) and makes one fused-by-hand pass, dz = g s (1 + 1.702 z (1 - s)).
@@ -34,18 +62,41 @@ constexpr double kGeluSlope = 1.702;
 // The forward is the same arithmetic as z * sigmoid(1.702 z), bit for bit.
 struct QuickGelu : public torch::autograd::Function<QuickGelu> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& z) {
-    at::Tensor s = at::sigmoid(z * kGeluSlope);
+    at::Tensor s, y;
+    if (blockable(z)) {
+      s = at::empty_like(z);
+      y = at::empty_like(z);
+      at::Tensor zf = z.view(-1), sf = s.view(-1), yf = y.view(-1), slope = slope_like(z);
+      in_cache_blocks(z, [&](int64_t start, int64_t n, at::Tensor scratch) {
+        at::Tensor zb = zf.narrow(0, start, n), sb = sf.narrow(0, start, n), yb = yf.narrow(0, start, n);
+        at::sigmoid_out(sb, at::mul_out(scratch, zb, slope));
+        at::mul_out(yb, zb, sb);
+      });
+    } else {
+      s = at::sigmoid(z * kGeluSlope);
+      y = z * s;
+    }
     ctx->save_for_backward({z, s});
-    return z * s;
+    return y;
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
     const at::Tensor &z = saved[0], &s = saved[1];
-    at::Tensor d = at::rsub(s, 1);  // 1 - s
-    d.mul_(z).mul_(s);              // z s (1 - s)
-    d = at::add(s, d, kGeluSlope);  // s + 1.702 z s (1 - s)
-    return {d.mul_(grads[0])};
+    auto gradient = [](const at::Tensor& zb, const at::Tensor& sb, const at::Tensor& gb) {
+      at::Tensor d = at::rsub(sb, 1);  // 1 - s
+      d.mul_(zb).mul_(sb);             // z s (1 - s)
+      d = at::add(sb, d, kGeluSlope);  // s + 1.702 z s (1 - s)
+      return d.mul_(gb);
+    };
+    at::Tensor g = grads[0].contiguous();
+    if (!blockable(z) || !s.is_contiguous() || !g.device().is_cpu()) return {gradient(z, s, g)};
+    at::Tensor dz = at::empty_like(z);
+    at::Tensor zf = z.view(-1), sf = s.view(-1), gf = g.view(-1), df = dz.view(-1);
+    in_cache_blocks(z, [&](int64_t start, int64_t n, const at::Tensor&) {
+      df.narrow(0, start, n).copy_(gradient(zf.narrow(0, start, n), sf.narrow(0, start, n), gf.narrow(0, start, n)));
+    });
+    return {dz};
   }
 };
 }  // namespace
@@ -57,12 +108,21 @@ at::Tensor quick_gelu(const at::Tensor& z) {
 
 namespace {
 // quick_gelu over a fresh activation that nobody else holds: in place when autograd
-// does not need z (one buffer and three passes instead of three buffers).
+// does not need z, block by block.
 at::Tensor quick_gelu_consuming(at::Tensor z) {
   if (at::GradMode::is_enabled() && z.requires_grad()) return quick_gelu(z);
-  at::Tensor s = z.mul(kGeluSlope);
-  s.sigmoid_();
-  return z.mul_(s);
+  if (!blockable(z)) {
+    at::Tensor s = z.mul(kGeluSlope);
+    s.sigmoid_();
+    return z.mul_(s);
+  }
+  at::Tensor zf = z.view(-1), slope = slope_like(z);
+  in_cache_blocks(z, [&](int64_t start, int64_t n, at::Tensor s) {
+    at::Tensor zb = zf.narrow(0, start, n);
+    at::mul_out(s, zb, slope).sigmoid_();
+    zb.mul_(s);
+  });
+  return z;
 }
 }  // namespace
 
@@ -73,7 +133,8 @@ MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t width, int64_t heads) : w
   out_proj = register_module("out_proj", torch::nn::Linear(width, width));
 }
 
-at::Tensor MultiheadAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mask, const at::Tensor& residual) {
+at::Tensor MultiheadAttentionImpl::forward(const at::Tensor& x, const compute::AttentionMask& mask,
+                                           const at::Tensor& residual) {
   at::Tensor out = compute::attention(compute::linear(x, in_proj_weight, in_proj_bias), heads_, mask);
   return compute::linear(out, out_proj->weight, out_proj->bias, residual);
 }
@@ -95,7 +156,7 @@ ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int64_t width, int64_t he
   ln_2 = register_module("ln_2", layer_norm(width));
 }
 
-at::Tensor ResidualAttentionBlockImpl::forward(const at::Tensor& x, const at::Tensor& mask) {
+at::Tensor ResidualAttentionBlockImpl::forward(const at::Tensor& x, const compute::AttentionMask& mask) {
   at::Tensor y = attn(ln_1(x), mask, /*residual=*/x);
   return mlp(ln_2(y), /*residual=*/y);
 }
@@ -108,7 +169,7 @@ TransformerImpl::TransformerImpl(int64_t width, int64_t layers, int64_t heads) {
   }
 }
 
-at::Tensor TransformerImpl::forward(at::Tensor x, const at::Tensor& mask) {
+at::Tensor TransformerImpl::forward(at::Tensor x, const compute::AttentionMask& mask) {
   for (auto& b : blocks_) x = b(x, mask);
   return x;
 }
@@ -169,14 +230,40 @@ at::Tensor ClipImpl::encode_embeddings(const at::Tensor& x, const at::Tensor& eo
               "encode_embeddings expects [B, L<=", config_.context_length, ", ", config_.text_width, "], got ",
               x.sizes());
   TORCH_CHECK(eot_index.dim() == 1 && eot_index.size(0) == x.size(0), "eot_index must be [B]");
-  const int64_t length = trim ? eot_index.max().item<int64_t>() + 1 : x.size(1);
+  at::Tensor eot = eot_index.to(at::kLong);
+  TORCH_CHECK(x.size(0) == 0 || eot.min().item<int64_t>() >= 0, "eot_index must not be negative");
+  const int64_t length = trim ? eot.max().item<int64_t>() + 1 : x.size(1);
   TORCH_CHECK(length <= x.size(1), "eot_index ", length - 1, " is beyond the ", x.size(1), " embeddings");
+  if (trim && x.device().is_cpu() && !at::GradMode::is_enabled()) {
+    at::Tensor lengths = eot.to(at::kCPU) + 1;
+    if (lengths.sum().item<int64_t>() < x.size(0) * length) return encode_packed(x, lengths);
+  }
   at::Tensor h = x.narrow(1, 0, length) + positional_embedding.narrow(0, 0, length);
   h = transformer(h, causal_mask(length, h.options()));
   // ln_final is per position: applying it to the pooled rows only is the same.
-  at::Tensor rows = at::arange(x.size(0), eot_index.options().dtype(at::kLong));
-  at::Tensor pooled = h.index({rows, eot_index.to(at::kLong)});
+  at::Tensor rows = at::arange(x.size(0), eot.options());
+  at::Tensor pooled = h.index({rows, eot});
   return at::matmul(ln_final(pooled), text_projection);
+}
+
+at::Tensor ClipImpl::encode_packed(const at::Tensor& x, const at::Tensor& lengths) {
+  const int64_t batch = x.size(0), context = x.size(1);
+  std::vector<int64_t> sizes(static_cast<size_t>(batch)), rows, positions, last;
+  const int64_t* n = lengths.contiguous().data_ptr<int64_t>();
+  for (int64_t i = 0; i < batch; ++i) {
+    sizes[static_cast<size_t>(i)] = n[i];
+    for (int64_t p = 0; p < n[i]; ++p) {
+      rows.push_back(i * context + p);
+      positions.push_back(p);
+    }
+    last.push_back(static_cast<int64_t>(rows.size()) - 1);  // the prompt's end-of-text row
+  }
+  auto index = [&](const std::vector<int64_t>& v) { return at::tensor(v, at::kLong).to(x.device()); };
+  at::Tensor h = x.reshape({-1, x.size(2)}).index_select(0, index(rows)) +
+                 positional_embedding.index_select(0, index(positions));
+  const int64_t longest = *std::max_element(sizes.begin(), sizes.end());
+  h = transformer(h.unsqueeze(0), compute::AttentionMask(causal_mask(longest, h.options()), sizes)).squeeze(0);
+  return at::matmul(ln_final(h.index_select(0, index(last))), text_projection);
 }
 
 at::Tensor ClipImpl::logits_per_image(const at::Tensor& image_features, const at::Tensor& text_features) {

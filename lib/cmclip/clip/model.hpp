@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "cmclip/clip/config.hpp"
+#include "cmclip/compute/attention.hpp"
 
 namespace cmclip::clip {
 
@@ -39,9 +40,10 @@ at::Tensor quick_gelu(const at::Tensor& z);
 class MultiheadAttentionImpl : public torch::nn::Module {
  public:
   MultiheadAttentionImpl(int64_t width, int64_t heads);
-  // x: [B, L, W], already layer-normed; mask: additive [L, L] or undefined;
-  // residual [B, L, W], if given, is added to the output (the block's skip connection).
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& mask = {}, const at::Tensor& residual = {});
+  // x: [B, L, W], already layer-normed; mask: additive [L, L] or undefined, or packed
+  // sequences (compute/attention.hpp); residual [B, L, W], if given, is added to the
+  // output (the block's skip connection).
+  at::Tensor forward(const at::Tensor& x, const compute::AttentionMask& mask = {}, const at::Tensor& residual = {});
   int64_t heads() const { return heads_; }
 
   at::Tensor in_proj_weight, in_proj_bias;
@@ -65,7 +67,7 @@ TORCH_MODULE(Mlp);
 class ResidualAttentionBlockImpl : public torch::nn::Module {
  public:
   ResidualAttentionBlockImpl(int64_t width, int64_t heads);
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& mask = {});
+  at::Tensor forward(const at::Tensor& x, const compute::AttentionMask& mask = {});
 
   MultiheadAttention attn{nullptr};
   torch::nn::LayerNorm ln_1{nullptr};
@@ -78,7 +80,7 @@ TORCH_MODULE(ResidualAttentionBlock);
 class TransformerImpl : public torch::nn::Module {
  public:
   TransformerImpl(int64_t width, int64_t layers, int64_t heads);
-  at::Tensor forward(at::Tensor x, const at::Tensor& mask = {});
+  at::Tensor forward(at::Tensor x, const compute::AttentionMask& mask = {});
   int64_t size() const { return static_cast<int64_t>(blocks_.size()); }
   ResidualAttentionBlock& block(int64_t i) { return blocks_.at(static_cast<size_t>(i)); }
 
@@ -132,6 +134,9 @@ class ClipImpl : public torch::nn::Module {
   // eot_index [B]: the position to pool for each row. With trim (the default) the
   // transformer runs only over positions 0..max(eot_index): the causal mask makes
   // that exact, and it saves most of the work for short prompts.
+  // Without autograd on the CPU, prompts of different lengths are also laid end to end
+  // (compute::AttentionMask's packed sequences) instead of padded to the longest: the
+  // same numbers up to float rounding, and rows of work only for real tokens.
   at::Tensor encode_embeddings(const at::Tensor& x, const at::Tensor& eot_index, bool trim = true);
   // exp(logit_scale) * cos(image_i, text_j): [N_images, N_texts].
   at::Tensor logits_per_image(const at::Tensor& image_features, const at::Tensor& text_features);
@@ -149,6 +154,9 @@ class ClipImpl : public torch::nn::Module {
   torch::nn::LayerNorm ln_final{nullptr};
 
  private:
+  // encode_embeddings over packed prompts: lengths [B] int64 on the CPU (eot_index + 1).
+  at::Tensor encode_packed(const at::Tensor& x, const at::Tensor& lengths);
+
   ClipConfig config_;
   ClipProvenance provenance_;
 };

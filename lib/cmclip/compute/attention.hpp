@@ -9,9 +9,26 @@
 #pragma once
 #include <ATen/core/Tensor.h>
 
+#include <vector>
+
 namespace cmclip::compute {
 
-// mask: additive [L, L] or undefined.
-at::Tensor attention(const at::Tensor& qkv, int64_t heads, const at::Tensor& mask = {});
+// Which rows see which.
+//   additive: [L, L] added to the scores, or undefined (every row sees every row).
+//   packed:   empty, or the lengths of sequences of different lengths laid end to end
+//             in the L rows of one batch entry (B == 1, the lengths sum to L): each
+//             sequence attends only to itself, through the top-left block of
+//             `additive`. Text prompts of 6 and 18 tokens then cost 24 rows, not 36.
+struct AttentionMask {
+  AttentionMask() = default;
+  AttentionMask(at::Tensor additive_mask) : additive(std::move(additive_mask)) {}  // NOLINT: a mask is a tensor
+  AttentionMask(at::Tensor additive_mask, std::vector<int64_t> lengths)
+      : additive(std::move(additive_mask)), packed(std::move(lengths)) {}
+
+  at::Tensor additive;
+  std::vector<int64_t> packed;
+};
+
+at::Tensor attention(const at::Tensor& qkv, int64_t heads, const AttentionMask& mask = {});
 
 }  // namespace cmclip::compute
