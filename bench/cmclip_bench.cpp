@@ -206,7 +206,11 @@ void run_text(const ModelArgs& m, const std::string& prompts_path, const Timing&
   JsonWriter j;
   begin(j, "text");
   j.field("model", m.model).field("batch", ids.size(0)).field("precision", m.precision.precision);
-  j.field("tokens_run", ids.argmax(-1).max().item<int64_t>() + 1);
+  at::Tensor lengths = (ids.argmax(-1) + 1).to(at::kCPU);
+  j.field("tokens_run", lengths.max().item<int64_t>());
+  // encode_text's rows of work: on the CPU (no autograd here) the prompts packed end to
+  // end, elsewhere padded to the longest (ClipImpl::encode_embeddings).
+  j.field("rows_run", g_device.is_cpu() ? lengths.sum().item<int64_t>() : ids.size(0) * lengths.max().item<int64_t>());
   torch::NoGradGuard no_grad;
   compute::PrecisionScope scope(m.precision.parsed(), g_device);
   measure(j, t, [&] { model->encode_text(ids); });
