@@ -48,10 +48,10 @@ bool use_onednn(const at::Tensor& qkv, const at::Tensor& mask) {
 // The shapes of one call. Sequence i has rows [start(i), start(i) + rows(i)) of the
 // flattened qkv [B*L, 3W]: B sequences of L rows each, or the packed lengths. Pair bh
 // is (sequence bh / heads, head bh % heads); its q, k and v start at
-// qkv + start*3W + {0, W, 2W} + j*d, rows 3W apart, and its scores are a side x side
-// block (side = the longest sequence) of which it uses the top-left rows x rows.
-// Within its rows a sequence sees only its own columns, so packed sequences need no
-// mask beyond the additive one's top-left block.
+// qkv + start*3W + {0, W, 2W} + j*d, rows 3W apart; its scores are rows x rows (side =
+// the longest sequence bounds them; kept probabilities are side x side per pair).
+// A sequence's scores span only its own rows, so packed sequences need no mask
+// beyond the additive one's top-left block.
 struct Shape {
   int64_t w3, width, heads, d, side;
   std::vector<int64_t> starts, lengths;
@@ -74,7 +74,7 @@ struct Shape {
   int64_t start(int64_t bh) const { return starts[static_cast<size_t>(bh / heads)]; }
   int64_t offset(int64_t bh) const { return start(bh) * w3 + (bh % heads) * d; }         // in qkv
   int64_t out_offset(int64_t bh) const { return start(bh) * width + (bh % heads) * d; }  // in [B, L, W]
-  int64_t square(int64_t bh) const { return bh * side * side; }                          // in the scores
+  int64_t square(int64_t bh) const { return bh * side * side; }                          // in kept probs
 };
 
 // One small GEMM per (image, head), spread over the threads; oneDNN runs each on the
