@@ -41,6 +41,9 @@ void in_cache_blocks(const at::Tensor& like, Fn&& fn) {
   constexpr int64_t kBlock = int64_t{1} << 15;  // elements: 128 KB of fp32
   const int64_t n = like.numel();
   at::parallel_for(0, (n + kBlock - 1) / kBlock, 1, [&](int64_t first, int64_t last) {
+    // Grad mode is per thread and OpenMP's workers start with it on: these blocks are
+    // the inside of one operation, never recorded (*_out refuses inputs that need grad).
+    at::NoGradGuard no_grad;
     at::Tensor scratch = at::empty({std::min(kBlock, n)}, like.options());
     for (int64_t b = first; b < last; ++b) {
       const int64_t start = b * kBlock, length = std::min(kBlock, n - start);

@@ -102,6 +102,7 @@ std::pair<at::Tensor, at::Tensor> forward_onednn(const at::Tensor& qkv, const Sh
   float* o = out.data_ptr<float>();
   const float beta = mask.defined() ? 1.0f : 0.0f;
   at::parallel_for(0, s.pairs(), 1, [&](int64_t begin, int64_t end) {
+    at::NoGradGuard no_grad;  // OpenMP's workers start with grad mode on; nothing here is recorded
     at::Tensor scores_block = at::empty({side * side}, qkv.options()), probs_block;
     if (!keep_probs) probs_block = at::empty({side * side}, qkv.options());
     for (int64_t bh = begin; bh < end; ++bh) {
