@@ -329,6 +329,12 @@ void run_images(int count, int size, const std::string& dir) {
 int main(int argc, char** argv) {
   Tool tool("cmclip-bench", "Benchmark measurements for scripts/bench.sh", kDescription);
   CLI::App& app = tool.cli();
+  // Built with the project and never installed, so there is no man page to point at
+  // (Tool's footer names one for the installed tools).
+  app.footer(std::string(kDescription) +
+             "\n\nExit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n"
+             "Documentation: docs/performance.md (what each measurement is) and scripts/bench.sh (which runs "
+             "this tool); no man page, as it is not installed.");
   app.require_subcommand(1);
   Timing timing;
   ModelArgs model;
