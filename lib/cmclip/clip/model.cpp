@@ -30,12 +30,13 @@ at::Tensor causal_mask(int64_t n, const at::TensorOptions& options) {
 namespace {
 constexpr double kGeluSlope = 1.702;
 
-// Runs fn(start, length) over [0, n) in blocks spread over the threads. QuickGELU is
-// three or more elementwise operations; block by block they stay in the core's cache
-// and the activation (77 MB per layer in a batch-32 ViT-B/16 encoding) goes through
-// memory once instead of once per operation. Blocks are a multiple of the widest
-// vector, so every element takes the same (vectorised) kernel path as unblocked.
-// fn also gets a scratch block of the same length and options as `like`, one per thread.
+// Runs fn(start, length, scratch) over the flat elements of `like` in blocks spread
+// over the threads; scratch is a per-thread tensor of the block's length and like's
+// options. QuickGELU is three or more elementwise operations; block by block they stay
+// in the core's cache and the activation (77 MB per layer in a batch-32 ViT-B/16
+// encoding) goes through memory once instead of once per operation. Blocks are a
+// multiple of the widest vector, so every element takes the same (vectorised) kernel
+// path as unblocked.
 template <class Fn>
 void in_cache_blocks(const at::Tensor& like, Fn&& fn) {
   constexpr int64_t kBlock = int64_t{1} << 15;  // elements: 128 KB of fp32
@@ -56,7 +57,11 @@ void in_cache_blocks(const at::Tensor& like, Fn&& fn) {
 at::Tensor slope_like(const at::Tensor& z) { return at::scalar_tensor(kGeluSlope, z.options()); }
 
 // Whether z can be walked in blocks of its flat storage (else whole-tensor operations).
-bool blockable(const at::Tensor& z) { return z.device().is_cpu() && z.is_contiguous(); }
+// fp32 and fp64 only: there slope_like multiplies exactly as the scalar 1.702 does; a
+// bf16 or fp16 slope tensor would round it (1.703125), the scalar is applied in fp32.
+bool blockable(const at::Tensor& z) {
+  return z.device().is_cpu() && z.is_contiguous() && (z.scalar_type() == at::kFloat || z.scalar_type() == at::kDouble);
+}
 
 // QuickGELU with a backward of its own: autograd's chain through mul, sigmoid and mul
 // makes five passes over the activation and keeps three buffers; this keeps z and
@@ -86,18 +91,21 @@ struct QuickGelu : public torch::autograd::Function<QuickGelu> {
                                                  torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
     const at::Tensor &z = saved[0], &s = saved[1];
-    auto gradient = [](const at::Tensor& zb, const at::Tensor& sb, const at::Tensor& gb) {
-      at::Tensor d = at::rsub(sb, 1);  // 1 - s
-      d.mul_(zb).mul_(sb);             // z s (1 - s)
-      d = at::add(sb, d, kGeluSlope);  // s + 1.702 z s (1 - s)
-      return d.mul_(gb);
+    // dz = g (s + 1.702 z s (1 - s)), written into dz.
+    auto gradient_into = [](at::Tensor dz, const at::Tensor& z, const at::Tensor& s, const at::Tensor& g) {
+      at::Tensor d = at::rsub(s, 1);  // 1 - s
+      d.mul_(z).mul_(s);              // z s (1 - s)
+      at::add_out(dz, s, d, kGeluSlope).mul_(g);
     };
-    at::Tensor g = grads[0].contiguous();
-    if (!blockable(z) || !s.is_contiguous() || !g.device().is_cpu()) return {gradient(z, s, g)};
     at::Tensor dz = at::empty_like(z);
+    if (!blockable(z)) {  // then forward did not block either
+      gradient_into(dz, z, s, grads[0]);
+      return {dz};
+    }
+    at::Tensor g = grads[0].contiguous();  // z, s and dz are contiguous: forward blocked
     at::Tensor zf = z.view(-1), sf = s.view(-1), gf = g.view(-1), df = dz.view(-1);
     in_cache_blocks(z, [&](int64_t start, int64_t n, const at::Tensor&) {
-      df.narrow(0, start, n).copy_(gradient(zf.narrow(0, start, n), sf.narrow(0, start, n), gf.narrow(0, start, n)));
+      gradient_into(df.narrow(0, start, n), zf.narrow(0, start, n), sf.narrow(0, start, n), gf.narrow(0, start, n));
     });
     return {dz};
   }
@@ -251,10 +259,11 @@ at::Tensor ClipImpl::encode_embeddings(const at::Tensor& x, const at::Tensor& eo
 
 at::Tensor ClipImpl::encode_packed(const at::Tensor& x, const at::Tensor& lengths) {
   const int64_t batch = x.size(0), context = x.size(1);
-  std::vector<int64_t> sizes(static_cast<size_t>(batch)), rows, positions, last;
-  const int64_t* n = lengths.contiguous().data_ptr<int64_t>();
+  const at::Tensor counts = lengths.contiguous();
+  const int64_t* n = counts.data_ptr<int64_t>();
+  const std::vector<int64_t> sizes(n, n + batch);
+  std::vector<int64_t> rows, positions, last;
   for (int64_t i = 0; i < batch; ++i) {
-    sizes[static_cast<size_t>(i)] = n[i];
     for (int64_t p = 0; p < n[i]; ++p) {
       rows.push_back(i * context + p);
       positions.push_back(p);
