@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "cmclip/clip/model.hpp"
+#include "cmclip/compute/precision.hpp"
 #include "cmclip/model/adc_adapter.hpp"
 
 using namespace cmclip::model;
@@ -170,6 +171,31 @@ BOOST_AUTO_TEST_CASE(mlp_without_autograd_equals_its_definition) {
   torch::Tensor want = mlp->c_proj(h * torch::sigmoid(1.702 * h));
   torch::Tensor got = mlp(x);
   BOOST_TEST((got - want).abs().max().item<double>() <= 1e-6 * want.abs().max().item<double>());
+}
+
+// In a bf16 scope without autograd, the layer norms and QuickGELU write their blocks in
+// bf16 for the products that follow (where oneDNN's bf16 GEMM runs): the same numbers
+// as the recorded path, where each product rounds its fp32 input itself. A zero c_fc
+// bias makes both paths' sums the same, so only a different rounding (truncating,
+// rounding twice: ~1e-3 here) tells them apart.
+BOOST_AUTO_TEST_CASE(block_in_bf16_without_autograd_rounds_as_the_recorded_path) {
+  torch::manual_seed(5);
+  cmclip::clip::ResidualAttentionBlock block(48, 4);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : block->parameters()) p.normal_(0, 0.2);
+    block->mlp->c_fc->bias.zero_();
+  }
+  torch::Tensor x = torch::randn({5, 211, 48});
+  torch::Tensor fp32 = block(x).detach();
+  cmclip::compute::PrecisionScope bf16(cmclip::compute::Precision::bf16, c10::Device(c10::kCPU));
+  torch::Tensor recorded = block(x.clone().requires_grad_(true)).detach();
+  torch::NoGradGuard no_grad;
+  torch::Tensor got = block(x);
+  const double scale = (recorded - x).abs().max().item<double>();  // the block's own contribution
+  BOOST_TEST((got - recorded).abs().max().item<double>() <= 1e-6 * scale);
+  // and bf16 did round: the scope is not a no-op (fp32 products differ by ~1e-3)
+  BOOST_TEST((got - fp32).abs().max().item<double>() > 1e-5 * scale);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -34,20 +34,21 @@ constexpr double kGeluSlope = 1.702;
 // over the threads; scratch is a per-thread tensor of the block's length and like's
 // options. QuickGELU is three or more elementwise operations; block by block they stay
 // in the core's cache and the activation (77 MB per layer in a batch-32 ViT-B/16
-// encoding) goes through memory once instead of once per operation. Blocks are a
-// multiple of the widest vector, so every element takes the same (vectorised) kernel
-// path as unblocked.
+// encoding) goes through memory once instead of once per operation. A block holds
+// whole rows of `row` elements, as many as fit in 128 KB (row 1: any split). With row 1
+// or a multiple of 16 (CLIP's widths), a block is a multiple of the widest vector, so
+// every element takes the same vectorised kernel path as it would unblocked.
 template <class Fn>
-void in_cache_blocks(const at::Tensor& like, Fn&& fn) {
-  constexpr int64_t kBlock = int64_t{1} << 15;  // elements: 128 KB of fp32
-  const int64_t n = like.numel();
-  at::parallel_for(0, (n + kBlock - 1) / kBlock, 1, [&](int64_t first, int64_t last) {
+void in_cache_blocks(const at::Tensor& like, Fn&& fn, int64_t row = 1) {
+  constexpr int64_t kCacheBlock = int64_t{1} << 15;  // elements: 128 KB of fp32
+  const int64_t n = like.numel(), block = std::max<int64_t>(1, kCacheBlock / row) * row;
+  at::parallel_for(0, (n + block - 1) / block, 1, [&](int64_t first, int64_t last) {
     // Grad mode is per thread and OpenMP's workers start with it on: these blocks are
     // the inside of one operation, never recorded (*_out refuses inputs that need grad).
     at::NoGradGuard no_grad;
-    at::Tensor scratch = at::empty({std::min(kBlock, n)}, like.options());
+    at::Tensor scratch = at::empty({std::min(block, n)}, like.options());
     for (int64_t b = first; b < last; ++b) {
-      const int64_t start = b * kBlock, length = std::min(kBlock, n - start);
+      const int64_t start = b * block, length = std::min(block, n - start);
       fn(start, length, scratch.narrow(0, 0, length));
     }
   });
@@ -118,22 +119,36 @@ at::Tensor quick_gelu(const at::Tensor& z) {
 }
 
 namespace {
-// quick_gelu over a fresh activation that nobody else holds: in place when autograd
-// does not need z, block by block.
-at::Tensor quick_gelu_consuming(at::Tensor z) {
-  if (at::GradMode::is_enabled() && z.requires_grad()) return quick_gelu(z);
-  if (!blockable(z)) {
+// quick_gelu(z + bias) over a fresh activation z that nobody else holds and that
+// compute::linear multiplies next; bias (undefined: none) is z's last dimension. Without
+// autograd it works in place, block by block, the bias added in cache (which spares
+// the product writing it over the whole output first). Where linear() would round its
+// input to bf16, each block is written in bf16 instead (the same rounding of the same
+// fp32 values), which spares a pass over the activation.
+at::Tensor quick_gelu_into_linear(at::Tensor z, const at::Tensor& bias) {
+  if (at::GradMode::is_enabled() && (z.requires_grad() || (bias.defined() && bias.requires_grad())))
+    return quick_gelu(bias.defined() ? z + bias : z);
+  if (!blockable(z) || (bias.defined() && bias.scalar_type() != z.scalar_type())) {
+    if (bias.defined()) z.add_(bias);
     at::Tensor s = z.mul(kGeluSlope);
     s.sigmoid_();
     return z.mul_(s);
   }
-  at::Tensor zf = z.view(-1), slope = slope_like(z);
-  in_cache_blocks(z, [&](int64_t start, int64_t n, at::Tensor s) {
-    at::Tensor zb = zf.narrow(0, start, n);
-    at::mul_out(s, zb, slope).sigmoid_();
-    zb.mul_(s);
-  });
-  return z;
+  const int64_t row = z.size(-1);
+  const bool to_bf16 = compute::linear_takes_bf16_input(z);
+  at::Tensor out = to_bf16 ? at::empty_like(z, z.options().dtype(at::kBFloat16)) : z;
+  at::Tensor zf = z.view(-1), of = out.view(-1), slope = slope_like(z);
+  in_cache_blocks(
+      z,
+      [&](int64_t start, int64_t n, at::Tensor s) {
+        at::Tensor zb = zf.narrow(0, start, n);
+        if (bias.defined()) zb.view({-1, row}).add_(bias);
+        at::mul_out(s, zb, slope).sigmoid_();
+        if (to_bf16) of.narrow(0, start, n).copy_(s.mul_(zb));  // s z: z s bit for bit
+        else zb.mul_(s);
+      },
+      row);
+  return out;
 }
 }  // namespace
 
@@ -156,9 +171,36 @@ MlpImpl::MlpImpl(int64_t width) {
 }
 
 at::Tensor MlpImpl::forward(const at::Tensor& x, const at::Tensor& residual) {
-  at::Tensor h = quick_gelu_consuming(compute::linear(x, c_fc->weight, c_fc->bias));
+  // The bias goes with the activation (quick_gelu_into_linear) except where autograd
+  // records c_fc: there it stays in the product, whose backward gives its gradient.
+  const bool records =
+      at::GradMode::is_enabled() && (x.requires_grad() || c_fc->weight.requires_grad() || c_fc->bias.requires_grad());
+  at::Tensor z = compute::linear(x, c_fc->weight, records ? c_fc->bias : at::Tensor());
+  at::Tensor h = quick_gelu_into_linear(z, records ? at::Tensor() : c_fc->bias);
   return compute::linear(h, c_proj->weight, c_proj->bias, residual);
 }
+
+namespace {
+// ln(x) for compute::linear's input: where linear() would round it to bf16, computed in
+// blocks of whole rows (a row's norm does not depend on the others) and written in
+// bf16, which spares a pass over the activation. The same values either way.
+at::Tensor layer_norm_into_linear(torch::nn::LayerNorm& ln, const at::Tensor& x) {
+  if (!compute::linear_takes_bf16_input(x) || !blockable(x) || !ln->weight.defined() || !ln->bias.defined())
+    return ln(x);
+  const int64_t row = x.size(-1);
+  const double eps = ln->options.eps();
+  at::Tensor out = at::empty_like(x, x.options().dtype(at::kBFloat16));
+  at::Tensor xf = x.view(-1), of = out.view(-1);
+  in_cache_blocks(
+      x,
+      [&](int64_t start, int64_t n, const at::Tensor&) {
+        at::Tensor normed = at::layer_norm(xf.narrow(0, start, n).view({-1, row}), {row}, ln->weight, ln->bias, eps);
+        of.narrow(0, start, n).copy_(normed.view(-1));
+      },
+      row);
+  return out;
+}
+}  // namespace
 
 ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int64_t width, int64_t heads) {
   attn = register_module("attn", MultiheadAttention(width, heads));
@@ -168,8 +210,8 @@ ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int64_t width, int64_t he
 }
 
 at::Tensor ResidualAttentionBlockImpl::forward(const at::Tensor& x, const compute::AttentionMask& mask) {
-  at::Tensor y = attn(ln_1(x), mask, /*residual=*/x);
-  return mlp(ln_2(y), /*residual=*/y);
+  at::Tensor y = attn(layer_norm_into_linear(ln_1, x), mask, /*residual=*/x);
+  return mlp(layer_norm_into_linear(ln_2, y), /*residual=*/y);
 }
 
 TransformerImpl::TransformerImpl(int64_t width, int64_t layers, int64_t heads) {

@@ -125,7 +125,7 @@ void gemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const at::Tensor& a
 // first and the product added to them.
 at::Tensor forward_2d(const at::Tensor& x2, const at::Tensor& w, const at::Tensor& b, const at::Tensor& r2, bool bf16) {
   const int64_t m = x2.size(0), k = x2.size(1), n = w.size(0);
-  at::Tensor y = at::empty({m, n}, x2.options());
+  at::Tensor y = at::empty({m, n}, w.options());  // fp32, also for a bf16 x
   if (m == 0) return y;
   float beta = 1.0f;
   if (r2.defined() && b.defined()) at::add_out(y, r2, b);
@@ -142,12 +142,18 @@ std::vector<int64_t> output_shape(const at::Tensor& x, const at::Tensor& w) {
   return shape;
 }
 
+bool bf16_gemm_in_scope() { return current_precision() == Precision::bf16 && api().bf16; }
+
 bool use_onednn(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, const at::Tensor& r) {
   if (!api().sgemm) return false;
   auto fits = [](const at::Tensor& t) {
     return t.device().is_cpu() && t.scalar_type() == at::kFloat && !t.is_sparse();
   };
-  return fits(x) && fits(w) && w.dim() == 2 && x.dim() >= 1 && x.size(-1) == w.size(1) &&
+  // A bf16 x only as linear_takes_bf16_input() promised it: it is what gemm() would
+  // have rounded x to.
+  const bool x_fits = fits(x) || (x.device().is_cpu() && x.scalar_type() == at::kBFloat16 && !x.is_sparse() &&
+                                  !x.requires_grad() && bf16_gemm_in_scope());
+  return x_fits && fits(w) && w.dim() == 2 && x.dim() >= 1 && x.size(-1) == w.size(1) &&
          (!b.defined() || (fits(b) && b.dim() == 1 && b.size(0) == w.size(0))) &&
          (!r.defined() || (fits(r) && r.sizes().vec() == output_shape(x, w)));
 }
@@ -199,6 +205,11 @@ struct OneDnnLinear : public torch::autograd::Function<OneDnnLinear> {
 }  // namespace
 
 void clear_bf16_weight_cache() { bf16_cache().clear(); }
+
+bool linear_takes_bf16_input(const at::Tensor& like) {
+  return bf16_gemm_in_scope() && !at::GradMode::is_enabled() && like.device().is_cpu() &&
+         like.scalar_type() == at::kFloat;
+}
 
 bool onednn_gemm_available() { return api().sgemm != nullptr; }
 

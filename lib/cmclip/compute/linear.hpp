@@ -23,6 +23,12 @@ namespace cmclip::compute {
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {},
                   const at::Tensor& residual = {});
 
+// Whether linear() would round an input like `like` (fp32, CPU, no autograd) to bf16
+// for oneDNN's bf16 GEMM in the current precision scope. Then it also takes that input
+// already in bf16, and a producer (QuickGELU, say) can write bf16 directly: the same
+// values, without a separate rounding pass over the activation.
+bool linear_takes_bf16_input(const at::Tensor& like);
+
 // Drops the cached bf16 copies of frozen weights (the outermost bf16 PrecisionScope
 // does this when it ends).
 void clear_bf16_weight_cache();
