@@ -1038,6 +1038,21 @@ BOOST_AUTO_TEST_CASE(plots_are_pngs_with_the_curves_drawn) {
     BOOST_TEST(blue > 800);
     BOOST_TEST(red > 800);
   }
+  // A threshold below every score accepts everything: BPCER 0 (FPR 0, off the log
+  // axis) and no attack detected (TPR 0, below the axis). The operating point is drawn
+  // as a ring on the bottom-left corner, not clipped away.
+  EvalOptions everything_accepted = options_for({a});
+  everything_accepted.threshold = "-1";
+  std::string png = render_plot(evaluate(everything_accepted, 0, 1), PlotKind::roc);
+  cv::Mat img = cv::imdecode(std::vector<uchar>(png.begin(), png.end()), cv::IMREAD_COLOR);
+  int ring = 0;
+  for (int y = 684 - 10; y <= 684 + 10; ++y)
+    for (int x = 100 - 10; x <= 100 + 10; ++x) {
+      cv::Vec3b p = img.at<cv::Vec3b>(y, x);
+      ring += std::abs(p[0] - 178) + std::abs(p[1] - 114) + std::abs(p[2] - 0) < 60;
+    }
+  BOOST_TEST_MESSAGE("marker pixels at the corner: " << ring);
+  BOOST_TEST(ring > 30);
   BOOST_TEST((plot_kind_for("out/det.png", "auto") == PlotKind::det));
   BOOST_TEST((plot_kind_for("out/DET-curve.PNG", "auto") == PlotKind::det));
   BOOST_TEST((plot_kind_for("out/roc.png", "auto") == PlotKind::roc));

@@ -334,11 +334,37 @@ std::vector<cv::Point> curve_points(const TestReport& t, const Plot& p, const cv
   return points;
 }
 
-// Each test set's curve and its operating point; returns the legend's lines.
-std::vector<std::string> draw_curves(cv::Mat& img, const cv::Rect& area, const Evaluation& e, const Plot& p) {
+// The legend's line per test set, and whether a marker lies outside the axes.
+struct Legend {
+  std::vector<std::string> lines;
+  bool marker_off_axes = false;
+};
+
+// A test set's operating point: a filled circle inside the axes; outside them (an FPR of
+// 0 on the log axis, a TPR below the axis' start) a ring on the nearest edge, drawn
+// over the frame so that it is never clipped away. Returns whether it was outside.
+bool draw_operating_point(cv::Mat& img, const cv::Rect& area, const Plot& p, const OperatingPoint& op,
+                          const cv::Scalar& colour) {
+  auto [mx, my] = p.to_xy(op.apcer_pooled, op.bpcer);
+  const double u = p.xa.map(mx), v = p.ya.map(my);
+  const bool outside = !(u >= 0 && u <= 1 && v >= 0 && v <= 1);  // NaN: outside too
+  const cv::Point marker(int(std::lround(px(area, std::isnan(u) ? 0 : std::clamp(u, 0.0, 1.0)))),
+                         int(std::lround(py(area, std::isnan(v) ? 0 : std::clamp(v, 0.0, 1.0)))));
+  if (outside) {
+    cv::circle(img, marker, 8, kInk, 1, cv::LINE_AA);
+    cv::circle(img, marker, 6, colour, 3, cv::LINE_AA);
+  } else {
+    cv::circle(img, marker, 7, colour, cv::FILLED, cv::LINE_AA);
+    cv::circle(img, marker, 7, kInk, 1, cv::LINE_AA);
+  }
+  return outside;
+}
+
+// Each test set's curve and its operating point.
+Legend draw_curves(cv::Mat& img, const cv::Rect& area, const Evaluation& e, const Plot& p) {
   cv::Mat roi = img(area);
   const auto names = legend_names(e);
-  std::vector<std::string> legend;
+  Legend legend;
   for (size_t i = 0; i < e.tests.size(); ++i) {
     const TestReport& t = e.tests[i];
     const cv::Scalar colour = kColours[i % std::size(kColours)];
@@ -346,12 +372,8 @@ std::vector<std::string> draw_curves(cv::Mat& img, const cv::Rect& area, const E
     cv::polylines(roi, poly, false, colour, 2, cv::LINE_AA, kShift);
 
     const OperatingPoint& op = t.figures.at_threshold;
-    auto [mx, my] = p.to_xy(op.apcer_pooled, op.bpcer);
-    cv::Point marker(int(std::lround(std::clamp(p.xa.map(mx), -0.02, 1.02) * area.width)),
-                     int(std::lround((1 - std::clamp(p.ya.map(my), -0.02, 1.02)) * area.height)));
-    cv::circle(roi, marker, 7, colour, cv::FILLED, cv::LINE_AA);
-    cv::circle(roi, marker, 7, kInk, 1, cv::LINE_AA);
-    legend.push_back(fmt::format("{}: AUC {:.4f}, EER {:.2f}%, HTER {:.2f}% at thr {}", names[i], t.figures.auc,
+    if (draw_operating_point(img, area, p, op, colour)) legend.marker_off_axes = true;
+    legend.lines.push_back(fmt::format("{}: AUC {:.4f}, EER {:.2f}%, HTER {:.2f}% at thr {}", names[i], t.figures.auc,
                                  100 * t.figures.eer, 100 * op.hter, op.threshold));
   }
   return legend;
@@ -391,12 +413,13 @@ cv::Rect legend_corner(const cv::Mat& img, const cv::Rect& area, PlotKind kind, 
 
 // The legend box, in the corner where the curves leave the most room: a line per test
 // set, then what the markers show.
-void draw_legend(cv::Mat& img, const cv::Rect& area, const Evaluation& e, PlotKind kind,
-                 const std::vector<std::string>& legend) {
+void draw_legend(cv::Mat& img, const cv::Rect& area, const Evaluation& e, PlotKind kind, const Legend& curves) {
+  const std::vector<std::string>& legend = curves.lines;
   std::string source = e.tests.front().threshold_source;
   std::string marker_note = source == "test-eer" ? "operating point at each set's OWN EER threshold (test-eer)"
                             : source == "fixed"  ? "operating point at the given threshold"
                                                  : fmt::format("operating point at the dev threshold ({})", source);
+  if (curves.marker_off_axes) marker_note += "; ring: outside the axes, on the edge";
   const double scale = 0.48;
   int box_w = text_size(marker_note, scale).width + 62;
   for (const auto& l : legend) box_w = std::max(box_w, text_size(l, scale).width + 62);
@@ -427,7 +450,7 @@ std::string render_plot(const Evaluation& e, PlotKind kind) {
   draw_grid(img, area, p);
   if (kind == PlotKind::det) draw_eer_line(img, area);
   draw_labels(img, area, p);
-  const std::vector<std::string> legend = draw_curves(img, area, e, p);
+  const Legend legend = draw_curves(img, area, e, p);
   draw_legend(img, area, e, kind, legend);
 
   std::vector<uchar> png;
