@@ -68,7 +68,8 @@ def main():
     print(f"{cpu}, {os.cpu_count()} cores, {g['threads'] if g else '?'} threads per side; "
           f"1-minute load average before each measurement: {min(loads):.2f} to {max(loads):.2f}"
           + (f"; whole run {args.elapsed / 60:.1f} min" if args.elapsed else "") + ".")
-    peak = {}
+    peak = {}  # fp32 GEMM rates (GFLOP/s), ours and the competitor's
+    bf16_peaks = []  # the same in bf16: oneDNN's bf16 GEMM, torch.mm under autocast
     if g:
         for k, v in g["kernels"].items():
             peak[k] = g["flop"] / v["median"] / 1e9
@@ -78,26 +79,26 @@ def main():
         py_gemm = med("gemm.python")
         if py_gemm:  # fp32 torch.mm: the competitor's GEMM counts towards the machine's best
             peak["python_mm"] = get("gemm.python").get("flop", g["flop"]) / py_gemm / 1e9
+        py_bf16 = med("gemm.python-bf16")
+        py_bf16_rate = get("gemm.python-bf16").get("flop", g["flop"]) / py_bf16 / 1e9 if py_bf16 else None
+        onednn_bf16 = peak.pop("onednn_bf16", None)
+        bf16_peaks = [r for r in (onednn_bf16, py_bf16_rate) if r]
         core = os.environ.get("OPENBLAS_CORETYPE")
         print()
         print(f"GEMM ({g['n']}^3 sgemm, median of {len(g['kernels']['libtorch']['times'])}): "
               f"LibTorch/OpenBLAS {peak['libtorch']:.0f} GFLOP/s"
               + (f" (OPENBLAS_CORETYPE={core} as this environment sets it)" if core else "")
               + (f", Python torch.mm {peak['python_mm']:.0f}" if py_gemm else "")
-              + (f" (bf16 under autocast {g['flop'] / med('gemm.python-bf16') / 1e9:.0f})"
-                 if med("gemm.python-bf16") else "")
+              + (f" (bf16 under autocast {py_bf16_rate:.0f})" if py_bf16_rate else "")
               + (f"; OpenBLAS choosing its own kernels {peak['openblas_native']:.0f}" if native else "")
-              + (f"; oneDNN fp32 {peak['onednn_fp32']:.0f}, oneDNN bf16 {peak.get('onednn_bf16', float('nan')):.0f}"
-                 if "onednn_fp32" in peak else "")
+              + (f"; oneDNN fp32 {peak['onednn_fp32']:.0f}" if "onednn_fp32" in peak else "")
+              + (f", oneDNN bf16 {onednn_bf16:.0f}" if onednn_bf16 else "")
               + f". BLAS: {g['blas'].split(' MAX_THREADS')[0]}; AVX512-BF16: {'yes' if g['avx512_bf16'] else 'no'}.")
-    fp32_peak = max([v for k, v in peak.items() if k != "onednn_bf16"] or [float("nan")])
-    bf16_rates = [peak["onednn_bf16"]] if "onednn_bf16" in peak else []
-    if med("gemm.python-bf16"):
-        bf16_rates.append(get("gemm.python-bf16").get("flop", g["flop"]) / med("gemm.python-bf16") / 1e9)
-    bf16_peak = max(bf16_rates or [float("nan")])
+    fp32_peak = max(peak.values() or [float("nan")])
+    bf16_peak = max(bf16_peaks or [float("nan")])
     if peak:
         print(f"The fp32 GEMM peak below is the best of these: {fp32_peak:.0f} GFLOP/s"
-              + (f"; the bf16 one {bf16_peak:.0f}." if bf16_rates else "."))
+              + (f"; the bf16 one {bf16_peak:.0f}." if bf16_peaks else "."))
 
     def speedup(ours, base):
         return f"{base / ours:.2f}x" if ours and base else "-"

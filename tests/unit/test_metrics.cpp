@@ -1040,7 +1040,8 @@ BOOST_AUTO_TEST_CASE(plots_are_pngs_with_the_curves_drawn) {
   }
   // A threshold below every score accepts everything: BPCER 0 (FPR 0, off the log
   // axis) and no attack detected (TPR 0, below the axis). The operating point is drawn
-  // as a ring on the bottom-left corner, not clipped away.
+  // as a ring on the bottom-left corner, not clipped away: pixel (100, 684), the plot
+  // area being x 100..964, y 64..684 of the 1000 x 780 image (render_plot).
   EvalOptions everything_accepted = options_for({a});
   everything_accepted.threshold = "-1";
   std::string png = render_plot(evaluate(everything_accepted, 0, 1), PlotKind::roc);
